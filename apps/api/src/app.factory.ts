@@ -1,0 +1,68 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { loadAppConfig } from '@clincore/common/app.config';
+import { requestIdOf } from '@clincore/common/request-id';
+import { AppModule } from './app.module';
+import { ProblemDetailsFilter, sendProblem, toProblem } from './problem-details.filter';
+import { RequestValidationException } from './request-validation.exception';
+import { setupSwagger } from './swagger';
+
+/** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */
+export async function createApiApp(): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  configureHttp(app, loadAppConfig().bodyLimitBytes);
+  return app;
+}
+
+function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): void {
+  app.disable('x-powered-by');
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Request-Id', requestIdOf(req));
+    next();
+  });
+  app.use(helmet());
+  app.use(express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  app.use(bodyParserErrors);
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      forbidUnknownValues: true,
+      exceptionFactory: (errors) => RequestValidationException.fromValidationErrors(errors),
+    }),
+  );
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  setupSwagger(app);
+}
+
+const BODY_ERROR_DETAILS: Record<string, string> = {
+  'entity.parse.failed': 'The request body is not valid JSON.',
+  'entity.too.large': 'The request body is larger than this server accepts.',
+  'encoding.unsupported': 'The request body has an unsupported content encoding.',
+  'charset.unsupported': 'The request body has an unsupported charset.',
+};
+
+/**
+ * Errors raised by the middleware above (in practice the JSON body parser):
+ * malformed JSON is a 400 and an oversized body a 413, as problem details like
+ * every other error; anything else is a 500 that leaks nothing.
+ */
+function bodyParserErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+  const { type, status } = error as { type?: unknown; status?: unknown };
+  const problem =
+    typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500
+      ? {
+          type: `urn:clincore:problem:${type.replace(/\./g, '-')}`,
+          title: status === 413 ? 'Payload too large' : status === 415 ? 'Unsupported media type' : 'Bad request',
+          status,
+          detail: BODY_ERROR_DETAILS[type] ?? 'The request body could not be read.',
+        }
+      : toProblem(error);
+  sendProblem(res, problem, req.originalUrl, requestIdOf(req));
+}

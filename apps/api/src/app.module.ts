@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from '@clincore/auth/auth.module';
+import { appConfig } from '@clincore/common/app.config';
+import { DatabaseModule } from '@clincore/database/database.module';
+import { TenantsModule } from '@clincore/tenants/tenants.module';
+import { HealthModule } from './health/health.module';
+import { pinoHttpOptions } from './logging';
+
+/** Composition only: each feature lives in its own lib. */
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
+    LoggerModule.forRoot({ pinoHttp: pinoHttpOptions() }),
+    DatabaseModule,
+    HealthModule,
+    AuthModule,
+    TenantsModule,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { loadAppConfig } from '@clincore/common/app.config';
+import { ConfigError } from '@clincore/common/config.error';
+import { BootstrapTokenService } from '@clincore/auth/bootstrap-token.service';
+import { loadDatabaseConfig } from '@clincore/database/database.config';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '@clincore/database/embedded-postgres.launcher';
+import { runMigrations } from '@clincore/database/migrator';
+import { createApiApp } from './app.factory';
+import { ReadinessState } from './health/readiness.state';
+
+const logger = new Logger('main');
+
+async function main(): Promise<void> {
+  const config = loadAppConfig();
+  let embedded: EmbeddedDatabase | undefined;
+  if (!process.env.DATABASE_URL) {
+    if (config.production) throw new ConfigError('DATABASE_URL', 'is required in production');
+    logger.log(`DATABASE_URL is not set: starting embedded PostgreSQL in ${config.dataDir}/pg`);
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, database: 'clincore' });
+    process.env.DATABASE_URL = embedded.databaseUrl;
+    process.env.MIGRATION_DATABASE_URL = embedded.migrationDatabaseUrl;
+  }
+  try {
+    const database = loadDatabaseConfig();
+    if (database.migrationsRunOnStart) {
+      const applied = await runMigrations(database.migrationUrl);
+      logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'migrations are current');
+    }
+    const app = await createApiApp();
+    await app.listen(config.port, config.host);
+    logger.log(`ClinCore API listening on http://${config.host}:${config.port} (Swagger UI at /docs)`);
+    const devToken = app.get(BootstrapTokenService).developmentToken;
+    if (devToken) {
+      // Development only, and asked for by design: the newcomer needs it to call /bootstrap.
+      process.stdout.write(`\nDevelopment bootstrap token (kept in ${config.dataDir}/bootstrap-token):\n  ${devToken}\n\n`);
+    }
+    stopGracefully(app, config.shutdownTimeoutMs, embedded);
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}
+
+/**
+ * SIGTERM/SIGINT: readiness turns 503 at once, the listener closes, in-flight
+ * requests finish (up to the timeout), then the pool closes and the embedded
+ * database stops.
+ */
+function stopGracefully(app: NestExpressApplication, timeoutMs: number, embedded?: EmbeddedDatabase): void {
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining`);
+    app.get(ReadinessState).shuttingDown = true;
+    const server = app.getHttpServer() as import('node:http').Server;
+    const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearTimeout(force);
+    clearInterval(idle);
+    await app.close();
+    await embedded?.stop();
+    logger.log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`ClinCore failed to start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,122 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
+import { requestIdOf } from '@clincore/common/request-id';
+import { NotReadyException } from './health/not-ready.exception';
+import { RequestValidationException } from './request-validation.exception';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: Record<string, string[]>;
+  checks?: Record<string, string>;
+}
+
+/**
+ * Every error leaves as RFC 9457 problem details with the request id. Module
+ * exceptions map by code (exhaustive switches); Nest's HTTP exceptions keep
+ * their status; anything else is logged with its stack and answered with a
+ * 500 that says nothing about the internals.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const problem = toProblem(exception);
+    const requestId = requestIdOf(request);
+    if (problem.status >= 500 && !(exception instanceof NotReadyException)) {
+      this.logger.error({ err: loggableError(exception), request_id: requestId }, 'unhandled error');
+    }
+    if (response.headersSent) return;
+    sendProblem(response, problem, request.originalUrl ?? request.url, requestId);
+  }
+}
+
+/**
+ * Name, message, code and stack only: a driver error also carries the query's
+ * parameters, which may hold key hashes or patient data, so they never reach a log.
+ */
+function loggableError(exception: unknown): Record<string, unknown> {
+  if (!(exception instanceof Error)) return { message: String(exception) };
+  const { code } = exception as { code?: unknown };
+  return { type: exception.name, message: exception.message, code, stack: exception.stack };
+}
+
+export function sendProblem(response: Response, problem: Problem, instance: string, requestId: string): void {
+  response
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({ ...problem, instance: instance.split('?')[0], request_id: requestId });
+}
+
+export function toProblem(exception: unknown): Problem {
+  if (exception instanceof AuthException) return authProblem(exception);
+  if (exception instanceof RequestValidationException) {
+    return { ...problem(400, 'invalid-request', 'Invalid request', exception.message), errors: exception.fieldErrors };
+  }
+  if (exception instanceof NotReadyException) {
+    return { ...problem(503, 'not-ready', 'Not ready', exception.message), checks: exception.checks };
+  }
+  if (exception instanceof HttpException) return httpProblem(exception);
+  return problem(500, 'internal-error', 'Internal server error', 'The server failed to handle this request.');
+}
+
+function authProblem(exception: AuthException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => ({
+    ...problem(status, code, title, exception.message),
+    ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
+  });
+  switch (code) {
+    case AuthErrorCode.MissingCredential:
+      return make(401, 'Missing credential');
+    case AuthErrorCode.InvalidCredential:
+      return make(401, 'Invalid credential');
+    case AuthErrorCode.InsufficientRole:
+      return make(403, 'Insufficient role');
+    case AuthErrorCode.AccessNotDeclared:
+      return make(403, 'Access not declared');
+    case AuthErrorCode.BootstrapDisabled:
+      return make(503, 'Bootstrap disabled');
+    case AuthErrorCode.ApiKeyNotFound:
+      return make(404, 'Not found');
+    case AuthErrorCode.ApiKeyAlreadyRevoked:
+      return make(409, 'Already revoked');
+    case AuthErrorCode.InvalidExpiry:
+      return make(400, 'Invalid request');
+  }
+}
+
+function httpProblem(exception: HttpException): Problem {
+  const status = exception.getStatus();
+  const title = HttpStatus[status] ? humanize(HttpStatus[status]) : 'Error';
+  const body = exception.getResponse();
+  const message =
+    typeof body === 'string'
+      ? body
+      : typeof (body as { message?: unknown }).message === 'string'
+        ? (body as { message: string }).message
+        : exception.message;
+  // 5xx messages may carry internals; 4xx messages from Nest are about the request.
+  const detail = status >= 500 ? 'The server failed to handle this request.' : message;
+  return problem(status, slug(title), title, detail);
+}
+
+function problem(status: number, code: string, title: string, detail: string): Problem {
+  return { type: `urn:clincore:problem:${code}`, title, status, detail };
+}
+
+function humanize(constant: string): string {
+  const words = constant.toLowerCase().split('_').join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function slug(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}

@@ -1,0 +1,41 @@
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ProblemDto } from '@clincore/common/problem.dto';
+import type { ApiKeyRole } from '@clincore/tenancy/tenant-context';
+
+export const ACCESS_METADATA = 'clincore:access';
+export const API_KEY_SCHEME = 'api-key';
+export const BOOTSTRAP_SCHEME = 'bootstrap-token';
+
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'api-key'; role: ApiKeyRole | 'any' }
+  | { kind: 'bootstrap-token' };
+
+/** No credential needed (probes, public keys). */
+export const Public = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(ACCESS_METADATA, { kind: 'public' } satisfies Access);
+
+/** An X-API-Key of the tenant; `admin` restricts the route to admin keys. */
+export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & ClassDecorator =>
+  applyDecorators(
+    SetMetadata(ACCESS_METADATA, { kind: 'api-key', role } satisfies Access),
+    ApiSecurity(API_KEY_SCHEME),
+    ApiUnauthorizedResponse({ type: ProblemDto, description: 'Missing, malformed, unknown, revoked or expired API key' }),
+    ...(role === 'admin' ? [ApiForbiddenResponse({ type: ProblemDto, description: 'The key is not an admin key' })] : []),
+  );
+
+/** The operator's bootstrap token as a bearer credential. */
+export const BootstrapTokenAuth = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(
+    SetMetadata(ACCESS_METADATA, { kind: 'bootstrap-token' } satisfies Access),
+    ApiBearerAuth(BOOTSTRAP_SCHEME),
+    ApiUnauthorizedResponse({ type: ProblemDto, description: 'Missing or wrong bootstrap token' }),
+    ApiServiceUnavailableResponse({ type: ProblemDto, description: 'No bootstrap token is configured (production)' }),
+  );

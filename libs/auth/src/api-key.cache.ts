@@ -1,0 +1,122 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { Client } from 'pg';
+import { databaseConfig } from '@clincore/database/database.config';
+import type { TenantContext } from '@clincore/tenancy/tenant-context';
+
+export const REVOCATION_CHANNEL = 'clincore_api_key_revoked';
+
+export interface ResolvedApiKey {
+  context: TenantContext;
+  /** When the key stops working (expiry or a rotation's grace end); null for never. */
+  notAfter: number | null;
+}
+
+interface Entry {
+  key: ResolvedApiKey;
+  cachedAt: number;
+}
+
+const MAX_ENTRIES = 10_000;
+const TTL_MS = 60_000;
+
+/**
+ * Resolved API keys by hash, so the hot path skips a database round trip.
+ *
+ * Revocation is effective on the next request on every replica: the revoking
+ * replica drops the entry itself, and a trigger's NOTIFY tells every other
+ * replica, which LISTENs on a dedicated connection. While that connection is
+ * down the cache is bypassed (and emptied), so a missed notification can never
+ * keep a revoked key alive; the TTL is a last line, not the mechanism.
+ */
+@Injectable()
+export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(ApiKeyCache.name);
+  private readonly byHash = new Map<string, Entry>();
+  private readonly hashByKeyId = new Map<string, string>();
+  private listener: Client | undefined;
+  private listening = false;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(@Inject(databaseConfig.KEY) private readonly config: ConfigType<typeof databaseConfig>) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.listen();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  get(hashHex: string, now = Date.now()): ResolvedApiKey | undefined {
+    if (!this.listening) return undefined;
+    const entry = this.byHash.get(hashHex);
+    if (!entry) return undefined;
+    if (now - entry.cachedAt > TTL_MS) {
+      this.drop(hashHex);
+      return undefined;
+    }
+    return entry.key;
+  }
+
+  set(hashHex: string, key: ResolvedApiKey, now = Date.now()): void {
+    if (!this.listening) return;
+    if (this.byHash.size >= MAX_ENTRIES) {
+      const oldest = this.byHash.keys().next().value;
+      if (oldest !== undefined) this.drop(oldest);
+    }
+    this.byHash.set(hashHex, { key, cachedAt: now });
+    this.hashByKeyId.set(key.context.apiKeyId, hashHex);
+  }
+
+  invalidateKey(keyId: string): void {
+    const hashHex = this.hashByKeyId.get(keyId);
+    if (hashHex !== undefined) this.drop(hashHex);
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  private drop(hashHex: string): void {
+    const entry = this.byHash.get(hashHex);
+    this.byHash.delete(hashHex);
+    if (entry) this.hashByKeyId.delete(entry.key.context.apiKeyId);
+  }
+
+  private clear(): void {
+    this.byHash.clear();
+    this.hashByKeyId.clear();
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.config.url, application_name: 'clincore-key-listener' });
+    const lost = (reason: string): void => {
+      if (this.listener !== client) return;
+      this.listening = false;
+      this.listener = undefined;
+      this.clear();
+      if (this.closed) return;
+      this.logger.warn(`API-key revocation listener lost (${reason}); cache bypassed until it reconnects`);
+      this.retryTimer = setTimeout(() => void this.listen(), 1_000);
+      this.retryTimer.unref();
+    };
+    this.listener = client;
+    client.on('error', (error) => lost(error.message));
+    client.on('end', () => lost('connection ended'));
+    client.on('notification', (message) => {
+      if (message.channel === REVOCATION_CHANNEL && message.payload) this.invalidateKey(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${REVOCATION_CHANNEL}`);
+      this.listening = true;
+    } catch (error) {
+      lost(error instanceof Error ? error.message : String(error));
+      await client.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import type { ApiKeyRole, TenantContext } from '@clincore/tenancy/tenant-context';
+import { ApiKeyCache, type ResolvedApiKey } from './api-key.cache';
+import { hashApiKey, looksLikeApiKey, mintApiKey, type MintedApiKey } from './api-key.secret';
+import { AuthErrorCode, AuthException } from './auth.exception';
+import { ApiKeyDto, type ApiKeyListDto, IssuedApiKeyDto } from './dto/api-key.dto';
+import type { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { ApiKeyEntity } from './entities/api-key.entity';
+
+interface ResolveRow {
+  tenant_id: string;
+  key_id: string;
+  role: ApiKeyRole;
+  not_after: Date | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly cache: ApiKeyCache,
+  ) {}
+
+  /** Key material for a new key; the caller stores the hash and shows the secret once. */
+  mint(): MintedApiKey {
+    return mintApiKey();
+  }
+
+  /**
+   * Who a presented key belongs to. Runs before any tenant is known, so the
+   * lookup goes through the SECURITY DEFINER function `resolve_api_key`.
+   */
+  async authenticate(presented: string | undefined, now = Date.now()): Promise<TenantContext> {
+    if (!presented) {
+      throw new AuthException(AuthErrorCode.MissingCredential, 'Send an API key in the X-API-Key header.');
+    }
+    if (!looksLikeApiKey(presented)) throw invalidCredential();
+    const hash = hashApiKey(presented);
+    const hashHex = hash.toString('hex');
+    let resolved = this.cache.get(hashHex, now);
+    if (!resolved) {
+      resolved = await this.resolve(hash);
+      if (!resolved) throw invalidCredential();
+      this.cache.set(hashHex, resolved, now);
+    }
+    if (resolved.notAfter !== null && resolved.notAfter <= now) {
+      this.cache.invalidateKey(resolved.context.apiKeyId);
+      throw invalidCredential();
+    }
+    return resolved.context;
+  }
+
+  @Transactional()
+  async list(tenant: TenantContext): Promise<ApiKeyListDto> {
+    const keys = await this.keys().find({
+      where: { tenantId: tenantIdOf(tenant) },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    const now = new Date();
+    return { items: keys.map((key) => ApiKeyDto.from(key, now)) };
+  }
+
+  @Transactional()
+  async issue(tenant: TenantContext, dto: CreateApiKeyDto): Promise<IssuedApiKeyDto> {
+    const expiresAt = dto.expires_at === undefined ? null : new Date(dto.expires_at);
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw new AuthException(AuthErrorCode.InvalidExpiry, 'expires_at must be in the future.', {
+        expires_at: ['expires_at must be in the future'],
+      });
+    }
+    return this.insertKey(tenant, { name: dto.name, role: dto.role, expiresAt });
+  }
+
+  @Transactional()
+  async revoke(tenant: TenantContext, keyId: string): Promise<ApiKeyDto> {
+    const revoked = await this.stopKey(tenant, keyId, 0);
+    return ApiKeyDto.from(revoked);
+  }
+
+  /** Replaces the calling key: a new key now, the old one stops after the grace period. */
+  @Transactional()
+  async rotate(tenant: TenantContext, graceSeconds = 0): Promise<IssuedApiKeyDto> {
+    const current = await this.keys().findOneBy({ tenantId: tenantIdOf(tenant), id: tenant.apiKeyId });
+    if (!current) throw notFound();
+    const issued = await this.insertKey(tenant, {
+      name: current.name,
+      role: current.role,
+      expiresAt: current.expiresAt,
+    });
+    await this.stopKey(tenant, current.id, graceSeconds, issued.id);
+    return issued;
+  }
+
+  private async insertKey(
+    tenant: TenantContext,
+    fields: { name: string; role: ApiKeyRole; expiresAt: Date | null },
+  ): Promise<IssuedApiKeyDto> {
+    const minted = this.mint();
+    const entity = this.keys().create({
+      tenantId: tenantIdOf(tenant),
+      id: minted.id,
+      name: fields.name,
+      role: fields.role,
+      keyHash: minted.hash,
+      keyPrefix: minted.prefix,
+      createdByKeyId: tenant.apiKeyId,
+      expiresAt: fields.expiresAt,
+      revokedAt: null,
+      replacedByKeyId: null,
+    });
+    await this.keys().insert(entity);
+    return IssuedApiKeyDto.issued(entity, minted.secret);
+  }
+
+  /**
+   * Sets `revoked_at` to now plus the grace period, once: a key already stopped
+   * (or already rotated) is a conflict. The row lock makes concurrent revocations
+   * and rotations of one key serialize, and only the first wins.
+   */
+  private async stopKey(
+    tenant: TenantContext,
+    keyId: string,
+    graceSeconds: number,
+    replacedBy: string | null = null,
+  ): Promise<ApiKeyEntity> {
+    if (!UUID.test(keyId)) throw notFound();
+    const result = await this.keys()
+      .createQueryBuilder()
+      .update()
+      .set({
+        revokedAt: () => `now() + make_interval(secs => :grace)`,
+        replacedByKeyId: replacedBy,
+      })
+      .where('tenant_id = :tenantId and id = :keyId', { tenantId: tenantIdOf(tenant), keyId })
+      // A rotation needs a live key; a revocation may also cut a rotation's grace short.
+      .andWhere(replacedBy ? 'revoked_at is null' : '(revoked_at is null or revoked_at > now())')
+      .setParameter('grace', graceSeconds)
+      .execute();
+    if (result.affected === 0) {
+      const exists = await this.keys().existsBy({ tenantId: tenantIdOf(tenant), id: keyId });
+      if (!exists) throw notFound();
+      throw new AuthException(AuthErrorCode.ApiKeyAlreadyRevoked, 'This API key is already revoked or rotated.');
+    }
+    this.cache.invalidateKey(keyId);
+    return this.keys().findOneByOrFail({ tenantId: tenantIdOf(tenant), id: keyId });
+  }
+
+  private async resolve(hash: Buffer): Promise<ResolvedApiKey | undefined> {
+    const rows: ResolveRow[] = await this.dataSource.query(
+      'select tenant_id, key_id, role, not_after from resolve_api_key($1)',
+      [hash],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      context: { tenantId: row.tenant_id, apiKeyId: row.key_id, role: row.role },
+      notAfter: row.not_after ? row.not_after.getTime() : null,
+    };
+  }
+
+  private keys(): Repository<ApiKeyEntity> {
+    return this.txHost.tx.getRepository(ApiKeyEntity);
+  }
+}
+
+/** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */
+function tenantIdOf(tenant: TenantContext): string {
+  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
+  return tenant.tenantId;
+}
+
+function invalidCredential(): AuthException {
+  return new AuthException(AuthErrorCode.InvalidCredential, 'The API key is unknown, revoked or expired.');
+}
+
+function notFound(): AuthException {
+  return new AuthException(AuthErrorCode.ApiKeyNotFound, 'No such API key.');
+}

@@ -1,0 +1,18 @@
+import { DomainException } from '@clincore/common/domain.exception';
+
+export enum AuthErrorCode {
+  MissingCredential = 'missing-credential',
+  InvalidCredential = 'invalid-credential',
+  InsufficientRole = 'insufficient-role',
+  AccessNotDeclared = 'access-not-declared',
+  BootstrapDisabled = 'bootstrap-disabled',
+  ApiKeyNotFound = 'api-key-not-found',
+  ApiKeyAlreadyRevoked = 'api-key-already-revoked',
+  InvalidExpiry = 'invalid-expiry',
+}
+
+export class AuthException extends DomainException<AuthErrorCode> {
+  constructor(code: AuthErrorCode, message: string, fieldErrors?: Record<string, string[]>) {
+    super(code, message, fieldErrors);
+  }
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { appConfig } from '@clincore/common/app.config';
+import { databaseConfig } from '@clincore/database/database.config';
+import { AccessGuard } from './access.guard';
+import { ApiKeyCache } from './api-key.cache';
+import { ApiKeyRotationController } from './api-key-rotation.controller';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
+import { authConfig } from './auth.config';
+import { BootstrapTokenService } from './bootstrap-token.service';
+import { ApiKeyEntity } from './entities/api-key.entity';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([ApiKeyEntity]),
+    ConfigModule.forFeature(authConfig),
+    ConfigModule.forFeature(appConfig),
+    ConfigModule.forFeature(databaseConfig),
+  ],
+  controllers: [ApiKeysController, ApiKeyRotationController],
+  providers: [ApiKeyCache, ApiKeysService, BootstrapTokenService, { provide: APP_GUARD, useClass: AccessGuard }],
+  exports: [ApiKeysService, BootstrapTokenService],
+})
+export class AuthModule {}

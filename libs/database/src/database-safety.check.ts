@@ -1,0 +1,48 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+
+interface RoleFacts {
+  role: string;
+  rolsuper: boolean;
+  rolbypassrls: boolean;
+  owned: string[];
+}
+
+/**
+ * Refuses to serve when the runtime role could bypass row-level security: a
+ * superuser, a BYPASSRLS role or a table owner would see every tenant's rows.
+ */
+@Injectable()
+export class DatabaseSafetyCheck implements OnApplicationBootstrap {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const problems = describeUnsafeRole(await this.roleFacts());
+    if (problems.length > 0) {
+      throw new Error(`Refusing to start: ${problems.join('; ')}. Connect DATABASE_URL as the app role (see npm run db:provision).`);
+    }
+  }
+
+  private async roleFacts(): Promise<RoleFacts> {
+    const rows: RoleFacts[] = await this.dataSource.query(`
+      select r.rolname as role, r.rolsuper, r.rolbypassrls,
+             coalesce(array(
+               select c.relname::text from pg_class c
+                 join pg_namespace n on n.oid = c.relnamespace
+                where c.relowner = r.oid and n.nspname = 'public' and c.relkind in ('r', 'p')
+                order by 1), '{}') as owned
+        from pg_roles r where r.rolname = current_user`);
+    const facts = rows[0];
+    if (!facts) throw new Error('Refusing to start: cannot read the current role');
+    return facts;
+  }
+}
+
+export function describeUnsafeRole(facts: RoleFacts): string[] {
+  const problems: string[] = [];
+  if (facts.rolsuper) problems.push(`role ${facts.role} is a superuser`);
+  if (facts.rolbypassrls) problems.push(`role ${facts.role} has BYPASSRLS`);
+  if (facts.owned.length > 0) problems.push(`role ${facts.role} owns tables (${facts.owned.join(', ')})`);
+  return problems;
+}

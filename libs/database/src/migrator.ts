@@ -1,0 +1,44 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from './data-source.options';
+
+/** A short-lived owner connection for migrations; never the runtime pool. */
+export async function withOwnerDataSource<T>(url: string, work: (ds: DataSource) => Promise<T>): Promise<T> {
+  const dataSource = new DataSource({
+    ...buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' }),
+    subscribers: [],
+  });
+  await dataSource.initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+/** Applies pending migrations, each in its own transaction; returns their names. */
+export function runMigrations(url: string): Promise<string[]> {
+  return withOwnerDataSource(url, async (ds) => {
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  });
+}
+
+/** Reverts every applied migration, newest first; returns how many. */
+export function revertAllMigrations(url: string): Promise<number> {
+  return withOwnerDataSource(url, async (ds) => {
+    let reverted = 0;
+    for (;;) {
+      const before = await appliedCount(ds);
+      if (before === 0) return reverted;
+      await ds.undoLastMigration({ transaction: 'each' });
+      reverted += 1;
+    }
+  });
+}
+
+async function appliedCount(ds: DataSource): Promise<number> {
+  const table = await ds.query(`select to_regclass('migrations') as t`);
+  if (!(table as Array<{ t: string | null }>)[0]?.t) return 0;
+  const rows = await ds.query('select count(*)::int as n from migrations');
+  return (rows as Array<{ n: number }>)[0]?.n ?? 0;
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { Client, escapeIdentifier, escapeLiteral } from 'pg';
+import { APP_ROLE, OWNER_ROLE } from './database.roles';
+
+export interface ProvisionOptions {
+  /** Superuser (or CREATEROLE + CREATEDB) connection to the server. */
+  adminUrl: string;
+  database: string;
+  /** Passwords to set; a role created without one gets a generated password. */
+  ownerPassword?: string;
+  appPassword?: string;
+  /** Give existing roles fresh generated passwords (their old URLs stop working). */
+  resetPasswords?: boolean;
+}
+
+export interface ProvisionResult {
+  databaseUrl: string;
+  migrationDatabaseUrl: string;
+  /** False when a role existed and kept a password we do not know. */
+  passwordsKnown: boolean;
+  createdDatabase: boolean;
+}
+
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * Creates (or brings up to date) the database and the two roles: the owner that
+ * runs migrations and the app role the API connects as, which is NOSUPERUSER,
+ * NOBYPASSRLS and owns nothing. Safe to run again.
+ */
+export async function provisionDatabase(options: ProvisionOptions): Promise<ProvisionResult> {
+  const admin = new Client({ connectionString: options.adminUrl });
+  await admin.connect();
+  try {
+    const owner = await ensureRole(admin, OWNER_ROLE, options.ownerPassword, options.resetPasswords);
+    const app = await ensureRole(admin, APP_ROLE, options.appPassword, options.resetPasswords);
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
+    const db = escapeIdentifier(options.database);
+    if (exists.rowCount === 0) {
+      await admin.query(`create database ${db} owner ${OWNER_ROLE}`);
+    } else {
+      await admin.query(`alter database ${db} owner to ${OWNER_ROLE}`);
+    }
+    await admin.query(`revoke all on database ${db} from public`);
+    await admin.query(`grant connect, temporary on database ${db} to ${APP_ROLE}`);
+    await admin.query(`grant connect on database ${db} to ${OWNER_ROLE}`);
+
+    const server = new URL(options.adminUrl);
+    const urlFor = (role: string, password: string | undefined): string => {
+      const url = new URL(server.toString());
+      url.username = role;
+      url.password = password ?? 'UNCHANGED';
+      url.pathname = `/${options.database}`;
+      return url.toString();
+    };
+    return {
+      databaseUrl: urlFor(APP_ROLE, app.password),
+      migrationDatabaseUrl: urlFor(OWNER_ROLE, owner.password),
+      passwordsKnown: owner.password !== undefined && app.password !== undefined,
+      createdDatabase: exists.rowCount === 0,
+    };
+  } finally {
+    await admin.end();
+  }
+}
+
+async function ensureRole(
+  admin: Client,
+  role: string,
+  password: string | undefined,
+  reset = false,
+): Promise<{ password: string | undefined }> {
+  const attributes = 'login nosuperuser nobypassrls nocreatedb nocreaterole noreplication';
+  const found = await admin.query('select 1 from pg_roles where rolname = $1', [role]);
+  if (found.rowCount === 0) {
+    const chosen = password ?? generatePassword();
+    await admin.query(`create role ${role} ${attributes} password ${escapeLiteral(chosen)}`);
+    return { password: chosen };
+  }
+  // Re-assert the attributes: a role someone widened by hand is narrowed again.
+  await admin.query(`alter role ${role} ${attributes}`);
+  const chosen = password ?? (reset ? generatePassword() : undefined);
+  if (chosen !== undefined) {
+    await admin.query(`alter role ${role} password ${escapeLiteral(chosen)}`);
+  }
+  return { password: chosen };
+}

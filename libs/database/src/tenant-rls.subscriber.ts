@@ -1,0 +1,18 @@
+import { type EntitySubscriberInterface, EventSubscriber, type TransactionStartEvent } from 'typeorm';
+import { currentTenantId } from '@clincore/tenancy/tenant-context';
+
+/**
+ * Binds every transaction to the request's tenant. `set_config(..., true)` is
+ * transaction-local, so a pooled connection never carries a tenant into the next
+ * request; the value is a bound parameter, never spliced into SQL. Without a
+ * tenant in the context nothing is set and the RLS policies match no row.
+ */
+@EventSubscriber()
+export class TenantRlsSubscriber implements EntitySubscriberInterface {
+  async afterTransactionStart(event: TransactionStartEvent): Promise<void> {
+    const tenantId = currentTenantId();
+    if (tenantId !== undefined) {
+      await event.queryRunner.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
+    }
+  }
+}

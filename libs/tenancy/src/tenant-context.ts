@@ -1,0 +1,35 @@
+import { ClsServiceManager } from 'nestjs-cls';
+
+export type ApiKeyRole = 'admin' | 'member';
+
+/** Who is calling: set once per request by the API-key guard. */
+export interface TenantContext {
+  tenantId: string;
+  apiKeyId: string;
+  role: ApiKeyRole;
+}
+
+const TENANT_KEY = 'clincore.tenant';
+
+export function setTenantContext(context: TenantContext): void {
+  ClsServiceManager.getClsService().set(TENANT_KEY, context);
+}
+
+/** The caller's tenant, or undefined outside an authenticated request. */
+export function findTenantContext(): TenantContext | undefined {
+  const cls = ClsServiceManager.getClsService();
+  return cls.isActive() ? cls.get<TenantContext | undefined>(TENANT_KEY) : undefined;
+}
+
+/** The caller's tenant; throws when there is none, so tenant code fails closed. */
+export function getTenantContext(): TenantContext {
+  const context = findTenantContext();
+  if (!context?.tenantId) {
+    throw new Error('No tenant in the request context: tenant work outside an authenticated request');
+  }
+  return context;
+}
+
+export function currentTenantId(): string | undefined {
+  return findTenantContext()?.tenantId;
+}

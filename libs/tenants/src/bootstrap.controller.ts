@@ -1,0 +1,21 @@
+import { Body, Controller, Post } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BootstrapTokenAuth } from '@clincore/auth/access.decorators';
+import { ProblemDto } from '@clincore/common/problem.dto';
+import { BootstrapTenantDto, BootstrappedTenantDto } from './dto/bootstrap.dto';
+import { TenantsService } from './tenants.service';
+
+@ApiTags('tenants')
+@Controller('bootstrap')
+export class BootstrapController {
+  constructor(private readonly tenants: TenantsService) {}
+
+  @Post()
+  @BootstrapTokenAuth()
+  @ApiOperation({ summary: 'Create a tenant and its first admin API key (shown once)' })
+  @ApiCreatedResponse({ type: BootstrappedTenantDto })
+  @ApiBadRequestResponse({ type: ProblemDto })
+  bootstrap(@Body() dto: BootstrapTenantDto): Promise<BootstrappedTenantDto> {
+    return this.tenants.bootstrap(dto.tenant_name);
+  }
+}
