@@ -1,6 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '@clincore/migrations/index';
-import { TenantRlsSubscriber } from './tenant-rls.subscriber';
 
 export interface ConnectionSettings {
   url: string;
@@ -21,7 +20,6 @@ export function buildDataSourceOptions(settings: ConnectionSettings): DataSource
     migrationsRun: false,
     migrations: MIGRATIONS,
     migrationsTableName: MIGRATIONS_TABLE,
-    subscribers: [TenantRlsSubscriber],
     logging: false,
     poolSize: settings.poolSize ?? 10,
     applicationName: settings.applicationName ?? 'clincore',

@@ -9,6 +9,7 @@ import { buildDataSourceOptions } from './data-source.options';
 import { databaseConfig } from './database.config';
 import { DatabaseSafetyCheck } from './database-safety.check';
 import { DatabaseStatusService } from './database-status.service';
+import { TenantRlsSubscriber } from './tenant-rls.subscriber';
 
 /**
  * The runtime pool (app role), the request context (CLS) and the transaction
@@ -29,6 +30,7 @@ import { DatabaseStatusService } from './database-status.service';
           statementTimeoutMs: config.statementTimeoutMs,
           applicationName: 'clincore-api',
         }),
+        subscribers: [TenantRlsSubscriber],
         autoLoadEntities: true,
         // Fail at boot, do not retry for minutes: the orchestrator restarts us.
         retryAttempts: 0,

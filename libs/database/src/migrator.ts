@@ -3,10 +3,7 @@ import { buildDataSourceOptions } from './data-source.options';
 
 /** A short-lived owner connection for migrations; never the runtime pool. */
 export async function withOwnerDataSource<T>(url: string, work: (ds: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource({
-    ...buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' }),
-    subscribers: [],
-  });
+  const dataSource = new DataSource(buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' }));
   await dataSource.initialize();
   try {
     return await work(dataSource);

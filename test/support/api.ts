@@ -1,0 +1,81 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Client } from 'pg';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { createApiApp } from '../../apps/api/src/app.factory';
+
+export interface TestApi {
+  app: NestExpressApplication;
+  http: TestAgent;
+  close(): Promise<void>;
+}
+
+/** The real API (same factory as main.ts), on the test database, as the app role. */
+export async function startApi(env: Record<string, string | undefined> = {}): Promise<TestApi> {
+  const saved = applyEnv(env);
+  try {
+    const app = await createApiApp();
+    await app.init();
+    return { app, http: request(app.getHttpServer()), close: () => app.close() };
+  } finally {
+    applyEnv(saved);
+  }
+}
+
+/** Sets (or, for undefined, deletes) variables; returns what was there before. */
+export function applyEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const saved: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) {
+    saved[name] = process.env[name];
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  return saved;
+}
+
+export interface TestTenant {
+  tenantId: string;
+  adminKey: string;
+  adminKeyId: string;
+}
+
+export function bootstrapToken(): string {
+  const token = process.env.BOOTSTRAP_TOKEN;
+  if (!token) throw new Error('global setup did not set BOOTSTRAP_TOKEN');
+  return token;
+}
+
+export async function bootstrapTenant(http: TestAgent, name = 'Test Hospital'): Promise<TestTenant> {
+  const res = await http
+    .post('/bootstrap')
+    .set('Authorization', `Bearer ${bootstrapToken()}`)
+    .send({ tenant_name: name })
+    .expect(201);
+  return { tenantId: res.body.tenant_id, adminKey: res.body.api_key, adminKeyId: res.body.api_key_id };
+}
+
+export async function issueKey(
+  http: TestAgent,
+  adminKey: string,
+  body: Record<string, unknown> = { name: 'member key', role: 'member' },
+): Promise<{ id: string; key: string }> {
+  const res = await http.post('/admin/api-keys').set('X-API-Key', adminKey).send(body).expect(201);
+  return { id: res.body.id, key: res.body.api_key };
+}
+
+/** A direct connection, as the owner (catalog checks, set-up) or as the app role (RLS checks). */
+export async function connect(as: 'owner' | 'app'): Promise<Client> {
+  const url = as === 'owner' ? process.env.MIGRATION_DATABASE_URL : process.env.DATABASE_URL;
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+/** Every error body is problem details with a request id. */
+export function expectProblem(res: request.Response, status: number): void {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status, type: expect.stringMatching(/^urn:clincore:problem:/) });
+  expect(typeof res.body.title).toBe('string');
+  expect(typeof res.body.request_id).toBe('string');
+}
