@@ -1,9 +1,21 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './data-source.options';
 
-/** A short-lived owner connection for migrations; never the runtime pool. */
-export async function withOwnerDataSource<T>(url: string, work: (ds: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = new DataSource(buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' }));
+/**
+ * A short-lived owner connection for migrations; never the runtime pool. With
+ * `role`, a superuser URL acts as that role (`SET ROLE` at connect), so the
+ * objects it creates belong to the owner role, not to the superuser.
+ */
+export async function withOwnerDataSource<T>(
+  url: string,
+  work: (ds: DataSource) => Promise<T>,
+  role?: string,
+): Promise<T> {
+  const options = buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' });
+  const dataSource = new DataSource({
+    ...options,
+    extra: { ...options.extra, ...(role ? { options: `-c role=${role}` } : {}) },
+  });
   await dataSource.initialize();
   try {
     return await work(dataSource);
@@ -13,11 +25,15 @@ export async function withOwnerDataSource<T>(url: string, work: (ds: DataSource)
 }
 
 /** Applies pending migrations, each in its own transaction; returns their names. */
-export function runMigrations(url: string): Promise<string[]> {
-  return withOwnerDataSource(url, async (ds) => {
-    const applied = await ds.runMigrations({ transaction: 'each' });
-    return applied.map((m) => m.name);
-  });
+export function runMigrations(url: string, role?: string): Promise<string[]> {
+  return withOwnerDataSource(
+    url,
+    async (ds) => {
+      const applied = await ds.runMigrations({ transaction: 'each' });
+      return applied.map((m) => m.name);
+    },
+    role,
+  );
 }
 
 /** Reverts every applied migration, newest first; returns how many. */

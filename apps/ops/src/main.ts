@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
+import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.command';
+
+/** Operator CLI: `node dist/apps/ops/src/main.js <command> [options]`. */
+const commands: Record<string, (argv: string[], print: (line: string) => void) => Promise<void>> = {
+  provision: provisionCommand,
+  migrate: migrateCommand,
+};
+
+async function main(): Promise<void> {
+  const [name, ...argv] = process.argv.slice(2);
+  const command = name ? commands[name] : undefined;
+  if (!command) throw new UsageError(`commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}`);
+  await command(argv, (line) => process.stdout.write(`${line}\n`));
+}
+
+main().catch((error: unknown) => {
+  // Messages only: a stack or a driver error could carry a connection string.
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

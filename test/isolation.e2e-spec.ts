@@ -1,0 +1,222 @@
+import type { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { bootstrapTenant, connect, expectProblem, issueKey, startApi, type TestApi, type TestTenant } from './support/api';
+
+const UUID_ZERO = '00000000-0000-0000-0000-000000000000';
+
+async function tenantTables(db: Client): Promise<string[]> {
+  const res = await db.query(`
+    select c.relname as name from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+     where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1`);
+  return res.rows.map((r: { name: string }) => r.name);
+}
+
+describe('tenant isolation', () => {
+  describe('catalog', () => {
+    let owner: Client;
+    beforeAll(async () => {
+      owner = await connect('owner');
+    });
+    afterAll(() => owner.end());
+
+    it('has RLS enabled, forced and a USING + WITH CHECK policy on every table with tenant_id', async () => {
+      const tables = await tenantTables(owner);
+      expect(tables).toEqual(expect.arrayContaining(['tenants', 'api_keys']));
+      for (const table of tables) {
+        const rls = await owner.query(
+          `select relrowsecurity, relforcerowsecurity from pg_class where oid = $1::regclass`,
+          [table],
+        );
+        expect({ table, ...rls.rows[0] }).toEqual({ table, relrowsecurity: true, relforcerowsecurity: true });
+        const policies = await owner.query(
+          `select qual, with_check from pg_policies
+            where schemaname = 'public' and tablename = $1 and roles = '{public}' and permissive = 'PERMISSIVE'`,
+          [table],
+        );
+        const isolation = policies.rows.filter(
+          (p: { qual: string | null; with_check: string | null }) =>
+            p.qual?.includes("current_setting('app.tenant_id'") && p.with_check?.includes("current_setting('app.tenant_id'"),
+        );
+        expect({ table, isolated: isolation.length > 0 }).toEqual({ table, isolated: true });
+      }
+    });
+
+    it('gives every tenant table a primary key that starts with tenant_id', async () => {
+      for (const table of await tenantTables(owner)) {
+        const res = await owner.query(
+          `select a.attname from pg_index i
+             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+            where i.indrelid = $1::regclass and i.indisprimary`,
+          [table],
+        );
+        expect({ table, first: res.rows[0]?.attname }).toEqual({ table, first: 'tenant_id' });
+      }
+    });
+
+    it('runs the API as a role that is not superuser, not BYPASSRLS and owns nothing', async () => {
+      const app = await connect('app');
+      try {
+        const role = await app.query(
+          `select rolname, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_roles where rolname = current_user`,
+        );
+        expect(role.rows[0]).toEqual({
+          rolname: 'clincore_app',
+          rolsuper: false,
+          rolbypassrls: false,
+          rolcreaterole: false,
+          rolcreatedb: false,
+        });
+        const owned = await app.query(
+          `select count(*)::int as n from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = current_user`,
+        );
+        expect(owned.rows[0].n).toBe(0);
+        const schemaOwner = await app.query(`select pg_get_userbyid(nspowner) as owner from pg_namespace where nspname = 'public'`);
+        expect(schemaOwner.rows[0].owner).not.toBe('clincore_app');
+      } finally {
+        await app.end();
+      }
+    });
+
+    it('pins search_path on every SECURITY DEFINER function', async () => {
+      const res = await owner.query(`
+        select p.proname, p.proconfig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname = 'public' and p.prosecdef`);
+      expect(res.rows.map((r: { proname: string }) => r.proname).sort()).toEqual(['bootstrap_tenant', 'resolve_api_key']);
+      for (const row of res.rows as Array<{ proname: string; proconfig: string[] | null }>) {
+        expect({ fn: row.proname, config: row.proconfig }).toEqual({
+          fn: row.proname,
+          config: expect.arrayContaining([expect.stringMatching(/^search_path=pg_catalog, pg_temp$/)]),
+        });
+      }
+    });
+  });
+
+  describe('fail closed', () => {
+    let api: TestApi;
+    let app: Client;
+    beforeAll(async () => {
+      api = await startApi();
+      await bootstrapTenant(api.http, 'Has rows');
+      app = await connect('app');
+    });
+    afterAll(async () => {
+      await app.end();
+      await api.close();
+    });
+
+    it('shows the app role no rows of any tenant table without a tenant context', async () => {
+      const owner = await connect('owner');
+      try {
+        // Rows exist: the owner's narrow key-resolution policy sees them.
+        const keys = await owner.query('select count(*)::int as n from api_keys');
+        expect(keys.rows[0].n).toBeGreaterThan(0);
+        for (const table of await tenantTables(owner)) {
+          const seen = await app.query(`select count(*)::int as n from ${table}`);
+          expect({ table, seen: seen.rows[0].n }).toEqual({ table, seen: 0 });
+        }
+      } finally {
+        await owner.end();
+      }
+    });
+
+    it('refuses an insert without a tenant context, and one for another tenant than the context', async () => {
+      const insert = (tenantId: string): Promise<unknown> =>
+        app.query(
+          `insert into api_keys (tenant_id, id, name, role, key_hash, key_prefix)
+           values ($1, gen_random_uuid(), 'intruder', 'admin', sha256('x'::bytea), 'cc_x')`,
+          [tenantId],
+        );
+      await expect(insert(UUID_ZERO)).rejects.toThrow(/row-level security/);
+      await app.query('begin');
+      try {
+        await app.query(`select set_config('app.tenant_id', $1, true)`, ['11111111-1111-1111-1111-111111111111']);
+        await expect(insert(UUID_ZERO)).rejects.toThrow(/row-level security/);
+      } finally {
+        await app.query('rollback');
+      }
+    });
+
+    it('forgets the tenant when the transaction ends (set_config is transaction-local)', async () => {
+      const tenant = await bootstrapTenant(api.http, 'Local');
+      await app.query('begin');
+      await app.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      const inside = await app.query('select count(*)::int as n from tenants');
+      await app.query('commit');
+      const after = await app.query('select count(*)::int as n from tenants');
+      expect([inside.rows[0].n, after.rows[0].n]).toEqual([1, 0]);
+    });
+
+    it('lets the app role execute only the two narrow SECURITY DEFINER functions, not read api_keys across tenants', async () => {
+      const keys = await app.query('select count(*)::int as n from api_keys');
+      expect(keys.rows[0].n).toBe(0);
+      await expect(app.query('delete from api_keys')).rejects.toThrow(/permission denied/);
+      await expect(app.query('update api_keys set role = $1', ['admin'])).rejects.toThrow(/permission denied/);
+      await expect(app.query('truncate tenants')).rejects.toThrow(/permission denied/);
+    });
+  });
+
+  describe('through the API', () => {
+    let api: TestApi;
+    let a: TestTenant;
+    let b: TestTenant;
+
+    beforeAll(async () => {
+      // One pooled connection: any tenant setting that leaked past a transaction would show.
+      api = await startApi({ DB_POOL_SIZE: '1' });
+      a = await bootstrapTenant(api.http, 'Tenant A');
+      b = await bootstrapTenant(api.http, 'Tenant B');
+      const pool = (api.app.get(DataSource).driver as unknown as { master: { options: { max: number } } }).master;
+      expect(pool.options.max).toBe(1);
+    });
+    afterAll(() => api.close());
+
+    it('never shows one tenant the other under hundreds of interleaved concurrent requests on one connection', async () => {
+      const ownIds = { [a.tenantId]: new Set([a.adminKeyId]), [b.tenantId]: new Set([b.adminKeyId]) };
+      const calls = Array.from({ length: 300 }, async (_, i) => {
+        const tenant = i % 2 === 0 ? a : b;
+        if (i % 10 === 0) {
+          const issued = await issueKey(api.http, tenant.adminKey, { name: `k${i}`, role: 'member' });
+          ownIds[tenant.tenantId].add(issued.id);
+          return { tenant, ids: [issued.id] };
+        }
+        const res = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+        return { tenant, ids: res.body.items.map((k: { id: string }) => k.id) as string[] };
+      });
+      const results = await Promise.all(calls);
+      const other = (t: TestTenant): TestTenant => (t === a ? b : a);
+      for (const { tenant, ids } of results) {
+        expect(ids.length).toBeGreaterThan(0);
+        for (const id of ids) {
+          expect(ownIds[other(tenant).tenantId].has(id)).toBe(false);
+        }
+      }
+      const finalA = await api.http.get('/admin/api-keys').set('X-API-Key', a.adminKey).expect(200);
+      expect(new Set(finalA.body.items.map((k: { id: string }) => k.id))).toEqual(ownIds[a.tenantId]);
+    });
+
+    it("answers 404 for another tenant's id on every route that takes one, and leaves the row alone", async () => {
+      const bKey = await issueKey(api.http, b.adminKey, { name: 'B member', role: 'member' });
+      const idRoutes: Array<[string, (id: string) => Promise<import('supertest').Response>]> = [
+        ['POST /admin/api-keys/revoke/{id}', (id) => api.http.post(`/admin/api-keys/revoke/${id}`).set('X-API-Key', a.adminKey)],
+      ];
+      for (const [, call] of idRoutes) {
+        expectProblem(await call(bKey.id), 404);
+        expectProblem(await call(UUID_ZERO), 404);
+      }
+      await api.http.get('/admin/api-keys').set('X-API-Key', bKey.key).expect(403);
+      const stillThere = await api.http.get('/admin/api-keys').set('X-API-Key', b.adminKey).expect(200);
+      expect(stillThere.body.items.find((k: { id: string }) => k.id === bKey.id).status).toBe('active');
+
+      // Every documented route with an {id} is in the table above.
+      const doc = await api.http.get('/docs/openapi.json').expect(200);
+      const documented = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter(() => path.includes('{id}'))
+          .map((method) => `${method.toUpperCase()} ${path}`),
+      );
+      expect(documented.sort()).toEqual(idRoutes.map(([name]) => name).sort());
+    });
+  });
+});
