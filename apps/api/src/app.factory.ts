@@ -26,7 +26,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
     next();
   });
   app.use(helmet());
-  app.use(express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'], reviver: rejectUnsafeJson }));
   app.use(bodyParserErrors);
   app.useGlobalPipes(
     new ValidationPipe({
@@ -39,6 +39,22 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
   setupSwagger(app);
+}
+
+const REJECTED = 'clincore-rejected: ';
+
+/**
+ * Refuses, while parsing, what valid JSON may carry but the API must not take:
+ * NUL characters (PostgreSQL text cannot store them) and prototype keys.
+ */
+function rejectUnsafeJson(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+    throw new SyntaxError(`${REJECTED}The request body holds the forbidden key "${key}".`);
+  }
+  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
+    throw new SyntaxError(`${REJECTED}The request body holds a NUL character, which is not accepted.`);
+  }
+  return value;
 }
 
 const BODY_ERROR_DETAILS: Record<string, string> = {
@@ -54,14 +70,15 @@ const BODY_ERROR_DETAILS: Record<string, string> = {
  * every other error; anything else is a 500 that leaks nothing.
  */
 function bodyParserErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const { type, status } = error as { type?: unknown; status?: unknown };
+  const { type, status, message } = error as { type?: unknown; status?: unknown; message?: unknown };
+  const rejected = typeof message === 'string' && message.startsWith(REJECTED) ? message.slice(REJECTED.length) : undefined;
   const problem =
     typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500
       ? {
           type: `urn:clincore:problem:${type.replace(/\./g, '-')}`,
           title: status === 413 ? 'Payload too large' : status === 415 ? 'Unsupported media type' : 'Bad request',
           status,
-          detail: BODY_ERROR_DETAILS[type] ?? 'The request body could not be read.',
+          detail: rejected ?? BODY_ERROR_DETAILS[type] ?? 'The request body could not be read.',
         }
       : toProblem(error);
   sendProblem(res, problem, req.originalUrl, requestIdOf(req));

@@ -1,0 +1,127 @@
+import { bootstrapTenant, bootstrapToken, connect, expectProblem, startApi, type TestApi, type TestTenant } from './support/api';
+
+/** Hostile and careless input: always a clear 4xx problem, never a 500, never lost or altered data. */
+describe('bad input', () => {
+  let api: TestApi;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    api = await startApi();
+    tenant = await bootstrapTenant(api.http, 'Bad Input Hospital');
+  });
+  afterAll(() => api.close());
+
+  const postKeys = (body: string | object, type = 'application/json') =>
+    api.http.post('/admin/api-keys').set('X-API-Key', tenant.adminKey).set('Content-Type', type).send(body);
+
+  it.each([
+    ['truncated JSON', '{"name": "x", "role":'],
+    ['a trailing comma', '{"name": "x", "role": "member",}'],
+    ['single quotes', "{'name': 'x'}"],
+    ['a bare string', '"member"'],
+    ['NaN', '{"name": NaN}'],
+  ])('answers 400 to malformed JSON: %s', async (_case, body) => {
+    const res = await postKeys(body);
+    expectProblem(res, 400);
+    expect(res.body.detail).toMatch(/not valid JSON/);
+  });
+
+  it.each([
+    ['a number for name', { name: 7, role: 'member' }, 'name'],
+    ['an object for name', { name: { $ne: null }, role: 'member' }, 'name'],
+    ['an unknown role', { name: 'x', role: 'root' }, 'role'],
+    ['null role', { name: 'x', role: null }, 'role'],
+    ['a non-date expiry', { name: 'x', role: 'member', expires_at: 'tomorrow' }, 'expires_at'],
+    ['an unknown field', { name: 'x', role: 'member', tenant_id: '00000000-0000-0000-0000-000000000000' }, 'tenant_id'],
+  ])('answers 400 naming the field for %s', async (_case, body, field) => {
+    const res = await postKeys(body);
+    expectProblem(res, 400);
+    expect(Object.keys(res.body.errors ?? {})).toContain(field);
+  });
+
+  it.each([
+    ['__proto__', '{"name":"x","role":"member","__proto__":{"role":"admin"}}'],
+    ['constructor', '{"name":"x","role":"member","constructor":{"prototype":{"role":"admin"}}}'],
+  ])('refuses a body with a %s key, and nothing is polluted', async (_key, body) => {
+    const res = await postKeys(body);
+    expectProblem(res, 400);
+    expect(res.body.detail).toMatch(/forbidden key/);
+    expect(({} as Record<string, unknown>).role).toBeUndefined();
+  });
+
+  it('answers 400 to a JSON array or an empty body where an object is expected', async () => {
+    expectProblem(await postKeys('[{"name":"x","role":"member"}]'), 400);
+    expectProblem(await postKeys(''), 400);
+    expectProblem(await postKeys('null'), 400);
+  });
+
+  it('answers 413 to a body over the limit, and the server keeps serving', async () => {
+    const res = await postKeys({ name: 'x'.repeat(300 * 1024), role: 'member' });
+    expectProblem(res, 413);
+    await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+  });
+
+  it('treats a non-JSON content type as no body (400), not as a crash', async () => {
+    expectProblem(await postKeys('name=x&role=member', 'application/x-www-form-urlencoded'), 400);
+    expectProblem(await postKeys('<key/>', 'text/xml'), 400);
+  });
+
+  it.each(['not-a-uuid', '1', "1' or '1'='1", '00000000-0000-0000-0000-00000000000g', '%00'])(
+    'answers 400 to the non-UUID id %j',
+    async (id) => {
+      const res = await api.http.post(`/admin/api-keys/revoke/${encodeURIComponent(id)}`).set('X-API-Key', tenant.adminKey);
+      expectProblem(res, 400);
+    },
+  );
+
+  it('stores SQL-looking strings verbatim and leaves the schema intact', async () => {
+    const hostile = [
+      "Robert'); DROP TABLE api_keys;--",
+      "x' OR '1'='1",
+      '$$; select pg_sleep(10); $$',
+      '\\x00\u0000 nul',
+    ];
+    const names: string[] = [];
+    for (const name of hostile) {
+      const res = await postKeys({ name, role: 'member' });
+      if (name.includes('\u0000')) {
+        // PostgreSQL text cannot hold NUL: a clear 400, not a driver error.
+        expectProblem(res, 400);
+        expect(res.body.detail).toMatch(/NUL/);
+        continue;
+      }
+      expect(res.status).toBe(201);
+      names.push(name);
+    }
+    const list = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+    expect(list.body.items.map((k: { name: string }) => k.name)).toEqual(expect.arrayContaining(names));
+
+    const tenantRes = await api.http
+      .post('/bootstrap')
+      .set('Authorization', `Bearer ${bootstrapToken()}`)
+      .send({ tenant_name: "St. Mary's'; DELETE FROM tenants;--" })
+      .expect(201);
+    expect(tenantRes.body.tenant_name).toBe("St. Mary's'; DELETE FROM tenants;--");
+
+    const owner = await connect('owner');
+    try {
+      const tables = await owner.query(`select to_regclass('api_keys') as k, to_regclass('tenants') as t`);
+      expect(tables.rows[0]).toEqual({ k: 'api_keys', t: 'tenants' });
+    } finally {
+      await owner.end();
+    }
+  });
+
+  it('answers 404 problem details for an unknown route and 401 before revealing a route exists', async () => {
+    expectProblem(await api.http.get('/no/such/route'), 404);
+    expectProblem(await api.http.delete('/admin/api-keys'), 404);
+  });
+
+  it('ignores an X-Request-Id that is not a sane token and echoes a good one', async () => {
+    const good = await api.http.get('/health').set('X-Request-Id', 'partner-req-42').expect(200);
+    expect(good.headers['x-request-id']).toBe('partner-req-42');
+    const bad = await api.http.get('/nope').set('X-Request-Id', 'a b\tc'.repeat(50));
+    expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(bad.body.request_id).toBe(bad.headers['x-request-id']);
+  });
+});
