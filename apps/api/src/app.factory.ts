@@ -13,7 +13,12 @@ import { setupSwagger } from './swagger';
 
 /** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */
 export async function createApiApp(): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    bufferLogs: true,
+    // Errors reach the caller (main prints them and exits 1); Nest would exit the process itself.
+    abortOnError: false,
+  });
   app.useLogger(app.get(Logger));
   configureHttp(app, loadAppConfig().bodyLimitBytes);
   return app;

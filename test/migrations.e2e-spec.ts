@@ -1,0 +1,43 @@
+import { MIGRATIONS } from '@clincore/migrations/index';
+import { revertAllMigrations, runMigrations } from '@clincore/database/migrator';
+import { bootstrapTenant, connect, startApi } from './support/api';
+
+describe('migrations', () => {
+  const ownerUrl = (): string => process.env.MIGRATION_DATABASE_URL as string;
+
+  async function schemaObjects(): Promise<string[]> {
+    const owner = await connect('owner');
+    try {
+      const res = await owner.query(`
+        select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'S', 'i') and c.relname not like 'migrations%' and c.relname not like 'PK_%'
+        union all
+        select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'
+        order by 1`);
+      return res.rows.map((r: { name: string }) => r.name);
+    } finally {
+      await owner.end();
+    }
+  }
+
+  it('go down to zero, leaving nothing behind, and up again to a working API', async () => {
+    const before = await schemaObjects();
+    expect(before).toEqual(expect.arrayContaining(['api_keys', 'tenants', 'resolve_api_key', 'bootstrap_tenant']));
+
+    expect(await revertAllMigrations(ownerUrl())).toBe(MIGRATIONS.length);
+    expect(await schemaObjects()).toEqual([]);
+
+    expect(await runMigrations(ownerUrl())).toEqual(MIGRATIONS.map((m) => m.name));
+    expect(await schemaObjects()).toEqual(before);
+    expect(await runMigrations(ownerUrl())).toEqual([]);
+
+    const api = await startApi();
+    try {
+      await api.http.get('/ready').expect(200);
+      const tenant = await bootstrapTenant(api.http, 'After migrations');
+      await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+import { Client } from 'pg';
+import { provisionCommand } from '../apps/ops/src/provision.command';
+import { provisionDatabase } from '@clincore/database/provision';
+
+const DATABASE = 'clincore_provision_test';
+
+/** db:provision against a server we hold a superuser for (the embedded one, or TEST_ADMIN_DATABASE_URL). */
+describe('db:provision', () => {
+  const adminUrl = (): string => process.env.TEST_ADMIN_DATABASE_URL as string;
+
+  async function asAdmin<T>(work: (db: Client) => Promise<T>): Promise<T> {
+    const db = new Client({ connectionString: adminUrl() });
+    await db.connect();
+    try {
+      return await work(db);
+    } finally {
+      await db.end();
+    }
+  }
+
+  async function run(args: string[]): Promise<Record<string, string>> {
+    const lines: string[] = [];
+    await provisionCommand(['--admin-url', adminUrl(), '--database', DATABASE, ...args], (line) => lines.push(line));
+    return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  }
+
+  afterAll(async () => {
+    // Roles are cluster-wide: give them back the passwords the other suites use.
+    await provisionDatabase({
+      adminUrl: adminUrl(),
+      database: new URL(process.env.DATABASE_URL as string).pathname.slice(1),
+      ownerPassword: decodeURIComponent(new URL(process.env.MIGRATION_DATABASE_URL as string).password),
+      appPassword: decodeURIComponent(new URL(process.env.DATABASE_URL as string).password),
+    });
+    await asAdmin((db) => db.query(`drop database if exists ${DATABASE} with (force)`));
+  });
+
+  it('creates the database and roles, migrates, prints working URLs, and is safe to run again', async () => {
+    await asAdmin((db) => db.query(`drop database if exists ${DATABASE} with (force)`));
+    const urls = await run(['--reset-passwords']);
+    expect(Object.keys(urls).sort()).toEqual(['DATABASE_URL', 'MIGRATION_DATABASE_URL']);
+    expect(new URL(urls.DATABASE_URL).username).toBe('clincore_app');
+    expect(new URL(urls.MIGRATION_DATABASE_URL).username).toBe('clincore_owner');
+
+    const app = new Client({ connectionString: urls.DATABASE_URL });
+    await app.connect();
+    try {
+      const role = await app.query('select rolsuper, rolbypassrls from pg_roles where rolname = current_user');
+      expect(role.rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
+      const tables = await app.query(`select count(*)::int as n from tenants`);
+      expect(tables.rows[0].n).toBe(0);
+      const owner = await app.query(`select pg_get_userbyid(relowner) as owner from pg_class where relname = 'tenants'`);
+      expect(owner.rows[0].owner).toBe('clincore_owner');
+    } finally {
+      await app.end();
+    }
+
+    // Again, without resetting: nothing breaks, passwords stay, no URLs with unknown passwords are printed.
+    expect(await run([])).toEqual({});
+    const again = new Client({ connectionString: urls.DATABASE_URL });
+    await again.connect();
+    await again.end();
+  });
+
+  it('refuses a call without --admin-url, and a database name that is not an identifier', async () => {
+    await expect(provisionCommand([], () => undefined)).rejects.toThrow(/usage: npm run db:provision/);
+    await expect(
+      provisionCommand(['--admin-url', adminUrl(), '--database', 'x"; drop'], () => undefined),
+    ).rejects.toThrow(/--database must be/);
+  });
+});

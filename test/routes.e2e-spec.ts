@@ -1,0 +1,97 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { ACCESS_METADATA } from '@clincore/auth/access.decorators';
+import { startApi, type TestApi } from './support/api';
+
+interface Operation {
+  summary?: string;
+  security?: Array<Record<string, string[]>>;
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
+
+/** Commands whose path says everything: they take no body. */
+const BODYLESS = new Set(['POST /admin/api-keys/revoke/{id}']);
+
+describe('routes and their documentation', () => {
+  let api: TestApi;
+  let paths: Record<string, Record<string, Operation>>;
+
+  beforeAll(async () => {
+    api = await startApi();
+    const doc = await api.http.get('/docs/openapi.json').expect(200);
+    paths = doc.body.paths;
+    expect(doc.body.components.securitySchemes).toEqual({
+      'api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
+      'bootstrap-token': expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
+  });
+  afterAll(() => api.close());
+
+  it('has every route declare its access (@Public, @ApiKeyAuth or @BootstrapTokenAuth)', () => {
+    const undeclared: string[] = [];
+    let routes = 0;
+    for (const module of api.app.get(ModulesContainer).values()) {
+      for (const { metatype } of module.controllers.values()) {
+        const controller = metatype as new (...args: unknown[]) => unknown;
+        for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+          const handler = (controller.prototype as Record<string, unknown>)[name];
+          if (name === 'constructor' || typeof handler !== 'function') continue;
+          if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
+          routes += 1;
+          const access = Reflect.getMetadata(ACCESS_METADATA, handler) ?? Reflect.getMetadata(ACCESS_METADATA, controller);
+          if (!access) {
+            const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
+            undeclared.push(`${method} ${controller.name}.${name}`);
+          }
+        }
+      }
+    }
+    expect(routes).toBeGreaterThanOrEqual(7);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('documents every operation with a summary, a typed success response and its error codes', () => {
+    const problems: string[] = [];
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(operations)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        if (!op.summary) problems.push(`${name}: no summary`);
+        const success = Object.entries(op.responses).find(([code]) => code.startsWith('2'));
+        if (!success?.[1].content?.['application/json']?.schema) problems.push(`${name}: no typed 2xx response`);
+        const secured = (op.security ?? []).flatMap((s) => Object.keys(s));
+        if (secured.length > 0 && !op.responses['401']) problems.push(`${name}: secured but no 401 documented`);
+        if (['post', 'patch', 'put'].includes(method) && !BODYLESS.has(name) && !op.requestBody) {
+          problems.push(`${name}: no request body schema`);
+        }
+        for (const [code, response] of Object.entries(op.responses)) {
+          if (code.startsWith('4') || code.startsWith('5')) {
+            if (!response.content?.['application/json']?.schema) problems.push(`${name}: ${code} without a problem schema`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('marks admin routes with the API-key scheme and a 403, and bootstrap with the bearer scheme', () => {
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const op of Object.values(operations)) {
+        if (path.startsWith('/admin/')) {
+          expect(op.security).toEqual([{ 'api-key': [] }]);
+          expect(op.responses['403']).toBeDefined();
+        }
+      }
+    }
+    expect(paths['/bootstrap'].post.security).toEqual([{ 'bootstrap-token': [] }]);
+    expect(paths['/bootstrap'].post.responses['503']).toBeDefined();
+    expect(paths['/health'].get.security).toBeUndefined();
+  });
+
+  it('serves Swagger UI at /docs', async () => {
+    const res = await api.http.get('/docs').redirects(1).expect(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.text).toMatch(/swagger-ui/i);
+  });
+});

@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { createApiApp } from '../apps/api/src/app.factory';
+import { applyEnv, expectProblem, startApi } from './support/api';
+
+describe('start-up', () => {
+  it('refuses to serve as the table owner: it would bypass row-level security', async () => {
+    const saved = applyEnv({ DATABASE_URL: process.env.MIGRATION_DATABASE_URL });
+    try {
+      const app = await createApiApp();
+      await expect(app.init()).rejects.toThrow(/Refusing to start: role clincore_owner owns tables/);
+      await app.close().catch(() => undefined);
+    } finally {
+      applyEnv(saved);
+    }
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be an integer/],
+    [{ DATABASE_URL: 'mysql://u:hunter2secret@h/db' }, /DATABASE_URL must be a postgres/],
+    [{ BOOTSTRAP_TOKEN: 'short-secret-value' }, /BOOTSTRAP_TOKEN must be at least 32 characters/],
+    [{ NODE_ENV: 'staging' }, /NODE_ENV must be development, test or production/],
+    [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE must be an integer between 1/],
+  ])('fails fast on bad config %j, naming the variable and never its value', async (env, message) => {
+    const saved = applyEnv(env);
+    try {
+      const error = await createApiApp().then(
+        async (app) => {
+          await app.close();
+          return undefined;
+        },
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toMatch(message);
+      expect(error?.message).not.toMatch(/hunter2|short-secret-value/);
+    } finally {
+      applyEnv(saved);
+    }
+  });
+
+  it('answers 503 to bootstrap in production when no token is configured', async () => {
+    const api = await startApi({ NODE_ENV: 'production', BOOTSTRAP_TOKEN: undefined });
+    try {
+      const res = await api.http.post('/bootstrap').set('Authorization', 'Bearer anything-at-all').send({ tenant_name: 'x' });
+      expectProblem(res, 503);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('generates a development token once under DATA_DIR and accepts it', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'clincore-devtoken-'));
+    try {
+      const env = { NODE_ENV: 'development', BOOTSTRAP_TOKEN: undefined, DATA_DIR: dataDir };
+      const first = await startApi(env);
+      const file = path.join(dataDir, 'bootstrap-token');
+      let token: string;
+      try {
+        expect(existsSync(file)).toBe(true);
+        token = readFileSync(file, 'utf8').trim();
+        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        await first.http.post('/bootstrap').set('Authorization', `Bearer ${token}`).send({ tenant_name: 'Dev' }).expect(201);
+      } finally {
+        await first.close();
+      }
+      const second = await startApi(env);
+      try {
+        expect(readFileSync(file, 'utf8').trim()).toBe(token);
+        await second.http.post('/bootstrap').set('Authorization', `Bearer ${token}`).send({ tenant_name: 'Dev 2' }).expect(201);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
