@@ -42,7 +42,9 @@ export class TenantsAndApiKeys1763900000000 implements MigrationInterface {
       )`);
     // Global on purpose: a key is resolved before its tenant is known.
     await q.query(`create unique index api_keys_key_hash_uq on api_keys (key_hash)`);
-    await q.query(`create index api_keys_tenant_created_idx on api_keys (tenant_id, created_at, id)`);
+    await q.query(
+      `create index api_keys_tenant_created_idx on api_keys (tenant_id, created_at, id)`,
+    );
     await q.query(`alter table api_keys enable row level security`);
     await q.query(`alter table api_keys force row level security`);
     await q.query(`
@@ -50,7 +52,9 @@ export class TenantsAndApiKeys1763900000000 implements MigrationInterface {
         using (tenant_id = ${CURRENT_TENANT})
         with check (tenant_id = ${CURRENT_TENANT})`);
     // Only resolve_api_key (SECURITY DEFINER, owned by clincore_owner) reads across tenants.
-    await q.query(`create policy api_key_resolution on api_keys for select to clincore_owner using (true)`);
+    await q.query(
+      `create policy api_key_resolution on api_keys for select to clincore_owner using (true)`,
+    );
     await q.query(`grant select, insert on api_keys to clincore_app`);
     await q.query(`grant update (revoked_at, replaced_by_key_id) on api_keys to clincore_app`);
 
@@ -86,8 +90,12 @@ export class TenantsAndApiKeys1763900000000 implements MigrationInterface {
         perform set_config('app.tenant_id', '', true);
       end
       $$`);
-    await q.query(`revoke all on function bootstrap_tenant(uuid, text, uuid, text, bytea, text) from public`);
-    await q.query(`grant execute on function bootstrap_tenant(uuid, text, uuid, text, bytea, text) to clincore_app`);
+    await q.query(
+      `revoke all on function bootstrap_tenant(uuid, text, uuid, text, bytea, text) from public`,
+    );
+    await q.query(
+      `grant execute on function bootstrap_tenant(uuid, text, uuid, text, bytea, text) to clincore_app`,
+    );
 
     // Every replica drops a revoked key from its cache when this fires (LISTEN).
     await q.query(`

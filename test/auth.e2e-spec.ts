@@ -1,6 +1,14 @@
 import { ApiKeyCache } from '@clincore/auth/api-key.cache';
 import { hashApiKey } from '@clincore/auth/api-key.secret';
-import { bootstrapTenant, bootstrapToken, connect, expectProblem, issueKey, startApi, type TestApi } from './support/api';
+import {
+  bootstrapTenant,
+  bootstrapToken,
+  connect,
+  expectProblem,
+  issueKey,
+  startApi,
+  type TestApi,
+} from './support/api';
 
 describe('API keys and authentication', () => {
   let api: TestApi;
@@ -26,7 +34,9 @@ describe('API keys and authentication', () => {
 
       const owner = await connect('owner');
       try {
-        const rows = await owner.query('select * from api_keys where id = $1', [res.body.api_key_id]);
+        const rows = await owner.query('select * from api_keys where id = $1', [
+          res.body.api_key_id,
+        ]);
         expect(rows.rows).toHaveLength(1);
         expect(rows.rows[0].role).toBe('admin');
         expect(Buffer.compare(rows.rows[0].key_hash, hashApiKey(res.body.api_key))).toBe(0);
@@ -35,7 +45,10 @@ describe('API keys and authentication', () => {
         await owner.end();
       }
 
-      const list = await api.http.get('/admin/api-keys').set('X-API-Key', res.body.api_key).expect(200);
+      const list = await api.http
+        .get('/admin/api-keys')
+        .set('X-API-Key', res.body.api_key)
+        .expect(200);
       expect(list.body.items).toHaveLength(1);
       expect(JSON.stringify(list.body)).not.toContain(res.body.api_key);
     });
@@ -60,7 +73,10 @@ describe('API keys and authentication', () => {
       [{ tenant_name: 'too long '.repeat(23) }, 'tenant_name'],
       [{ tenant_name: 'ok', plan: 'gold' }, 'plan'],
     ])('rejects body %j with a 400 naming %s', async (body, field) => {
-      const res = await api.http.post('/bootstrap').set('Authorization', `Bearer ${bootstrapToken()}`).send(body);
+      const res = await api.http
+        .post('/bootstrap')
+        .set('Authorization', `Bearer ${bootstrapToken()}`)
+        .send(body);
       expectProblem(res, 400);
       expect(Object.keys(res.body.errors)).toContain(field);
     });
@@ -83,16 +99,26 @@ describe('API keys and authentication', () => {
       const member = await issueKey(api.http, tenant.adminKey);
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', member.key), 403);
       expectProblem(
-        await api.http.post('/admin/api-keys').set('X-API-Key', member.key).send({ name: 'x', role: 'admin' }),
+        await api.http
+          .post('/admin/api-keys')
+          .set('X-API-Key', member.key)
+          .send({ name: 'x', role: 'admin' }),
         403,
       );
-      const rotated = await api.http.post('/auth/api-keys/rotate').set('X-API-Key', member.key).send({}).expect(201);
+      const rotated = await api.http
+        .post('/auth/api-keys/rotate')
+        .set('X-API-Key', member.key)
+        .send({})
+        .expect(201);
       expect(rotated.body.role).toBe('member');
     });
 
     it('rejects a revoked key on the very next request, though it was cached', async () => {
       const tenant = await bootstrapTenant(api.http);
-      const member = await issueKey(api.http, tenant.adminKey, { name: 'soon revoked', role: 'admin' });
+      const member = await issueKey(api.http, tenant.adminKey, {
+        name: 'soon revoked',
+        role: 'admin',
+      });
       // Warm the cache with a few successful calls.
       for (let i = 0; i < 3; i += 1) {
         await api.http.get('/admin/api-keys').set('X-API-Key', member.key).expect(200);
@@ -105,7 +131,9 @@ describe('API keys and authentication', () => {
       expect(revoked.body).toMatchObject({ id: member.id, status: 'revoked' });
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', member.key), 401);
       expectProblem(
-        await api.http.post(`/admin/api-keys/revoke/${member.id}`).set('X-API-Key', tenant.adminKey),
+        await api.http
+          .post(`/admin/api-keys/revoke/${member.id}`)
+          .set('X-API-Key', tenant.adminKey),
         409,
       );
     });
@@ -113,11 +141,18 @@ describe('API keys and authentication', () => {
     it('stops an expired key, also one that was cached while it was valid', async () => {
       const tenant = await bootstrapTenant(api.http);
       const expiresAt = new Date(Date.now() + 1_500).toISOString();
-      const key = await issueKey(api.http, tenant.adminKey, { name: 'short', role: 'admin', expires_at: expiresAt });
+      const key = await issueKey(api.http, tenant.adminKey, {
+        name: 'short',
+        role: 'admin',
+        expires_at: expiresAt,
+      });
       await api.http.get('/admin/api-keys').set('X-API-Key', key.key).expect(200);
       await new Promise((resolve) => setTimeout(resolve, 1_700));
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', key.key), 401);
-      const list = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+      const list = await api.http
+        .get('/admin/api-keys')
+        .set('X-API-Key', tenant.adminKey)
+        .expect(200);
       expect(list.body.items.find((k: { id: string }) => k.id === key.id).status).toBe('expired');
     });
 
@@ -135,10 +170,16 @@ describe('API keys and authentication', () => {
   describe('rotation', () => {
     it('replaces the calling key at once by default', async () => {
       const tenant = await bootstrapTenant(api.http);
-      const res = await api.http.post('/auth/api-keys/rotate').set('X-API-Key', tenant.adminKey).expect(201);
+      const res = await api.http
+        .post('/auth/api-keys/rotate')
+        .set('X-API-Key', tenant.adminKey)
+        .expect(201);
       expect(res.body).toMatchObject({ role: 'admin', name: 'bootstrap admin', status: 'active' });
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey), 401);
-      const list = await api.http.get('/admin/api-keys').set('X-API-Key', res.body.api_key).expect(200);
+      const list = await api.http
+        .get('/admin/api-keys')
+        .set('X-API-Key', res.body.api_key)
+        .expect(200);
       const old = list.body.items.find((k: { id: string }) => k.id === tenant.adminKeyId);
       expect(old).toMatchObject({ status: 'revoked', replaced_by_key_id: res.body.id });
     });
@@ -151,7 +192,10 @@ describe('API keys and authentication', () => {
         .send({ grace_period_seconds: 600 })
         .expect(201);
       await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
-      expectProblem(await api.http.post('/auth/api-keys/rotate').set('X-API-Key', tenant.adminKey), 409);
+      expectProblem(
+        await api.http.post('/auth/api-keys/rotate').set('X-API-Key', tenant.adminKey),
+        409,
+      );
       await api.http
         .post(`/admin/api-keys/revoke/${tenant.adminKeyId}`)
         .set('X-API-Key', res.body.api_key)
@@ -159,14 +203,19 @@ describe('API keys and authentication', () => {
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey), 401);
     });
 
-    it.each([{ grace_period_seconds: -1 }, { grace_period_seconds: 1.5 }, { grace_period_seconds: '60' }, { grace_period_seconds: 86_401 }])(
-      'rejects %j',
-      async (body) => {
-        const tenant = await bootstrapTenant(api.http);
-        expectProblem(await api.http.post('/auth/api-keys/rotate').set('X-API-Key', tenant.adminKey).send(body), 400);
-        await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
-      },
-    );
+    it.each([
+      { grace_period_seconds: -1 },
+      { grace_period_seconds: 1.5 },
+      { grace_period_seconds: '60' },
+      { grace_period_seconds: 86_401 },
+    ])('rejects %j', async (body) => {
+      const tenant = await bootstrapTenant(api.http);
+      expectProblem(
+        await api.http.post('/auth/api-keys/rotate').set('X-API-Key', tenant.adminKey).send(body),
+        400,
+      );
+      await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+    });
   });
 
   describe('revocation across replicas', () => {
@@ -176,7 +225,10 @@ describe('API keys and authentication', () => {
         const tenant = await bootstrapTenant(api.http);
         const key = await issueKey(api.http, tenant.adminKey, { name: 'shared', role: 'admin' });
         await replica.http.get('/admin/api-keys').set('X-API-Key', key.key).expect(200);
-        await api.http.post(`/admin/api-keys/revoke/${key.id}`).set('X-API-Key', tenant.adminKey).expect(200);
+        await api.http
+          .post(`/admin/api-keys/revoke/${key.id}`)
+          .set('X-API-Key', tenant.adminKey)
+          .expect(200);
         // The NOTIFY travels after the revoking transaction commits: allow it a moment.
         const deadline = Date.now() + 2_000;
         let status = 200;

@@ -1,4 +1,12 @@
-import { bootstrapTenant, bootstrapToken, connect, expectProblem, startApi, type TestApi, type TestTenant } from './support/api';
+import {
+  bootstrapTenant,
+  bootstrapToken,
+  connect,
+  expectProblem,
+  startApi,
+  type TestApi,
+  type TestTenant,
+} from './support/api';
 
 /** Hostile and careless input: always a clear 4xx problem, never a 500, never lost or altered data. */
 describe('bad input', () => {
@@ -12,7 +20,11 @@ describe('bad input', () => {
   afterAll(() => api.close());
 
   const postKeys = (body: string | object, type = 'application/json') =>
-    api.http.post('/admin/api-keys').set('X-API-Key', tenant.adminKey).set('Content-Type', type).send(body);
+    api.http
+      .post('/admin/api-keys')
+      .set('X-API-Key', tenant.adminKey)
+      .set('Content-Type', type)
+      .send(body);
 
   it.each([
     ['truncated JSON', '{"name": "x", "role":'],
@@ -32,7 +44,11 @@ describe('bad input', () => {
     ['an unknown role', { name: 'x', role: 'root' }, 'role'],
     ['null role', { name: 'x', role: null }, 'role'],
     ['a non-date expiry', { name: 'x', role: 'member', expires_at: 'tomorrow' }, 'expires_at'],
-    ['an unknown field', { name: 'x', role: 'member', tenant_id: '00000000-0000-0000-0000-000000000000' }, 'tenant_id'],
+    [
+      'an unknown field',
+      { name: 'x', role: 'member', tenant_id: '00000000-0000-0000-0000-000000000000' },
+      'tenant_id',
+    ],
   ])('answers 400 naming the field for %s', async (_case, body, field) => {
     const res = await postKeys(body);
     expectProblem(res, 400);
@@ -69,7 +85,9 @@ describe('bad input', () => {
   it.each(['not-a-uuid', '1', "1' or '1'='1", '00000000-0000-0000-0000-00000000000g', '%00'])(
     'answers 400 to the non-UUID id %j',
     async (id) => {
-      const res = await api.http.post(`/admin/api-keys/revoke/${encodeURIComponent(id)}`).set('X-API-Key', tenant.adminKey);
+      const res = await api.http
+        .post(`/admin/api-keys/revoke/${encodeURIComponent(id)}`)
+        .set('X-API-Key', tenant.adminKey);
       expectProblem(res, 400);
     },
   );
@@ -93,8 +111,13 @@ describe('bad input', () => {
       expect(res.status).toBe(201);
       names.push(name);
     }
-    const list = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
-    expect(list.body.items.map((k: { name: string }) => k.name)).toEqual(expect.arrayContaining(names));
+    const list = await api.http
+      .get('/admin/api-keys')
+      .set('X-API-Key', tenant.adminKey)
+      .expect(200);
+    expect(list.body.items.map((k: { name: string }) => k.name)).toEqual(
+      expect.arrayContaining(names),
+    );
 
     const tenantRes = await api.http
       .post('/bootstrap')
@@ -105,7 +128,9 @@ describe('bad input', () => {
 
     const owner = await connect('owner');
     try {
-      const tables = await owner.query(`select to_regclass('api_keys') as k, to_regclass('tenants') as t`);
+      const tables = await owner.query(
+        `select to_regclass('api_keys') as k, to_regclass('tenants') as t`,
+      );
       expect(tables.rows[0]).toEqual({ k: 'api_keys', t: 'tenants' });
     } finally {
       await owner.end();

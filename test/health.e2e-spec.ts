@@ -14,7 +14,10 @@ describe('health and readiness', () => {
     const health = await api.http.get('/health').expect(200);
     expect(health.body).toEqual({ status: 'ok' });
     const ready = await api.http.get('/ready').expect(200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { shutdown: 'up', database: 'up', migrations: 'up' } });
+    expect(ready.body).toEqual({
+      status: 'ok',
+      checks: { shutdown: 'up', database: 'up', migrations: 'up' },
+    });
   });
 
   it('stays live without a database, while readiness says the database is down', async () => {
@@ -41,7 +44,11 @@ describe('health and readiness', () => {
         expect(ready.body.checks).toMatchObject({ database: 'up', migrations: 'down' });
       } finally {
         const { id, timestamp, name } = latest.rows[0];
-        await owner.query('insert into migrations (id, timestamp, name) values ($1, $2, $3)', [id, timestamp, name]);
+        await owner.query('insert into migrations (id, timestamp, name) values ($1, $2, $3)', [
+          id,
+          timestamp,
+          name,
+        ]);
       }
       await api.http.get('/ready').expect(200);
     } finally {

@@ -1,6 +1,14 @@
 import type { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { bootstrapTenant, connect, expectProblem, issueKey, startApi, type TestApi, type TestTenant } from './support/api';
+import {
+  bootstrapTenant,
+  connect,
+  expectProblem,
+  issueKey,
+  startApi,
+  type TestApi,
+  type TestTenant,
+} from './support/api';
 
 const UUID_ZERO = '00000000-0000-0000-0000-000000000000';
 
@@ -29,7 +37,11 @@ describe('tenant isolation', () => {
           `select relrowsecurity, relforcerowsecurity from pg_class where oid = $1::regclass`,
           [table],
         );
-        expect({ table, ...rls.rows[0] }).toEqual({ table, relrowsecurity: true, relforcerowsecurity: true });
+        expect({ table, ...rls.rows[0] }).toEqual({
+          table,
+          relrowsecurity: true,
+          relforcerowsecurity: true,
+        });
         const policies = await owner.query(
           `select qual, with_check from pg_policies
             where schemaname = 'public' and tablename = $1 and roles = '{public}' and permissive = 'PERMISSIVE'`,
@@ -37,7 +49,8 @@ describe('tenant isolation', () => {
         );
         const isolation = policies.rows.filter(
           (p: { qual: string | null; with_check: string | null }) =>
-            p.qual?.includes("current_setting('app.tenant_id'") && p.with_check?.includes("current_setting('app.tenant_id'"),
+            p.qual?.includes("current_setting('app.tenant_id'") &&
+            p.with_check?.includes("current_setting('app.tenant_id'"),
         );
         expect({ table, isolated: isolation.length > 0 }).toEqual({ table, isolated: true });
       }
@@ -72,7 +85,9 @@ describe('tenant isolation', () => {
           `select count(*)::int as n from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = current_user`,
         );
         expect(owned.rows[0].n).toBe(0);
-        const schemaOwner = await app.query(`select pg_get_userbyid(nspowner) as owner from pg_namespace where nspname = 'public'`);
+        const schemaOwner = await app.query(
+          `select pg_get_userbyid(nspowner) as owner from pg_namespace where nspname = 'public'`,
+        );
         expect(schemaOwner.rows[0].owner).not.toBe('clincore_app');
       } finally {
         await app.end();
@@ -83,11 +98,16 @@ describe('tenant isolation', () => {
       const res = await owner.query(`
         select p.proname, p.proconfig from pg_proc p join pg_namespace n on n.oid = p.pronamespace
          where n.nspname = 'public' and p.prosecdef`);
-      expect(res.rows.map((r: { proname: string }) => r.proname).sort()).toEqual(['bootstrap_tenant', 'resolve_api_key']);
+      expect(res.rows.map((r: { proname: string }) => r.proname).sort()).toEqual([
+        'bootstrap_tenant',
+        'resolve_api_key',
+      ]);
       for (const row of res.rows as Array<{ proname: string; proconfig: string[] | null }>) {
         expect({ fn: row.proname, config: row.proconfig }).toEqual({
           fn: row.proname,
-          config: expect.arrayContaining([expect.stringMatching(/^search_path=pg_catalog, pg_temp$/)]),
+          config: expect.arrayContaining([
+            expect.stringMatching(/^search_path=pg_catalog, pg_temp$/),
+          ]),
         });
       }
     });
@@ -131,7 +151,9 @@ describe('tenant isolation', () => {
       await expect(insert(UUID_ZERO)).rejects.toThrow(/row-level security/);
       await app.query('begin');
       try {
-        await app.query(`select set_config('app.tenant_id', $1, true)`, ['11111111-1111-1111-1111-111111111111']);
+        await app.query(`select set_config('app.tenant_id', $1, true)`, [
+          '11111111-1111-1111-1111-111111111111',
+        ]);
         await expect(insert(UUID_ZERO)).rejects.toThrow(/row-level security/);
       } finally {
         await app.query('rollback');
@@ -152,7 +174,9 @@ describe('tenant isolation', () => {
       const keys = await app.query('select count(*)::int as n from api_keys');
       expect(keys.rows[0].n).toBe(0);
       await expect(app.query('delete from api_keys')).rejects.toThrow(/permission denied/);
-      await expect(app.query('update api_keys set role = $1', ['admin'])).rejects.toThrow(/permission denied/);
+      await expect(app.query('update api_keys set role = $1', ['admin'])).rejects.toThrow(
+        /permission denied/,
+      );
       await expect(app.query('truncate tenants')).rejects.toThrow(/permission denied/);
     });
   });
@@ -167,21 +191,32 @@ describe('tenant isolation', () => {
       api = await startApi({ DB_POOL_SIZE: '1' });
       a = await bootstrapTenant(api.http, 'Tenant A');
       b = await bootstrapTenant(api.http, 'Tenant B');
-      const pool = (api.app.get(DataSource).driver as unknown as { master: { options: { max: number } } }).master;
+      const pool = (
+        api.app.get(DataSource).driver as unknown as { master: { options: { max: number } } }
+      ).master;
       expect(pool.options.max).toBe(1);
     });
     afterAll(() => api.close());
 
     it('never shows one tenant the other under hundreds of interleaved concurrent requests on one connection', async () => {
-      const ownIds = { [a.tenantId]: new Set([a.adminKeyId]), [b.tenantId]: new Set([b.adminKeyId]) };
+      const ownIds = new Map([
+        [a.tenantId, new Set([a.adminKeyId])],
+        [b.tenantId, new Set([b.adminKeyId])],
+      ]);
       const calls = Array.from({ length: 300 }, async (_, i) => {
         const tenant = i % 2 === 0 ? a : b;
         if (i % 10 === 0) {
-          const issued = await issueKey(api.http, tenant.adminKey, { name: `k${i}`, role: 'member' });
-          ownIds[tenant.tenantId].add(issued.id);
+          const issued = await issueKey(api.http, tenant.adminKey, {
+            name: `k${i}`,
+            role: 'member',
+          });
+          ownIds.get(tenant.tenantId)?.add(issued.id);
           return { tenant, ids: [issued.id] };
         }
-        const res = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+        const res = await api.http
+          .get('/admin/api-keys')
+          .set('X-API-Key', tenant.adminKey)
+          .expect(200);
         return { tenant, ids: res.body.items.map((k: { id: string }) => k.id) as string[] };
       });
       const results = await Promise.all(calls);
@@ -189,29 +224,41 @@ describe('tenant isolation', () => {
       for (const { tenant, ids } of results) {
         expect(ids.length).toBeGreaterThan(0);
         for (const id of ids) {
-          expect(ownIds[other(tenant).tenantId].has(id)).toBe(false);
+          expect(ownIds.get(other(tenant).tenantId)?.has(id)).toBe(false);
         }
       }
       const finalA = await api.http.get('/admin/api-keys').set('X-API-Key', a.adminKey).expect(200);
-      expect(new Set(finalA.body.items.map((k: { id: string }) => k.id))).toEqual(ownIds[a.tenantId]);
+      expect(new Set(finalA.body.items.map((k: { id: string }) => k.id))).toEqual(
+        ownIds.get(a.tenantId),
+      );
     });
 
     it("answers 404 for another tenant's id on every route that takes one, and leaves the row alone", async () => {
       const bKey = await issueKey(api.http, b.adminKey, { name: 'B member', role: 'member' });
       const idRoutes: Array<[string, (id: string) => Promise<import('supertest').Response>]> = [
-        ['POST /admin/api-keys/revoke/{id}', (id) => api.http.post(`/admin/api-keys/revoke/${id}`).set('X-API-Key', a.adminKey)],
+        [
+          'POST /admin/api-keys/revoke/{id}',
+          (id) => api.http.post(`/admin/api-keys/revoke/${id}`).set('X-API-Key', a.adminKey),
+        ],
       ];
       for (const [, call] of idRoutes) {
         expectProblem(await call(bKey.id), 404);
         expectProblem(await call(UUID_ZERO), 404);
       }
       await api.http.get('/admin/api-keys').set('X-API-Key', bKey.key).expect(403);
-      const stillThere = await api.http.get('/admin/api-keys').set('X-API-Key', b.adminKey).expect(200);
-      expect(stillThere.body.items.find((k: { id: string }) => k.id === bKey.id).status).toBe('active');
+      const stillThere = await api.http
+        .get('/admin/api-keys')
+        .set('X-API-Key', b.adminKey)
+        .expect(200);
+      expect(stillThere.body.items.find((k: { id: string }) => k.id === bKey.id).status).toBe(
+        'active',
+      );
 
       // Every documented route with an {id} is in the table above.
       const doc = await api.http.get('/docs/openapi.json').expect(200);
-      const documented = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      const documented = Object.entries(
+        doc.body.paths as Record<string, Record<string, unknown>>,
+      ).flatMap(([path, ops]) =>
         Object.keys(ops)
           .filter(() => path.includes('{id}'))
           .map((method) => `${method.toUpperCase()} ${path}`),

@@ -22,7 +22,9 @@ describe('migrations', () => {
 
   it('go down to zero, leaving nothing behind, and up again to a working API', async () => {
     const before = await schemaObjects();
-    expect(before).toEqual(expect.arrayContaining(['api_keys', 'tenants', 'resolve_api_key', 'bootstrap_tenant']));
+    expect(before).toEqual(
+      expect.arrayContaining(['api_keys', 'tenants', 'resolve_api_key', 'bootstrap_tenant']),
+    );
 
     expect(await revertAllMigrations(ownerUrl())).toBe(MIGRATIONS.length);
     expect(await schemaObjects()).toEqual([]);

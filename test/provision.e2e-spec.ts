@@ -20,8 +20,12 @@ describe('db:provision', () => {
 
   async function run(args: string[]): Promise<Record<string, string>> {
     const lines: string[] = [];
-    await provisionCommand(['--admin-url', adminUrl(), '--database', DATABASE, ...args], (line) => lines.push(line));
-    return Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    await provisionCommand(['--admin-url', adminUrl(), '--database', DATABASE, ...args], (line) =>
+      lines.push(line),
+    );
+    return Object.fromEntries(
+      lines.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
   }
 
   afterAll(async () => {
@@ -29,7 +33,9 @@ describe('db:provision', () => {
     await provisionDatabase({
       adminUrl: adminUrl(),
       database: new URL(process.env.DATABASE_URL as string).pathname.slice(1),
-      ownerPassword: decodeURIComponent(new URL(process.env.MIGRATION_DATABASE_URL as string).password),
+      ownerPassword: decodeURIComponent(
+        new URL(process.env.MIGRATION_DATABASE_URL as string).password,
+      ),
       appPassword: decodeURIComponent(new URL(process.env.DATABASE_URL as string).password),
     });
     await asAdmin((db) => db.query(`drop database if exists ${DATABASE} with (force)`));
@@ -39,17 +45,22 @@ describe('db:provision', () => {
     await asAdmin((db) => db.query(`drop database if exists ${DATABASE} with (force)`));
     const urls = await run(['--reset-passwords']);
     expect(Object.keys(urls).sort()).toEqual(['DATABASE_URL', 'MIGRATION_DATABASE_URL']);
-    expect(new URL(urls.DATABASE_URL).username).toBe('clincore_app');
-    expect(new URL(urls.MIGRATION_DATABASE_URL).username).toBe('clincore_owner');
+    const { DATABASE_URL: appUrl = '', MIGRATION_DATABASE_URL: ownerUrl = '' } = urls;
+    expect(new URL(appUrl).username).toBe('clincore_app');
+    expect(new URL(ownerUrl).username).toBe('clincore_owner');
 
-    const app = new Client({ connectionString: urls.DATABASE_URL });
+    const app = new Client({ connectionString: appUrl });
     await app.connect();
     try {
-      const role = await app.query('select rolsuper, rolbypassrls from pg_roles where rolname = current_user');
+      const role = await app.query(
+        'select rolsuper, rolbypassrls from pg_roles where rolname = current_user',
+      );
       expect(role.rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
       const tables = await app.query(`select count(*)::int as n from tenants`);
       expect(tables.rows[0].n).toBe(0);
-      const owner = await app.query(`select pg_get_userbyid(relowner) as owner from pg_class where relname = 'tenants'`);
+      const owner = await app.query(
+        `select pg_get_userbyid(relowner) as owner from pg_class where relname = 'tenants'`,
+      );
       expect(owner.rows[0].owner).toBe('clincore_owner');
     } finally {
       await app.end();
@@ -57,13 +68,15 @@ describe('db:provision', () => {
 
     // Again, without resetting: nothing breaks, passwords stay, no URLs with unknown passwords are printed.
     expect(await run([])).toEqual({});
-    const again = new Client({ connectionString: urls.DATABASE_URL });
+    const again = new Client({ connectionString: appUrl });
     await again.connect();
     await again.end();
   });
 
   it('refuses a call without --admin-url, and a database name that is not an identifier', async () => {
-    await expect(provisionCommand([], () => undefined)).rejects.toThrow(/usage: npm run db:provision/);
+    await expect(provisionCommand([], () => undefined)).rejects.toThrow(
+      /usage: npm run db:provision/,
+    );
     await expect(
       provisionCommand(['--admin-url', adminUrl(), '--database', 'x"; drop'], () => undefined),
     ).rejects.toThrow(/--database must be/);

@@ -10,7 +10,9 @@ describe('start-up', () => {
     const saved = applyEnv({ DATABASE_URL: process.env.MIGRATION_DATABASE_URL });
     try {
       const app = await createApiApp();
-      await expect(app.init()).rejects.toThrow(/Refusing to start: role clincore_owner owns tables/);
+      await expect(app.init()).rejects.toThrow(
+        /Refusing to start: role clincore_owner owns tables/,
+      );
       await app.close().catch(() => undefined);
     } finally {
       applyEnv(saved);
@@ -23,27 +25,33 @@ describe('start-up', () => {
     [{ BOOTSTRAP_TOKEN: 'short-secret-value' }, /BOOTSTRAP_TOKEN must be at least 32 characters/],
     [{ NODE_ENV: 'staging' }, /NODE_ENV must be development, test or production/],
     [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE must be an integer between 1/],
-  ])('fails fast on bad config %j, naming the variable and never its value', async (env, message) => {
-    const saved = applyEnv(env);
-    try {
-      const error = await createApiApp().then(
-        async (app) => {
-          await app.close();
-          return undefined;
-        },
-        (e: unknown) => e as Error,
-      );
-      expect(error?.message).toMatch(message);
-      expect(error?.message).not.toMatch(/hunter2|short-secret-value/);
-    } finally {
-      applyEnv(saved);
-    }
-  });
+  ])(
+    'fails fast on bad config %j, naming the variable and never its value',
+    async (env, message) => {
+      const saved = applyEnv(env);
+      try {
+        const error = await createApiApp().then(
+          async (app) => {
+            await app.close();
+            return undefined;
+          },
+          (e: unknown) => e as Error,
+        );
+        expect(error?.message).toMatch(message);
+        expect(error?.message).not.toMatch(/hunter2|short-secret-value/);
+      } finally {
+        applyEnv(saved);
+      }
+    },
+  );
 
   it('answers 503 to bootstrap in production when no token is configured', async () => {
     const api = await startApi({ NODE_ENV: 'production', BOOTSTRAP_TOKEN: undefined });
     try {
-      const res = await api.http.post('/bootstrap').set('Authorization', 'Bearer anything-at-all').send({ tenant_name: 'x' });
+      const res = await api.http
+        .post('/bootstrap')
+        .set('Authorization', 'Bearer anything-at-all')
+        .send({ tenant_name: 'x' });
       expectProblem(res, 503);
     } finally {
       await api.close();
@@ -61,14 +69,22 @@ describe('start-up', () => {
         expect(existsSync(file)).toBe(true);
         token = readFileSync(file, 'utf8').trim();
         expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-        await first.http.post('/bootstrap').set('Authorization', `Bearer ${token}`).send({ tenant_name: 'Dev' }).expect(201);
+        await first.http
+          .post('/bootstrap')
+          .set('Authorization', `Bearer ${token}`)
+          .send({ tenant_name: 'Dev' })
+          .expect(201);
       } finally {
         await first.close();
       }
       const second = await startApi(env);
       try {
         expect(readFileSync(file, 'utf8').trim()).toBe(token);
-        await second.http.post('/bootstrap').set('Authorization', `Bearer ${token}`).send({ tenant_name: 'Dev 2' }).expect(201);
+        await second.http
+          .post('/bootstrap')
+          .set('Authorization', `Bearer ${token}`)
+          .send({ tenant_name: 'Dev 2' })
+          .expect(201);
       } finally {
         await second.close();
       }

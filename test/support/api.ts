@@ -23,11 +23,13 @@ export async function startApi(env: Record<string, string | undefined> = {}): Pr
 }
 
 /** Sets (or, for undefined, deletes) variables; returns what was there before. */
-export function applyEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+export function applyEnv(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
   const saved: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
     saved[name] = process.env[name];
-    if (value === undefined) delete process.env[name];
+    if (value === undefined) Reflect.deleteProperty(process.env, name);
     else process.env[name] = value;
   }
   return saved;
@@ -45,13 +47,20 @@ export function bootstrapToken(): string {
   return token;
 }
 
-export async function bootstrapTenant(http: TestAgent, name = 'Test Hospital'): Promise<TestTenant> {
+export async function bootstrapTenant(
+  http: TestAgent,
+  name = 'Test Hospital',
+): Promise<TestTenant> {
   const res = await http
     .post('/bootstrap')
     .set('Authorization', `Bearer ${bootstrapToken()}`)
     .send({ tenant_name: name })
     .expect(201);
-  return { tenantId: res.body.tenant_id, adminKey: res.body.api_key, adminKeyId: res.body.api_key_id };
+  return {
+    tenantId: res.body.tenant_id,
+    adminKey: res.body.api_key,
+    adminKeyId: res.body.api_key_id,
+  };
 }
 
 export async function issueKey(

@@ -21,14 +21,18 @@ export default async function globalSetup(): Promise<void> {
   process.env.BOOTSTRAP_TOKEN = randomBytes(32).toString('base64url');
   if (process.env.DATABASE_URL) {
     if (!process.env.MIGRATION_DATABASE_URL) {
-      throw new Error('With DATABASE_URL set, tests also need MIGRATION_DATABASE_URL (the owner role), as db:provision prints.');
+      throw new Error(
+        'With DATABASE_URL set, tests also need MIGRATION_DATABASE_URL (the owner role), as db:provision prints.',
+      );
     }
-    process.stdout.write(`\ntests: external PostgreSQL (${new URL(process.env.DATABASE_URL).host})\n`);
+    process.stdout.write(
+      `\ntests: external PostgreSQL (${new URL(process.env.DATABASE_URL).host})\n`,
+    );
   } else {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'clincore-test-'));
     await chmod(dataDir, 0o755);
     const embedded = await startEmbeddedPostgres({ dataDir, database: 'clincore_test' });
-    globalThis.__clincoreEmbedded = { stop: embedded.stop };
+    globalThis.__clincoreEmbedded = { stop: () => embedded.stop() };
     process.env.DATABASE_URL = embedded.databaseUrl;
     process.env.MIGRATION_DATABASE_URL = embedded.migrationDatabaseUrl;
     process.env.TEST_ADMIN_DATABASE_URL = embedded.adminUrl;

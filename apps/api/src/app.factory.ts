@@ -31,7 +31,13 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
     next();
   });
   app.use(helmet());
-  app.use(express.json({ limit: bodyLimitBytes, type: ['application/json', 'application/*+json'], reviver: rejectUnsafeJson }));
+  app.use(
+    express.json({
+      limit: bodyLimitBytes,
+      type: ['application/json', 'application/*+json'],
+      reviver: rejectUnsafeJson,
+    }),
+  );
   app.use(bodyParserErrors);
   app.useGlobalPipes(
     new ValidationPipe({
@@ -57,7 +63,9 @@ function rejectUnsafeJson(key: string, value: unknown): unknown {
     throw new SyntaxError(`${REJECTED}The request body holds the forbidden key "${key}".`);
   }
   if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
-    throw new SyntaxError(`${REJECTED}The request body holds a NUL character, which is not accepted.`);
+    throw new SyntaxError(
+      `${REJECTED}The request body holds a NUL character, which is not accepted.`,
+    );
   }
   return value;
 }
@@ -75,13 +83,25 @@ const BODY_ERROR_DETAILS: Record<string, string> = {
  * every other error; anything else is a 500 that leaks nothing.
  */
 function bodyParserErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const { type, status, message } = error as { type?: unknown; status?: unknown; message?: unknown };
-  const rejected = typeof message === 'string' && message.startsWith(REJECTED) ? message.slice(REJECTED.length) : undefined;
+  const { type, status, message } = error as {
+    type?: unknown;
+    status?: unknown;
+    message?: unknown;
+  };
+  const rejected =
+    typeof message === 'string' && message.startsWith(REJECTED)
+      ? message.slice(REJECTED.length)
+      : undefined;
   const problem =
     typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500
       ? {
           type: `urn:clincore:problem:${type.replace(/\./g, '-')}`,
-          title: status === 413 ? 'Payload too large' : status === 415 ? 'Unsupported media type' : 'Bad request',
+          title:
+            status === 413
+              ? 'Payload too large'
+              : status === 415
+                ? 'Unsupported media type'
+                : 'Bad request',
           status,
           detail: rejected ?? BODY_ERROR_DETAILS[type] ?? 'The request body could not be read.',
         }

@@ -12,11 +12,21 @@ export function pinoHttpOptions(env: NodeJS.ProcessEnv = process.env): Options {
     genReqId: (req: IncomingMessage) => requestIdOf(req),
     customProps: (req: IncomingMessage) => ({ request_id: requestIdOf(req) }),
     serializers: {
-      req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
+      req: (req: { method: string; url: string }) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+      }),
       res: (res: ServerResponse) => ({ status: res.statusCode }),
     },
     redact: {
-      paths: ['req.headers', 'res.headers', '*.authorization', '*["x-api-key"]', '*.api_key', '*.password'],
+      paths: [
+        'req.headers',
+        'res.headers',
+        '*.authorization',
+        '*["x-api-key"]',
+        '*.api_key',
+        '*.password',
+      ],
       remove: true,
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>

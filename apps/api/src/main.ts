@@ -5,7 +5,10 @@ import { loadAppConfig } from '@clincore/common/app.config';
 import { ConfigError } from '@clincore/common/config.error';
 import { BootstrapTokenService } from '@clincore/auth/bootstrap-token.service';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from '@clincore/database/embedded-postgres.launcher';
+import {
+  type EmbeddedDatabase,
+  startEmbeddedPostgres,
+} from '@clincore/database/embedded-postgres.launcher';
 import { runMigrations } from '@clincore/database/migrator';
 import { createApiApp } from './app.factory';
 import { ReadinessState } from './health/readiness.state';
@@ -26,15 +29,21 @@ async function main(): Promise<void> {
     const database = loadDatabaseConfig();
     if (database.migrationsRunOnStart) {
       const applied = await runMigrations(database.migrationUrl);
-      logger.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'migrations are current');
+      logger.log(
+        applied.length ? `applied migrations: ${applied.join(', ')}` : 'migrations are current',
+      );
     }
     const app = await createApiApp();
     await app.listen(config.port, config.host);
-    logger.log(`ClinCore API listening on http://${config.host}:${config.port} (Swagger UI at /docs)`);
+    logger.log(
+      `ClinCore API listening on http://${config.host}:${config.port} (Swagger UI at /docs)`,
+    );
     const devToken = app.get(BootstrapTokenService).developmentToken;
     if (devToken) {
       // Development only, and asked for by design: the newcomer needs it to call /bootstrap.
-      process.stdout.write(`\nDevelopment bootstrap token (kept in ${config.dataDir}/bootstrap-token):\n  ${devToken}\n\n`);
+      process.stdout.write(
+        `\nDevelopment bootstrap token (kept in ${config.dataDir}/bootstrap-token):\n  ${devToken}\n\n`,
+      );
     }
     stopGracefully(app, config.shutdownTimeoutMs, embedded);
   } catch (error) {
@@ -48,14 +57,18 @@ async function main(): Promise<void> {
  * requests finish (up to the timeout), then the pool closes and the embedded
  * database stops.
  */
-function stopGracefully(app: NestExpressApplication, timeoutMs: number, embedded?: EmbeddedDatabase): void {
+function stopGracefully(
+  app: NestExpressApplication,
+  timeoutMs: number,
+  embedded?: EmbeddedDatabase,
+): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: draining`);
     app.get(ReadinessState).shuttingDown = true;
-    const server = app.getHttpServer() as import('node:http').Server;
+    const server = app.getHttpServer();
     const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
     const idle = setInterval(() => server.closeIdleConnections(), 100);
     await new Promise<void>((resolve) => server.close(() => resolve()));

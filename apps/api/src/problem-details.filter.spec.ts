@@ -23,7 +23,9 @@ describe('problem details', () => {
 
   it('keeps the status of Nest HTTP errors', () => {
     expect(toProblem(new NotFoundException('Cannot GET /x')).status).toBe(404);
-    expect(toProblem(new BadRequestException('Validation failed (uuid is expected)'))).toMatchObject({
+    expect(
+      toProblem(new BadRequestException('Validation failed (uuid is expected)')),
+    ).toMatchObject({
       status: 400,
       detail: 'Validation failed (uuid is expected)',
     });

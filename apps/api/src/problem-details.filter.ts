@@ -1,4 +1,11 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { requestIdOf } from '@clincore/common/request-id';
@@ -31,10 +38,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const problem = toProblem(exception);
     const requestId = requestIdOf(request);
     if (problem.status >= 500 && !(exception instanceof NotReadyException)) {
-      this.logger.error({ err: loggableError(exception), request_id: requestId }, 'unhandled error');
+      this.logger.error(
+        { err: loggableError(exception), request_id: requestId },
+        'unhandled error',
+      );
     }
     if (response.headersSent) return;
-    sendProblem(response, problem, request.originalUrl ?? request.url, requestId);
+    sendProblem(response, problem, request.originalUrl, requestId);
   }
 }
 
@@ -48,7 +58,12 @@ function loggableError(exception: unknown): Record<string, unknown> {
   return { type: exception.name, message: exception.message, code, stack: exception.stack };
 }
 
-export function sendProblem(response: Response, problem: Problem, instance: string, requestId: string): void {
+export function sendProblem(
+  response: Response,
+  problem: Problem,
+  instance: string,
+  requestId: string,
+): void {
   response
     .status(problem.status)
     .type('application/problem+json')
@@ -58,13 +73,24 @@ export function sendProblem(response: Response, problem: Problem, instance: stri
 export function toProblem(exception: unknown): Problem {
   if (exception instanceof AuthException) return authProblem(exception);
   if (exception instanceof RequestValidationException) {
-    return { ...problem(400, 'invalid-request', 'Invalid request', exception.message), errors: exception.fieldErrors };
+    return {
+      ...problem(400, 'invalid-request', 'Invalid request', exception.message),
+      errors: exception.fieldErrors,
+    };
   }
   if (exception instanceof NotReadyException) {
-    return { ...problem(503, 'not-ready', 'Not ready', exception.message), checks: exception.checks };
+    return {
+      ...problem(503, 'not-ready', 'Not ready', exception.message),
+      checks: exception.checks,
+    };
   }
   if (exception instanceof HttpException) return httpProblem(exception);
-  return problem(500, 'internal-error', 'Internal server error', 'The server failed to handle this request.');
+  return problem(
+    500,
+    'internal-error',
+    'Internal server error',
+    'The server failed to handle this request.',
+  );
 }
 
 function authProblem(exception: AuthException): Problem {

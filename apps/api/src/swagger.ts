@@ -9,8 +9,14 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Multi-tenant clinical case API. Partners call it with an `X-API-Key`; operators bootstrap tenants with the bootstrap token (bearer). Errors are `application/problem+json` with a `request_id`.',
     )
     .setVersion('0.1.0')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Tenant API key' }, API_KEY_SCHEME)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Operator bootstrap token' }, BOOTSTRAP_SCHEME)
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Tenant API key' },
+      API_KEY_SCHEME,
+    )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'Operator bootstrap token' },
+      BOOTSTRAP_SCHEME,
+    )
     .build();
   return SwaggerModule.createDocument(app, config);
 }

@@ -11,7 +11,10 @@ const commands: Record<string, (argv: string[], print: (line: string) => void) =
 async function main(): Promise<void> {
   const [name, ...argv] = process.argv.slice(2);
   const command = name ? commands[name] : undefined;
-  if (!command) throw new UsageError(`commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}`);
+  if (!command)
+    throw new UsageError(
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}`,
+    );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }
 

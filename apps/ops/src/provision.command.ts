@@ -27,9 +27,15 @@ export async function provisionCommand(argv: string[], print: Print): Promise<vo
   if (!adminUrl) throw new UsageError(PROVISION_USAGE);
   const database = values.database;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(database)) {
-    throw new UsageError('--database must be a lower-case identifier (letters, digits, underscores)');
+    throw new UsageError(
+      '--database must be a lower-case identifier (letters, digits, underscores)',
+    );
   }
-  const result = await provisionDatabase({ adminUrl, database, resetPasswords: values['reset-passwords'] });
+  const result = await provisionDatabase({
+    adminUrl,
+    database,
+    resetPasswords: values['reset-passwords'],
+  });
   // Migrate through the admin connection acting as the owner: no owner password needed.
   const adminOnDatabase = new URL(adminUrl);
   adminOnDatabase.pathname = `/${database}`;
@@ -42,7 +48,9 @@ export async function provisionCommand(argv: string[], print: Print): Promise<vo
     print(`DATABASE_URL=${result.databaseUrl}`);
     print(`MIGRATION_DATABASE_URL=${result.migrationDatabaseUrl}`);
   } else {
-    process.stderr.write('the roles existed and keep their passwords; run with --reset-passwords to print new URLs\n');
+    process.stderr.write(
+      'the roles existed and keep their passwords; run with --reset-passwords to print new URLs\n',
+    );
   }
 }
 

@@ -14,9 +14,7 @@ export const API_KEY_SCHEME = 'api-key';
 export const BOOTSTRAP_SCHEME = 'bootstrap-token';
 
 export type Access =
-  | { kind: 'public' }
-  | { kind: 'api-key'; role: ApiKeyRole | 'any' }
-  | { kind: 'bootstrap-token' };
+  { kind: 'public' } | { kind: 'api-key'; role: ApiKeyRole | 'any' } | { kind: 'bootstrap-token' };
 
 /** No credential needed (probes, public keys). */
 export const Public = (): MethodDecorator & ClassDecorator =>
@@ -27,8 +25,13 @@ export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & 
   applyDecorators(
     SetMetadata(ACCESS_METADATA, { kind: 'api-key', role } satisfies Access),
     ApiSecurity(API_KEY_SCHEME),
-    ApiUnauthorizedResponse({ type: ProblemDto, description: 'Missing, malformed, unknown, revoked or expired API key' }),
-    ...(role === 'admin' ? [ApiForbiddenResponse({ type: ProblemDto, description: 'The key is not an admin key' })] : []),
+    ApiUnauthorizedResponse({
+      type: ProblemDto,
+      description: 'Missing, malformed, unknown, revoked or expired API key',
+    }),
+    ...(role === 'admin'
+      ? [ApiForbiddenResponse({ type: ProblemDto, description: 'The key is not an admin key' })]
+      : []),
   );
 
 /** The operator's bootstrap token as a bearer credential. */
@@ -37,5 +40,8 @@ export const BootstrapTokenAuth = (): MethodDecorator & ClassDecorator =>
     SetMetadata(ACCESS_METADATA, { kind: 'bootstrap-token' } satisfies Access),
     ApiBearerAuth(BOOTSTRAP_SCHEME),
     ApiUnauthorizedResponse({ type: ProblemDto, description: 'Missing or wrong bootstrap token' }),
-    ApiServiceUnavailableResponse({ type: ProblemDto, description: 'No bootstrap token is configured (production)' }),
+    ApiServiceUnavailableResponse({
+      type: ProblemDto,
+      description: 'No bootstrap token is configured (production)',
+    }),
   );

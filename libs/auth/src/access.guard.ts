@@ -34,15 +34,23 @@ export class AccessGuard implements CanActivate {
         return true;
       case 'api-key': {
         const header = request.headers['x-api-key'];
-        const tenant = await this.apiKeys.authenticate(typeof header === 'string' ? header : undefined);
+        const tenant = await this.apiKeys.authenticate(
+          typeof header === 'string' ? header : undefined,
+        );
         if (access.role === 'admin' && tenant.role !== 'admin') {
-          throw new AuthException(AuthErrorCode.InsufficientRole, 'This route needs an admin API key.');
+          throw new AuthException(
+            AuthErrorCode.InsufficientRole,
+            'This route needs an admin API key.',
+          );
         }
         setTenantContext(tenant);
         return true;
       }
       case undefined:
-        throw new AuthException(AuthErrorCode.AccessNotDeclared, 'This route declares no access rule.');
+        throw new AuthException(
+          AuthErrorCode.AccessNotDeclared,
+          'This route declares no access rule.',
+        );
     }
   }
 }

@@ -1,5 +1,11 @@
 import { Body, Controller, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiConflictResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
@@ -17,12 +23,16 @@ export class ApiKeyRotationController {
   @ApiKeyAuth()
   @ApiOperation({
     summary: 'Replace the calling key',
-    description: 'Issues a new key with the same name, role and expiry (shown once); the calling key stops after grace_period_seconds (default 0: at once).',
+    description:
+      'Issues a new key with the same name, role and expiry (shown once); the calling key stops after grace_period_seconds (default 0: at once).',
   })
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   @ApiBadRequestResponse({ type: ProblemDto })
   @ApiConflictResponse({ type: ProblemDto, description: 'The calling key was already rotated' })
-  rotate(@CurrentTenant() tenant: TenantContext, @Body() dto: RotateApiKeyDto): Promise<IssuedApiKeyDto> {
+  rotate(
+    @CurrentTenant() tenant: TenantContext,
+    @Body() dto: RotateApiKeyDto,
+  ): Promise<IssuedApiKeyDto> {
     return this.apiKeys.rotate(tenant, dto.grace_period_seconds ?? 0);
   }
 }

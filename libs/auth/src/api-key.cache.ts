@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Client } from 'pg';
 import { databaseConfig } from '@clincore/database/database.config';
@@ -39,7 +45,9 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(@Inject(databaseConfig.KEY) private readonly config: ConfigType<typeof databaseConfig>) {}
+  constructor(
+    @Inject(databaseConfig.KEY) private readonly config: ConfigType<typeof databaseConfig>,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.listen();
@@ -93,14 +101,19 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.url, application_name: 'clincore-key-listener' });
+    const client = new Client({
+      connectionString: this.config.url,
+      application_name: 'clincore-key-listener',
+    });
     const lost = (reason: string): void => {
       if (this.listener !== client) return;
       this.listening = false;
       this.listener = undefined;
       this.clear();
       if (this.closed) return;
-      this.logger.warn(`API-key revocation listener lost (${reason}); cache bypassed until it reconnects`);
+      this.logger.warn(
+        `API-key revocation listener lost (${reason}); cache bypassed until it reconnects`,
+      );
       this.retryTimer = setTimeout(() => void this.listen(), 1_000);
       this.retryTimer.unref();
     };
@@ -108,7 +121,8 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     client.on('error', (error) => lost(error.message));
     client.on('end', () => lost('connection ended'));
     client.on('notification', (message) => {
-      if (message.channel === REVOCATION_CHANNEL && message.payload) this.invalidateKey(message.payload);
+      if (message.channel === REVOCATION_CHANNEL && message.payload)
+        this.invalidateKey(message.payload);
     });
     try {
       await client.connect();

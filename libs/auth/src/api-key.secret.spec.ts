@@ -13,10 +13,15 @@ describe('API-key secrets', () => {
     expect(a.prefix.length).toBeLessThan(12);
   });
 
-  it.each(['', 'cc_', 'cc_short', `CC_${'a'.repeat(43)}`, `cc_${'a'.repeat(44)}`, `cc_${'a'.repeat(42)}=`, ` cc_${'a'.repeat(43)}`])(
-    'does not take %j for a key',
-    (value) => {
-      expect(looksLikeApiKey(value)).toBe(false);
-    },
-  );
+  it.each([
+    '',
+    'cc_',
+    'cc_short',
+    `CC_${'a'.repeat(43)}`,
+    `cc_${'a'.repeat(44)}`,
+    `cc_${'a'.repeat(42)}=`,
+    ` cc_${'a'.repeat(43)}`,
+  ])('does not take %j for a key', (value) => {
+    expect(looksLikeApiKey(value)).toBe(false);
+  });
 });

@@ -15,7 +15,12 @@ export interface MintedApiKey {
 
 export function mintApiKey(): MintedApiKey {
   const secret = `cc_${randomBytes(32).toString('base64url')}`;
-  return { id: randomUUID(), secret, hash: hashApiKey(secret), prefix: secret.slice(0, PREFIX_LENGTH) };
+  return {
+    id: randomUUID(),
+    secret,
+    hash: hashApiKey(secret),
+    prefix: secret.slice(0, PREFIX_LENGTH),
+  };
 }
 
 export function hashApiKey(secret: string): Buffer {

@@ -33,7 +33,10 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Issue an API key; the secret is in this response only' })
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid body (per-field errors)' })
-  issue(@CurrentTenant() tenant: TenantContext, @Body() dto: CreateApiKeyDto): Promise<IssuedApiKeyDto> {
+  issue(
+    @CurrentTenant() tenant: TenantContext,
+    @Body() dto: CreateApiKeyDto,
+  ): Promise<IssuedApiKeyDto> {
     return this.apiKeys.issue(tenant, dto);
   }
 
@@ -44,7 +47,10 @@ export class ApiKeysController {
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such key in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'Already revoked or rotated' })
-  revoke(@CurrentTenant() tenant: TenantContext, @Param('id', new ParseUUIDPipe()) id: string): Promise<ApiKeyDto> {
+  revoke(
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<ApiKeyDto> {
     return this.apiKeys.revoke(tenant, id);
   }
 }

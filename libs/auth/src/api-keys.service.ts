@@ -39,7 +39,10 @@ export class ApiKeysService {
    */
   async authenticate(presented: string | undefined, now = Date.now()): Promise<TenantContext> {
     if (!presented) {
-      throw new AuthException(AuthErrorCode.MissingCredential, 'Send an API key in the X-API-Key header.');
+      throw new AuthException(
+        AuthErrorCode.MissingCredential,
+        'Send an API key in the X-API-Key header.',
+      );
     }
     if (!looksLikeApiKey(presented)) throw invalidCredential();
     const hash = hashApiKey(presented);
@@ -87,7 +90,10 @@ export class ApiKeysService {
   /** Replaces the calling key: a new key now, the old one stops after the grace period. */
   @Transactional()
   async rotate(tenant: TenantContext, graceSeconds = 0): Promise<IssuedApiKeyDto> {
-    const current = await this.keys().findOneBy({ tenantId: tenantIdOf(tenant), id: tenant.apiKeyId });
+    const current = await this.keys().findOneBy({
+      tenantId: tenantIdOf(tenant),
+      id: tenant.apiKeyId,
+    });
     if (!current) throw notFound();
     const issued = await this.insertKey(tenant, {
       name: current.name,
@@ -146,7 +152,10 @@ export class ApiKeysService {
     if (result.affected === 0) {
       const exists = await this.keys().existsBy({ tenantId: tenantIdOf(tenant), id: keyId });
       if (!exists) throw notFound();
-      throw new AuthException(AuthErrorCode.ApiKeyAlreadyRevoked, 'This API key is already revoked or rotated.');
+      throw new AuthException(
+        AuthErrorCode.ApiKeyAlreadyRevoked,
+        'This API key is already revoked or rotated.',
+      );
     }
     this.cache.invalidateKey(keyId);
     return this.keys().findOneByOrFail({ tenantId: tenantIdOf(tenant), id: keyId });
@@ -177,7 +186,10 @@ function tenantIdOf(tenant: TenantContext): string {
 }
 
 function invalidCredential(): AuthException {
-  return new AuthException(AuthErrorCode.InvalidCredential, 'The API key is unknown, revoked or expired.');
+  return new AuthException(
+    AuthErrorCode.InvalidCredential,
+    'The API key is unknown, revoked or expired.',
+  );
 }
 
 function notFound(): AuthException {

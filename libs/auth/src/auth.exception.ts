@@ -12,7 +12,8 @@ export enum AuthErrorCode {
 }
 
 export class AuthException extends DomainException<AuthErrorCode> {
-  constructor(code: AuthErrorCode, message: string, fieldErrors?: Record<string, string[]>) {
+  // Public on purpose: the base constructor is protected so only module exceptions exist.
+  public constructor(code: AuthErrorCode, message: string, fieldErrors?: Record<string, string[]>) {
     super(code, message, fieldErrors);
   }
 }

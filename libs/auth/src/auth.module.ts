@@ -21,7 +21,12 @@ import { ApiKeyEntity } from './entities/api-key.entity';
     ConfigModule.forFeature(databaseConfig),
   ],
   controllers: [ApiKeysController, ApiKeyRotationController],
-  providers: [ApiKeyCache, ApiKeysService, BootstrapTokenService, { provide: APP_GUARD, useClass: AccessGuard }],
+  providers: [
+    ApiKeyCache,
+    ApiKeysService,
+    BootstrapTokenService,
+    { provide: APP_GUARD, useClass: AccessGuard },
+  ],
   exports: [ApiKeysService, BootstrapTokenService],
 })
 export class AuthModule {}

@@ -38,14 +38,20 @@ export class BootstrapTokenService implements OnModuleInit {
   /** Throws unless `authorization` is `Bearer <the token>`; compares in constant time. */
   verify(authorization: string | undefined): void {
     if (this.tokenDigest === undefined) {
-      throw new AuthException(AuthErrorCode.BootstrapDisabled, 'No BOOTSTRAP_TOKEN is configured on this server.');
+      throw new AuthException(
+        AuthErrorCode.BootstrapDisabled,
+        'No BOOTSTRAP_TOKEN is configured on this server.',
+      );
     }
-    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
-    if (!match) {
-      throw new AuthException(AuthErrorCode.MissingCredential, 'Send the bootstrap token as Authorization: Bearer <token>.');
+    const presented = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    if (presented === undefined) {
+      throw new AuthException(
+        AuthErrorCode.MissingCredential,
+        'Send the bootstrap token as Authorization: Bearer <token>.',
+      );
     }
     // Equal-length digests make the comparison independent of the presented length.
-    if (!timingSafeEqual(digest(match[1]), this.tokenDigest)) {
+    if (!timingSafeEqual(digest(presented), this.tokenDigest)) {
       throw new AuthException(AuthErrorCode.InvalidCredential, 'The bootstrap token is wrong.');
     }
   }

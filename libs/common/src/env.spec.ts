@@ -5,7 +5,9 @@ describe('environment parsing', () => {
   it('reads integers within bounds and names the variable otherwise', () => {
     expect(envInt({ N: '42' }, 'N', 1, 0, 100)).toBe(42);
     expect(envInt({}, 'N', 7, 0, 100)).toBe(7);
-    expect(() => envInt({ N: '101' }, 'N', 1, 0, 100)).toThrow(/N must be an integer between 0 and 100/);
+    expect(() => envInt({ N: '101' }, 'N', 1, 0, 100)).toThrow(
+      /N must be an integer between 0 and 100/,
+    );
     expect(() => envInt({ N: '1e3' }, 'N', 1, 0, 5000)).toThrow(/N must be/);
   });
 
@@ -31,7 +33,12 @@ describe('environment parsing', () => {
 
   it('defaults the app config for development', () => {
     const config = loadAppConfig({});
-    expect(config).toMatchObject({ nodeEnv: 'development', production: false, port: 3000, host: '0.0.0.0' });
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      production: false,
+      port: 3000,
+      host: '0.0.0.0',
+    });
     expect(config.dataDir.endsWith('.data')).toBe(true);
   });
 });

@@ -11,7 +11,8 @@ export function envString(env: Env, name: string): string | undefined {
 export function envInt(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = envString(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  if (!/^\d+$/.test(raw))
+    throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
   const value = Number(raw);
   if (value < min || value > max) {
     throw new ConfigError(name, `must be an integer between ${min} and ${max}`);

@@ -15,7 +15,8 @@ export function requestIdOf(req: IncomingMessage): string {
   const carrier = req as WithId;
   if (carrier[REQUEST_ID] === undefined) {
     const header = req.headers['x-request-id'];
-    carrier[REQUEST_ID] = typeof header === 'string' && ACCEPTED.test(header) ? header : randomUUID();
+    carrier[REQUEST_ID] =
+      typeof header === 'string' && ACCEPTED.test(header) ? header : randomUUID();
   }
   return carrier[REQUEST_ID];
 }

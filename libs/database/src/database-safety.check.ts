@@ -20,7 +20,9 @@ export class DatabaseSafetyCheck implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const problems = describeUnsafeRole(await this.roleFacts());
     if (problems.length > 0) {
-      throw new Error(`Refusing to start: ${problems.join('; ')}. Connect DATABASE_URL as the app role (see npm run db:provision).`);
+      throw new Error(
+        `Refusing to start: ${problems.join('; ')}. Connect DATABASE_URL as the app role (see npm run db:provision).`,
+      );
     }
   }
 
@@ -43,6 +45,7 @@ export function describeUnsafeRole(facts: RoleFacts): string[] {
   const problems: string[] = [];
   if (facts.rolsuper) problems.push(`role ${facts.role} is a superuser`);
   if (facts.rolbypassrls) problems.push(`role ${facts.role} has BYPASSRLS`);
-  if (facts.owned.length > 0) problems.push(`role ${facts.role} owns tables (${facts.owned.join(', ')})`);
+  if (facts.owned.length > 0)
+    problems.push(`role ${facts.role} owns tables (${facts.owned.join(', ')})`);
   return problems;
 }

@@ -17,7 +17,9 @@ export class DatabaseStatusService {
 
   /** Names of migrations the code has and the database has not applied. */
   async pendingMigrations(): Promise<string[]> {
-    const rows: Array<{ name: string }> = await this.dataSource.query(`select name from ${MIGRATIONS_TABLE}`);
+    const rows: Array<{ name: string }> = await this.dataSource.query(
+      `select name from ${MIGRATIONS_TABLE}`,
+    );
     const applied = new Set(rows.map((r) => r.name));
     return this.expected.filter((name) => !applied.has(name));
   }

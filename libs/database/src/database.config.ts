@@ -17,7 +17,10 @@ export interface DatabaseConfig {
 export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
   const url = envPostgresUrl(env, 'DATABASE_URL');
   if (!url) {
-    throw new ConfigError('DATABASE_URL', 'is not set (main.ts starts an embedded PostgreSQL when it is unset)');
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not set (main.ts starts an embedded PostgreSQL when it is unset)',
+    );
   }
   const production = envString(env, 'NODE_ENV') === 'production';
   return {

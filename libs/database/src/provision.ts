@@ -34,9 +34,16 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<Prov
   const admin = new Client({ connectionString: options.adminUrl });
   await admin.connect();
   try {
-    const owner = await ensureRole(admin, OWNER_ROLE, options.ownerPassword, options.resetPasswords);
+    const owner = await ensureRole(
+      admin,
+      OWNER_ROLE,
+      options.ownerPassword,
+      options.resetPasswords,
+    );
     const app = await ensureRole(admin, APP_ROLE, options.appPassword, options.resetPasswords);
-    const exists = await admin.query('select 1 from pg_database where datname = $1', [options.database]);
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [
+      options.database,
+    ]);
     const db = escapeIdentifier(options.database);
     if (exists.rowCount === 0) {
       await admin.query(`create database ${db} owner ${OWNER_ROLE}`);

@@ -1,4 +1,8 @@
-import { type EntitySubscriberInterface, EventSubscriber, type TransactionStartEvent } from 'typeorm';
+import {
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type TransactionStartEvent,
+} from 'typeorm';
 import { currentTenantId } from '@clincore/tenancy/tenant-context';
 
 /**

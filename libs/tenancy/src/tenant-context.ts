@@ -25,7 +25,9 @@ export function findTenantContext(): TenantContext | undefined {
 export function getTenantContext(): TenantContext {
   const context = findTenantContext();
   if (!context?.tenantId) {
-    throw new Error('No tenant in the request context: tenant work outside an authenticated request');
+    throw new Error(
+      'No tenant in the request context: tenant work outside an authenticated request',
+    );
   }
   return context;
 }

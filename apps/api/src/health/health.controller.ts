@@ -1,6 +1,16 @@
 import { Controller, Get, HttpException } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheckService, type HealthCheckResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheckService,
+  type HealthCheckResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { Public } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { DatabaseStatusService } from '@clincore/database/database-status.service';
@@ -43,7 +53,10 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: database answers, no migration pending, not shutting down' })
   @ApiOkResponse({ type: ReadyDto })
-  @ApiServiceUnavailableResponse({ type: ProblemDto, description: 'Not ready; `checks` says which check is down' })
+  @ApiServiceUnavailableResponse({
+    type: ProblemDto,
+    description: 'Not ready; `checks` says which check is down',
+  })
   async readiness(): Promise<ReadyDto> {
     try {
       const result = await this.health.check([

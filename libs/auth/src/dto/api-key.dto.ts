@@ -15,7 +15,10 @@ export class ApiKeyDto {
   @ApiProperty({ enum: ['admin', 'member'] })
   role!: ApiKeyRole;
 
-  @ApiProperty({ description: 'First characters of the key, to recognise it', example: 'cc_Xq3k9fA' })
+  @ApiProperty({
+    description: 'First characters of the key, to recognise it',
+    example: 'cc_Xq3k9fA',
+  })
   prefix!: string;
 
   @ApiProperty({ enum: ['active', 'expired', 'revoked'] })
@@ -31,11 +34,17 @@ export class ApiKeyDto {
     format: 'date-time',
     nullable: true,
     type: String,
-    description: 'When the key stopped (or, after a rotation with a grace period, will stop) working',
+    description:
+      'When the key stopped (or, after a rotation with a grace period, will stop) working',
   })
   revoked_at!: string | null;
 
-  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The key that replaced this one by rotation' })
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description: 'The key that replaced this one by rotation',
+  })
   replaced_by_key_id!: string | null;
 
   static from(entity: ApiKeyEntity, now = new Date()): ApiKeyDto {

@@ -12,7 +12,10 @@ export class CreateApiKeyDto {
   @IsIn(['admin', 'member'])
   role!: ApiKeyRole;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'Must be in the future; omit for a key that does not expire' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Must be in the future; omit for a key that does not expire',
+  })
   @IsOptional()
   @IsDateString({ strict: true, strictSeparator: true })
   expires_at?: string;

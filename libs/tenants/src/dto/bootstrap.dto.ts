@@ -19,6 +19,9 @@ export class BootstrappedTenantDto {
   @ApiProperty({ format: 'uuid' })
   api_key_id!: string;
 
-  @ApiProperty({ description: "The tenant's first admin API key. Shown once; store it now.", example: 'cc_Xq3k9fA…' })
+  @ApiProperty({
+    description: "The tenant's first admin API key. Shown once; store it now.",
+    example: 'cc_Xq3k9fA…',
+  })
   api_key!: string;
 }
