@@ -4,7 +4,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadAppConfig } from '@clincore/common/app.config';
+import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
 import { ProblemDetailsFilter, sendProblem, toProblem } from './problem-details.filter';
@@ -13,6 +15,10 @@ import { setupSwagger } from './swagger';
 
 /** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */
 export async function createApiApp(): Promise<NestExpressApplication> {
+  // Every variable is checked before anything opens a connection.
+  const { bodyLimitBytes } = loadAppConfig();
+  loadAuthConfig();
+  loadDatabaseConfig();
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
     bufferLogs: true,
@@ -20,7 +26,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  configureHttp(app, loadAppConfig().bodyLimitBytes);
+  configureHttp(app, bodyLimitBytes);
   return app;
 }
 

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { ConfigError } from '@clincore/common/config.error';
+import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { BootstrapTokenService } from '@clincore/auth/bootstrap-token.service';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import {
@@ -17,6 +18,7 @@ const logger = new Logger('main');
 
 async function main(): Promise<void> {
   const config = loadAppConfig();
+  loadAuthConfig();
   let embedded: EmbeddedDatabase | undefined;
   if (!process.env.DATABASE_URL) {
     if (config.production) throw new ConfigError('DATABASE_URL', 'is required in production');
