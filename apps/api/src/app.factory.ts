@@ -36,7 +36,12 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
     res.setHeader('X-Request-Id', requestIdOf(req));
     next();
   });
-  app.use(helmet());
+  app.use(
+    helmet({
+      // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    }),
+  );
   app.use(
     express.json({
       limit: bodyLimitBytes,
