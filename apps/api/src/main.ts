@@ -12,7 +12,7 @@ import {
 } from '@clincore/database/embedded-postgres.launcher';
 import { runMigrations } from '@clincore/database/migrator';
 import { createApiApp } from './app.factory';
-import { ReadinessState } from './health/readiness.state';
+import { drainAndClose } from './graceful-shutdown';
 
 const logger = new Logger('main');
 
@@ -54,11 +54,7 @@ async function main(): Promise<void> {
   }
 }
 
-/**
- * SIGTERM/SIGINT: readiness turns 503 at once, the listener closes, in-flight
- * requests finish (up to the timeout), then the pool closes and the embedded
- * database stops.
- */
+/** SIGTERM/SIGINT: drain the API, then stop the embedded database and exit. */
 function stopGracefully(
   app: NestExpressApplication,
   timeoutMs: number,
@@ -69,14 +65,7 @@ function stopGracefully(
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: draining`);
-    app.get(ReadinessState).shuttingDown = true;
-    const server = app.getHttpServer();
-    const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
-    const idle = setInterval(() => server.closeIdleConnections(), 100);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    clearTimeout(force);
-    clearInterval(idle);
-    await app.close();
+    await drainAndClose(app, timeoutMs);
     await embedded?.stop();
     logger.log('stopped');
     process.exit(0);
