@@ -32,6 +32,8 @@ export async function createApiApp(): Promise<NestExpressApplication> {
 
 function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): void {
   app.disable('x-powered-by');
+  // An ETag is a SHA-1 of every body: work on each response that API clients do not use.
+  app.set('etag', false);
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Request-Id', requestIdOf(req));
     next();

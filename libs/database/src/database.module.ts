@@ -38,7 +38,13 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
     }),
     ClsModule.forRoot({
       global: true,
-      middleware: { mount: true, generateId: true, idGenerator: requestIdOf },
+      middleware: {
+        mount: true,
+        generateId: true,
+        idGenerator: requestIdOf,
+        // No proxy providers here; resolving them costs a module lookup per request.
+        resolveProxyProviders: false,
+      },
       plugins: [
         new ClsPluginTransactional({
           imports: [TypeOrmModule],
