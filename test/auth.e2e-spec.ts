@@ -123,7 +123,8 @@ describe('API keys and authentication', () => {
       for (let i = 0; i < 3; i += 1) {
         await api.http.get('/admin/api-keys').set('X-API-Key', member.key).expect(200);
       }
-      expect(api.app.get(ApiKeyCache).size).toBeGreaterThan(0);
+      const cache = api.app.get(ApiKeyCache);
+      expect(cache.get(hashApiKey(member.key).toString('hex'))).toBeDefined();
       const revoked = await api.http
         .post(`/admin/api-keys/revoke/${member.id}`)
         .set('X-API-Key', tenant.adminKey)
@@ -218,8 +219,28 @@ describe('API keys and authentication', () => {
     });
   });
 
+  it('does not let a lookup that raced a revocation put the key back in the cache', async () => {
+    const tenant = await bootstrapTenant(api.http);
+    const key = await issueKey(api.http, tenant.adminKey, { name: 'raced', role: 'admin' });
+    const cache = api.app.get(ApiKeyCache);
+    const hashHex = hashApiKey(key.key).toString('hex');
+    // A lookup starts, the key is revoked meanwhile, then the lookup's (stale) result arrives.
+    const generation = cache.generation;
+    await api.http
+      .post(`/admin/api-keys/revoke/${key.id}`)
+      .set('X-API-Key', tenant.adminKey)
+      .expect(200);
+    cache.set(
+      hashHex,
+      { context: { tenantId: tenant.tenantId, apiKeyId: key.id, role: 'admin' }, notAfter: null },
+      generation,
+    );
+    expect(cache.get(hashHex)).toBeUndefined();
+    expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', key.key), 401);
+  });
+
   describe('revocation across replicas', () => {
-    it('reaches a second API instance that has the key cached', async () => {
+    it('reaches a second API instance that has the key cached, as soon as the NOTIFY arrives', async () => {
       const replica = await startApi();
       try {
         const tenant = await bootstrapTenant(api.http);

@@ -25,6 +25,8 @@ interface Entry {
 
 const MAX_ENTRIES = 10_000;
 const TTL_MS = 60_000;
+/** A query on the listener now and then, so a half-open connection is noticed. */
+const HEARTBEAT_MS = 15_000;
 
 /**
  * Resolved API keys by hash, so the hot path skips a database round trip.
@@ -34,6 +36,10 @@ const TTL_MS = 60_000;
  * replica, which LISTENs on a dedicated connection. While that connection is
  * down the cache is bypassed (and emptied), so a missed notification can never
  * keep a revoked key alive; the TTL is a last line, not the mechanism.
+ *
+ * A lookup that was in flight while a key was revoked must not put the key
+ * back: every invalidation bumps `generation`, and `set` refuses a result whose
+ * lookup began under an older generation.
  */
 @Injectable()
 export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
@@ -44,6 +50,8 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   private listening = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private generationCounter = 0;
 
   constructor(
     @Inject(databaseConfig.KEY) private readonly config: ConfigType<typeof databaseConfig>,
@@ -56,6 +64,7 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
     await this.listener?.end().catch(() => undefined);
   }
 
@@ -70,8 +79,13 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     return entry.key;
   }
 
-  set(hashHex: string, key: ResolvedApiKey, now = Date.now()): void {
-    if (!this.listening) return;
+  /** Take before a lookup; hand to `set` with its result. */
+  get generation(): number {
+    return this.generationCounter;
+  }
+
+  set(hashHex: string, key: ResolvedApiKey, lookupGeneration: number, now = Date.now()): void {
+    if (!this.listening || lookupGeneration !== this.generationCounter) return;
     if (this.byHash.size >= MAX_ENTRIES) {
       const oldest = this.byHash.keys().next().value;
       if (oldest !== undefined) this.drop(oldest);
@@ -81,6 +95,7 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   }
 
   invalidateKey(keyId: string): void {
+    this.generationCounter += 1;
     const hashHex = this.hashByKeyId.get(keyId);
     if (hashHex !== undefined) this.drop(hashHex);
   }
@@ -96,6 +111,7 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   }
 
   private clear(): void {
+    this.generationCounter += 1;
     this.byHash.clear();
     this.hashByKeyId.clear();
   }
@@ -104,11 +120,13 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     const client = new Client({
       connectionString: this.config.url,
       application_name: 'clincore-key-listener',
+      keepAlive: true,
     });
     const lost = (reason: string): void => {
       if (this.listener !== client) return;
       this.listening = false;
       this.listener = undefined;
+      clearInterval(this.heartbeat);
       this.clear();
       if (this.closed) return;
       this.logger.warn(
@@ -128,6 +146,13 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
       await client.connect();
       await client.query(`listen ${REVOCATION_CHANNEL}`);
       this.listening = true;
+      this.heartbeat = setInterval(() => {
+        client.query('select 1').catch((error: unknown) => {
+          lost(error instanceof Error ? error.message : String(error));
+          void client.end().catch(() => undefined);
+        });
+      }, HEARTBEAT_MS);
+      this.heartbeat.unref();
     } catch (error) {
       lost(error instanceof Error ? error.message : String(error));
       await client.end().catch(() => undefined);

@@ -49,9 +49,10 @@ export class ApiKeysService {
     const hashHex = hash.toString('hex');
     let resolved = this.cache.get(hashHex, now);
     if (!resolved) {
+      const generation = this.cache.generation;
       resolved = await this.resolve(hash);
       if (!resolved) throw invalidCredential();
-      this.cache.set(hashHex, resolved, now);
+      this.cache.set(hashHex, resolved, generation, now);
     }
     if (resolved.notAfter !== null && resolved.notAfter <= now) {
       this.cache.invalidateKey(resolved.context.apiKeyId);
@@ -81,26 +82,30 @@ export class ApiKeysService {
     return this.insertKey(tenant, { name: dto.name, role: dto.role, expiresAt });
   }
 
-  @Transactional()
   async revoke(tenant: TenantContext, keyId: string): Promise<ApiKeyDto> {
-    const revoked = await this.stopKey(tenant, keyId, 0);
+    const revoked = await this.txHost.withTransaction(() => this.stopKey(tenant, keyId, 0));
+    // After the commit: a lookup that starts now sees the revocation.
+    this.cache.invalidateKey(keyId);
     return ApiKeyDto.from(revoked);
   }
 
   /** Replaces the calling key: a new key now, the old one stops after the grace period. */
-  @Transactional()
   async rotate(tenant: TenantContext, graceSeconds = 0): Promise<IssuedApiKeyDto> {
-    const current = await this.keys().findOneBy({
-      tenantId: tenantIdOf(tenant),
-      id: tenant.apiKeyId,
+    const issued = await this.txHost.withTransaction(async () => {
+      const current = await this.keys().findOneBy({
+        tenantId: tenantIdOf(tenant),
+        id: tenant.apiKeyId,
+      });
+      if (!current) throw notFound();
+      const replacement = await this.insertKey(tenant, {
+        name: current.name,
+        role: current.role,
+        expiresAt: current.expiresAt,
+      });
+      await this.stopKey(tenant, current.id, graceSeconds, replacement.id);
+      return replacement;
     });
-    if (!current) throw notFound();
-    const issued = await this.insertKey(tenant, {
-      name: current.name,
-      role: current.role,
-      expiresAt: current.expiresAt,
-    });
-    await this.stopKey(tenant, current.id, graceSeconds, issued.id);
+    this.cache.invalidateKey(tenant.apiKeyId);
     return issued;
   }
 
@@ -142,7 +147,8 @@ export class ApiKeysService {
       .update()
       .set({
         revokedAt: () => `now() + make_interval(secs => :grace)`,
-        replacedByKeyId: replacedBy,
+        // A revocation during a rotation's grace keeps the record of the replacement.
+        ...(replacedBy ? { replacedByKeyId: replacedBy } : {}),
       })
       .where('tenant_id = :tenantId and id = :keyId', { tenantId: tenantIdOf(tenant), keyId })
       // A rotation needs a live key; a revocation may also cut a rotation's grace short.
@@ -157,7 +163,6 @@ export class ApiKeysService {
         'This API key is already revoked or rotated.',
       );
     }
-    this.cache.invalidateKey(keyId);
     return this.keys().findOneByOrFail({ tenantId: tenantIdOf(tenant), id: keyId });
   }
 
