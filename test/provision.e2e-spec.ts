@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { createApiApp } from '../apps/api/src/app.factory';
 import { provisionCommand } from '../apps/ops/src/provision.command';
 import { provisionDatabase } from '@clincore/database/provision';
 
@@ -80,5 +81,31 @@ describe('db:provision', () => {
     await expect(
       provisionCommand(['--admin-url', adminUrl(), '--database', 'x"; drop'], () => undefined),
     ).rejects.toThrow(/--database must be/);
+  });
+});
+
+describe('the API refuses a runtime role that belongs to the owner role', () => {
+  it('fails start-up, and db:provision takes the membership away again', async () => {
+    const admin = new Client({ connectionString: process.env.TEST_ADMIN_DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query('grant clincore_owner to clincore_app');
+      const app = await createApiApp();
+      await expect(app.init()).rejects.toThrow(
+        /owns tables, itself or through a role it belongs to/,
+      );
+      await app.close().catch(() => undefined);
+      await provisionDatabase({
+        adminUrl: process.env.TEST_ADMIN_DATABASE_URL as string,
+        database: new URL(process.env.DATABASE_URL as string).pathname.slice(1),
+      });
+      const memberships = await admin.query(
+        `select count(*)::int as n from pg_auth_members m join pg_roles r on r.oid = m.member where r.rolname = 'clincore_app'`,
+      );
+      expect(memberships.rows[0].n).toBe(0);
+    } finally {
+      await admin.query('revoke clincore_owner from clincore_app').catch(() => undefined);
+      await admin.end();
+    }
   });
 });

@@ -41,6 +41,7 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<Prov
       options.resetPasswords,
     );
     const app = await ensureRole(admin, APP_ROLE, options.appPassword, options.resetPasswords);
+    await revokeMemberships(admin, APP_ROLE);
     const exists = await admin.query('select 1 from pg_database where datname = $1', [
       options.database,
     ]);
@@ -70,6 +71,20 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<Prov
     };
   } finally {
     await admin.end();
+  }
+}
+
+/** The app role belongs to no role: membership would lend it an owner's or superuser's rights. */
+async function revokeMemberships(admin: Client, role: string): Promise<void> {
+  const granted = await admin.query<{ rolname: string }>(
+    `select g.rolname from pg_auth_members m
+       join pg_roles g on g.oid = m.roleid
+       join pg_roles r on r.oid = m.member
+      where r.rolname = $1`,
+    [role],
+  );
+  for (const { rolname } of granted.rows) {
+    await admin.query(`revoke ${escapeIdentifier(rolname)} from ${role}`);
   }
 }
 
