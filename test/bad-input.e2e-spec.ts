@@ -65,6 +65,30 @@ describe('bad input', () => {
     expect(({} as Record<string, unknown>).role).toBeUndefined();
   });
 
+  it('answers 400 to a body nested deeper than 64 levels, which would exhaust the validator', async () => {
+    for (const depth of [65, 2_500, 10_000]) {
+      const name = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+      const res = await postKeys(`{"name":${name},"role":"member"}`);
+      expectProblem(res, 400);
+      expect(res.body.detail).toMatch(/nests deeper than 64/);
+    }
+    // A plain body is unaffected.
+    expect((await postKeys({ name: 'shallow', role: 'member' })).status).toBe(201);
+  });
+
+  it('answers 400 to an expiry that is a date string but not an RFC 3339 instant', async () => {
+    for (const expires_at of [
+      '2030-W01-1',
+      '2030-06-30T23:59:59,123Z',
+      '2030-06-30',
+      '2030-02-30T00:00:00Z',
+    ]) {
+      const res = await postKeys({ name: 'x', role: 'member', expires_at });
+      expectProblem(res, 400);
+      expect(Object.keys(res.body.errors ?? {})).toContain('expires_at');
+    }
+  });
+
   it('answers 400 to a JSON array or an empty body where an object is expected', async () => {
     expectProblem(await postKeys('[{"name":"x","role":"member"}]'), 400);
     expectProblem(await postKeys(''), 400);
@@ -82,15 +106,19 @@ describe('bad input', () => {
     expectProblem(await postKeys('<key/>', 'text/xml'), 400);
   });
 
-  it.each(['not-a-uuid', '1', "1' or '1'='1", '00000000-0000-0000-0000-00000000000g', '%00'])(
-    'answers 400 to the non-UUID id %j',
-    async (id) => {
-      const res = await api.http
-        .post(`/admin/api-keys/revoke/${encodeURIComponent(id)}`)
-        .set('X-API-Key', tenant.adminKey);
-      expectProblem(res, 400);
-    },
-  );
+  it.each([
+    'not-a-uuid',
+    '1',
+    "1'%20or%20'1'='1",
+    '00000000-0000-0000-0000-00000000000g',
+    '%00',
+    '%2e%2e%2f',
+  ])('answers 400 to the non-UUID id %s', async (id) => {
+    const res = await api.http
+      .post(`/admin/api-keys/revoke/${id}`)
+      .set('X-API-Key', tenant.adminKey);
+    expectProblem(res, 400);
+  });
 
   it('stores SQL-looking strings verbatim and leaves the schema intact', async () => {
     const hostile = [
@@ -137,7 +165,7 @@ describe('bad input', () => {
     }
   });
 
-  it('answers 404 problem details for an unknown route and 401 before revealing a route exists', async () => {
+  it('answers 404 problem details for an unknown route or method', async () => {
     expectProblem(await api.http.get('/no/such/route'), 404);
     expectProblem(await api.http.delete('/admin/api-keys'), 404);
   });

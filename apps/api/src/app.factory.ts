@@ -1,7 +1,7 @@
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
@@ -9,7 +9,8 @@ import { loadAppConfig } from '@clincore/common/app.config';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
-import { ProblemDetailsFilter, sendProblem, toProblem } from './problem-details.filter';
+import { jsonBody } from './json-body';
+import { ProblemDetailsFilter } from './problem-details.filter';
 import { RequestValidationException } from './request-validation.exception';
 import { setupSwagger } from './swagger';
 
@@ -44,14 +45,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
-  app.use(
-    express.json({
-      limit: bodyLimitBytes,
-      type: ['application/json', 'application/*+json'],
-      reviver: rejectUnsafeJson,
-    }),
-  );
-  app.use(bodyParserErrors);
+  app.use(...jsonBody(bodyLimitBytes));
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -63,61 +57,4 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
   );
   app.useGlobalFilters(new ProblemDetailsFilter());
   setupSwagger(app);
-}
-
-const REJECTED = 'clincore-rejected: ';
-
-/**
- * Refuses, while parsing, what valid JSON may carry but the API must not take:
- * NUL characters (PostgreSQL text cannot store them) and prototype keys.
- */
-function rejectUnsafeJson(key: string, value: unknown): unknown {
-  if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-    throw new SyntaxError(`${REJECTED}The request body holds the forbidden key "${key}".`);
-  }
-  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
-    throw new SyntaxError(
-      `${REJECTED}The request body holds a NUL character, which is not accepted.`,
-    );
-  }
-  return value;
-}
-
-const BODY_ERROR_DETAILS: Record<string, string> = {
-  'entity.parse.failed': 'The request body is not valid JSON.',
-  'entity.too.large': 'The request body is larger than this server accepts.',
-  'encoding.unsupported': 'The request body has an unsupported content encoding.',
-  'charset.unsupported': 'The request body has an unsupported charset.',
-};
-
-/**
- * Errors raised by the middleware above (in practice the JSON body parser):
- * malformed JSON is a 400 and an oversized body a 413, as problem details like
- * every other error; anything else is a 500 that leaks nothing.
- */
-function bodyParserErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const { type, status, message } = error as {
-    type?: unknown;
-    status?: unknown;
-    message?: unknown;
-  };
-  const rejected =
-    typeof message === 'string' && message.startsWith(REJECTED)
-      ? message.slice(REJECTED.length)
-      : undefined;
-  const problem =
-    typeof type === 'string' && typeof status === 'number' && status >= 400 && status < 500
-      ? {
-          type: `urn:clincore:problem:${type.replace(/\./g, '-')}`,
-          title:
-            status === 413
-              ? 'Payload too large'
-              : status === 415
-                ? 'Unsupported media type'
-                : 'Bad request',
-          status,
-          detail: rejected ?? BODY_ERROR_DETAILS[type] ?? 'The request body could not be read.',
-        }
-      : toProblem(error);
-  sendProblem(res, problem, req.originalUrl, requestIdOf(req));
 }

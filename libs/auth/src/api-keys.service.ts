@@ -74,7 +74,8 @@ export class ApiKeysService {
   @Transactional()
   async issue(tenant: TenantContext, dto: CreateApiKeyDto): Promise<IssuedApiKeyDto> {
     const expiresAt = dto.expires_at === undefined ? null : new Date(dto.expires_at);
-    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+    // The DTO admits only RFC 3339; a NaN here would still be refused, never sent to SQL.
+    if (expiresAt && !(expiresAt.getTime() > Date.now())) {
       throw new AuthException(AuthErrorCode.InvalidExpiry, 'expires_at must be in the future.', {
         expires_at: ['expires_at must be in the future'],
       });

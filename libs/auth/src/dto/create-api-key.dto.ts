@@ -1,5 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateString, IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsDateString, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+
+/** RFC 3339 date-time: what `new Date()` parses the same everywhere (no week dates, no comma fractions). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 import type { ApiKeyRole } from '@clincore/tenancy/tenant-context';
 
 export class CreateApiKeyDto {
@@ -18,5 +21,8 @@ export class CreateApiKeyDto {
   })
   @IsOptional()
   @IsDateString({ strict: true, strictSeparator: true })
+  @Matches(RFC3339, {
+    message: 'expires_at must be an RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z',
+  })
   expires_at?: string;
 }

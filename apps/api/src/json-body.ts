@@ -1,0 +1,116 @@
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import { requestIdOf } from '@clincore/common/request-id';
+import { type Problem, sendProblem, toProblem } from './problem-details.filter';
+
+/** Deeper than any request the API defines; deep enough for nested clinical inputs. */
+export const MAX_JSON_DEPTH = 64;
+
+const REJECTED = 'clincore-rejected: ';
+
+/**
+ * The JSON body parser and its error handler: malformed JSON is a 400, an
+ * oversized body a 413, and what valid JSON may carry but the API must not
+ * take (excessive nesting, NUL characters, prototype keys) a 400, all as
+ * problem details.
+ */
+export function jsonBody(limitBytes: number): [RequestHandler, express.ErrorRequestHandler] {
+  return [
+    express.json({
+      limit: limitBytes,
+      type: ['application/json', 'application/*+json'],
+      verify: rejectDeepJson,
+      reviver: rejectUnsafeJson,
+    }),
+    bodyErrors,
+  ];
+}
+
+/**
+ * Validators and transformers recurse through a body: nesting deep enough to
+ * exhaust the stack there must be refused before it is parsed.
+ */
+function rejectDeepJson(_req: unknown, _res: unknown, body: Buffer): void {
+  if (jsonDepth(body) > MAX_JSON_DEPTH) {
+    throw Object.assign(
+      new Error(`${REJECTED}The request body nests deeper than ${MAX_JSON_DEPTH} levels.`),
+      { status: 400, type: 'entity.too.deep' },
+    );
+  }
+}
+
+/** Deepest object/array nesting of raw JSON text, ignoring brackets inside strings. */
+export function jsonDepth(body: Buffer): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i += 1) {
+    const byte = body[i];
+    if (inString) {
+      if (byte === 0x5c)
+        i += 1; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      depth += 1;
+      if (depth > deepest) deepest = depth;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth -= 1;
+    }
+  }
+  return deepest;
+}
+
+function rejectUnsafeJson(key: string, value: unknown): unknown {
+  if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+    throw new SyntaxError(`${REJECTED}The request body holds the forbidden key "${key}".`);
+  }
+  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
+    throw new SyntaxError(
+      `${REJECTED}The request body holds a NUL character, which is not accepted.`,
+    );
+  }
+  return value;
+}
+
+const DETAILS: Record<string, string> = {
+  'entity.parse.failed': 'The request body is not valid JSON.',
+  'entity.too.large': 'The request body is larger than this server accepts.',
+  'encoding.unsupported': 'The request body has an unsupported content encoding.',
+  'charset.unsupported': 'The request body has an unsupported charset.',
+};
+
+function bodyErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+  sendProblem(res, bodyProblem(error), req.originalUrl, requestIdOf(req));
+}
+
+function bodyProblem(error: unknown): Problem {
+  const { type, status, message } = error as {
+    type?: unknown;
+    status?: unknown;
+    message?: unknown;
+  };
+  if (typeof type !== 'string' || typeof status !== 'number' || status < 400 || status >= 500) {
+    return toProblem(error);
+  }
+  const rejected =
+    typeof message === 'string' && message.startsWith(REJECTED)
+      ? message.slice(REJECTED.length)
+      : undefined;
+  return {
+    type: `urn:clincore:problem:${type.replace(/\./g, '-')}`,
+    title:
+      status === 413
+        ? 'Payload too large'
+        : status === 415
+          ? 'Unsupported media type'
+          : 'Bad request',
+    status,
+    detail: rejected ?? DETAILS[type] ?? 'The request body could not be read.',
+  };
+}
