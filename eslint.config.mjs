@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'bench/**', 'jest.config.js', 'test/support/esm-transformer.js', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'bench/**', 'scripts/**', 'jest.config.js', 'test/support/esm-transformer.js', 'eslint.config.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   prettier,

@@ -113,6 +113,8 @@ export class TenantsAndApiKeys1763900000000 implements MigrationInterface {
         after update of revoked_at on api_keys
         for each row when (new.revoked_at is distinct from old.revoked_at)
         execute function notify_api_key_revoked()`);
+    // Functions are executable by PUBLIC by default; a trigger needs no EXECUTE to fire.
+    await q.query(`revoke all on function notify_api_key_revoked() from public`);
   }
 
   async down(q: QueryRunner): Promise<void> {

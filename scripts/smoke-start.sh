@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What a newcomer does: `npm start` with no database configured, bootstrap a
-# tenant, stop with SIGTERM (graceful), start again and find the data still there.
+# tenant, stop with SIGTERM while a request is in flight (it must finish), start
+# again and find the data still there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,7 @@ log="$data_dir/api.log"
 pid=""
 cleanup() {
   if [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || true; fi
-  rm -rf "$data_dir"
+  [ -n "${KEEP_SMOKE:-}" ] || rm -rf "$data_dir"
 }
 trap cleanup EXIT
 
@@ -28,7 +29,8 @@ start() {
 }
 
 stop() {
-  kill -TERM -- "-$pid"
+  # As an orchestrator does: SIGTERM to the service's process (npm passes it on), not the group.
+  kill -TERM "$pid"
   for _ in $(seq 1 40); do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" || true; pid=""; return 0; fi
     sleep 0.25
@@ -43,7 +45,14 @@ key=$(curl -fsS -X POST "http://127.0.0.1:$port/bootstrap" -H "Authorization: Be
   -H 'Content-Type: application/json' -d '{"tenant_name":"Smoke Hospital"}' |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).api_key))')
 curl -fsS "http://127.0.0.1:$port/admin/api-keys" -H "X-API-Key: $key" | grep -q '"role":"admin"'
+
+# SIGTERM while a request is in flight: it must still get its 201.
+node scripts/slow-request.mjs "http://127.0.0.1:$port" "$key" 1500 >"$data_dir/inflight" &
+inflight=$!
+sleep 0.5
 stop
+wait "$inflight"
+[ "$(cat "$data_dir/inflight")" = "201" ] || { echo "in-flight request during shutdown got: $(cat "$data_dir/inflight")"; tail -20 "$log"; exit 1; }
 grep -q '"msg":"stopped"' "$log" || { echo "no graceful stop in the log"; tail -20 "$log"; exit 1; }
 
 start node dist/apps/api/src/main.js

@@ -170,9 +170,18 @@ describe('tenant isolation', () => {
       expect([inside.rows[0].n, after.rows[0].n]).toEqual([1, 0]);
     });
 
-    it('lets the app role execute only the two narrow SECURITY DEFINER functions, not read api_keys across tenants', async () => {
-      const keys = await app.query('select count(*)::int as n from api_keys');
-      expect(keys.rows[0].n).toBe(0);
+    it('lets the app role execute only the two narrow SECURITY DEFINER functions', async () => {
+      const executable = await app.query(`
+        select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
+         order by 1`);
+      expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
+        'bootstrap_tenant',
+        'resolve_api_key',
+      ]);
+    });
+
+    it('denies the app role DELETE, UPDATE of other columns and TRUNCATE', async () => {
       await expect(app.query('delete from api_keys')).rejects.toThrow(/permission denied/);
       await expect(app.query('update api_keys set role = $1', ['admin'])).rejects.toThrow(
         /permission denied/,

