@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import { APP_ROLE, OWNER_ROLE } from './database.roles';
 
@@ -98,14 +98,34 @@ async function ensureRole(
   const found = await admin.query('select 1 from pg_roles where rolname = $1', [role]);
   if (found.rowCount === 0) {
     const chosen = password ?? generatePassword();
-    await admin.query(`create role ${role} ${attributes} password ${escapeLiteral(chosen)}`);
+    await admin.query(
+      `create role ${role} ${attributes} password ${escapeLiteral(scramVerifier(chosen))}`,
+    );
     return { password: chosen };
   }
   // Re-assert the attributes: a role someone widened by hand is narrowed again.
   await admin.query(`alter role ${role} ${attributes}`);
   const chosen = password ?? (reset ? generatePassword() : undefined);
   if (chosen !== undefined) {
-    await admin.query(`alter role ${role} password ${escapeLiteral(chosen)}`);
+    await admin.query(`alter role ${role} password ${escapeLiteral(scramVerifier(chosen))}`);
   }
   return { password: chosen };
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802/7677),
+ * computed here so the plaintext never travels in a statement that the server
+ * might log. Passwords are ASCII (generated ones are base64url), for which
+ * SASLprep changes nothing.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  if (!/^[\x21-\x7e]+$/.test(password)) {
+    throw new Error('database passwords must be printable ASCII without spaces');
+  }
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  const b64 = (bytes: Buffer): string => bytes.toString('base64');
+  return `SCRAM-SHA-256$${iterations}:${b64(salt)}$${b64(storedKey)}:${b64(serverKey)}`;
 }
