@@ -1,4 +1,5 @@
 import { TenantsAndApiKeys1763900000000 } from './1763900000000-tenants-and-api-keys';
+import { CasesAndEvents1763900100000 } from './1763900100000-cases-and-events';
 
 /** Every migration, oldest first. A new migration is appended here. */
-export const MIGRATIONS = [TenantsAndApiKeys1763900000000];
+export const MIGRATIONS = [TenantsAndApiKeys1763900000000, CasesAndEvents1763900100000];

@@ -9,6 +9,7 @@ import {
   type TestApi,
   type TestTenant,
 } from './support/api';
+import { createCase, NEWS2_INPUTS } from './support/cases';
 
 const UUID_ZERO = '00000000-0000-0000-0000-000000000000';
 
@@ -244,14 +245,32 @@ describe('tenant isolation', () => {
 
     it("answers 404 for another tenant's id on every route that takes one, and leaves the row alone", async () => {
       const bKey = await issueKey(api.http, b.adminKey, { name: 'B member', role: 'member' });
-      const idRoutes: Array<[string, (id: string) => Promise<import('supertest').Response>]> = [
+      const bCase = await createCase(api.http, b.adminKey);
+      const asA = a.adminKey;
+      // Each route that takes an id, with an id of tenant B's to try as tenant A.
+      const idRoutes: Array<
+        [string, string, (id: string) => Promise<import('supertest').Response>]
+      > = [
         [
           'POST /admin/api-keys/revoke/{id}',
-          (id) => api.http.post(`/admin/api-keys/revoke/${id}`).set('X-API-Key', a.adminKey),
+          bKey.id,
+          (id) => api.http.post(`/admin/api-keys/revoke/${id}`).set('X-API-Key', asA),
+        ],
+        ['GET /cases/{id}', bCase.id, (id) => api.http.get(`/cases/${id}`).set('X-API-Key', asA)],
+        [
+          'PATCH /cases/{id}',
+          bCase.id,
+          (id) =>
+            api.http.patch(`/cases/${id}`).set('X-API-Key', asA).send({ inputs: NEWS2_INPUTS }),
+        ],
+        [
+          'GET /cases/{id}/events',
+          bCase.id,
+          (id) => api.http.get(`/cases/${id}/events`).set('X-API-Key', asA),
         ],
       ];
-      for (const [, call] of idRoutes) {
-        expectProblem(await call(bKey.id), 404);
+      for (const [, otherTenantsId, call] of idRoutes) {
+        expectProblem(await call(otherTenantsId), 404);
         expectProblem(await call(UUID_ZERO), 404);
       }
       await api.http.get('/admin/api-keys').set('X-API-Key', bKey.key).expect(403);
@@ -262,6 +281,11 @@ describe('tenant isolation', () => {
       expect(stillThere.body.items.find((k: { id: string }) => k.id === bKey.id).status).toBe(
         'active',
       );
+      const bCaseNow = await api.http
+        .get(`/cases/${bCase.id}`)
+        .set('X-API-Key', b.adminKey)
+        .expect(200);
+      expect(bCaseNow.body.version).toBe(1);
 
       // Every documented route with an {id} is in the table above.
       const doc = await api.http.get('/docs/openapi.json').expect(200);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@clincore/auth/auth.module';
+import { CasesModule } from '@clincore/cases/cases.module';
 import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
@@ -17,6 +18,7 @@ import { pinoHttpOptions } from './logging';
     HealthModule,
     AuthModule,
     TenantsModule,
+    CasesModule,
   ],
 })
 export class AppModule {}

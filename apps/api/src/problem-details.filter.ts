@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
+import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
@@ -72,6 +73,7 @@ export function sendProblem(
 
 export function toProblem(exception: unknown): Problem {
   if (exception instanceof AuthException) return authProblem(exception);
+  if (exception instanceof CasesException) return casesProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -116,6 +118,30 @@ function authProblem(exception: AuthException): Problem {
       return make(409, 'Already revoked');
     case AuthErrorCode.InvalidExpiry:
       return make(400, 'Invalid request');
+  }
+}
+
+function casesProblem(exception: CasesException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => ({
+    ...problem(status, code, title, exception.message),
+    ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
+  });
+  switch (code) {
+    case CasesErrorCode.UnknownProtocol:
+      return make(400, 'Unknown protocol');
+    case CasesErrorCode.InvalidInputs:
+      return make(400, 'Invalid inputs');
+    case CasesErrorCode.InvalidPrecondition:
+      return make(400, 'Invalid precondition');
+    case CasesErrorCode.InvalidCursor:
+      return make(400, 'Invalid cursor');
+    case CasesErrorCode.CaseNotFound:
+      return make(404, 'Not found');
+    case CasesErrorCode.CaseFinalized:
+      return make(409, 'Case finalized');
+    case CasesErrorCode.VersionMismatch:
+      return make(412, 'Precondition failed');
   }
 }
 

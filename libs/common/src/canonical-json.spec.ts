@@ -1,5 +1,6 @@
 import { canonicalJson } from './canonical-json';
 
+/* eslint-disable no-loss-of-precision -- the RFC's inputs are written beyond double precision on purpose */
 describe('canonicalJson (RFC 8785)', () => {
   it('sorts members by UTF-16 code units and drops insignificant whitespace (RFC 8785 §3.2.3)', () => {
     // The RFC's sorting example: property names in code-unit order.

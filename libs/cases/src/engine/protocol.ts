@@ -11,7 +11,10 @@ export type Validation<T> = { ok: true; inputs: T } | { ok: false; errors: Field
  * semantic version. A published version never changes; a change of rules is a
  * new version, and old versions stay registered so old cases re-run exactly.
  */
-export interface Protocol<T extends ProtocolInputs = ProtocolInputs, R = unknown> {
+export interface Protocol<
+  T extends ProtocolInputs = ProtocolInputs,
+  R extends object | null = object | null,
+> {
   readonly name: string;
   readonly version: string;
   readonly description: string;

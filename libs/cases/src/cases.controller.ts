@@ -1,0 +1,110 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPreconditionFailedResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiKeyAuth } from '@clincore/auth/access.decorators';
+import { ProblemDto } from '@clincore/common/problem.dto';
+import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
+import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { CaseEtagInterceptor } from './case-etag.interceptor';
+import { CasesService } from './cases.service';
+import { CaseDto, CaseEventListDto, CaseListDto } from './dto/case.dto';
+import { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
+import { ListCasesQuery } from './dto/list-cases.query';
+
+@ApiTags('cases')
+@ApiKeyAuth()
+@UseInterceptors(CaseEtagInterceptor)
+@Controller('cases')
+export class CasesController {
+  constructor(private readonly cases: CasesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
+  @ApiCreatedResponse({ type: CaseDto, description: 'The case, with an ETag of its version' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'Unknown protocol or invalid inputs (per-field errors)',
+  })
+  create(@CurrentTenant() tenant: TenantContext, @Body() dto: CreateCaseDto): Promise<CaseDto> {
+    return this.cases.create(tenant, dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "List the tenant's cases, newest first (keyset pagination)" })
+  @ApiOkResponse({ type: CaseListDto })
+  @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid filter, limit or cursor' })
+  list(
+    @CurrentTenant() tenant: TenantContext,
+    @Query() query: ListCasesQuery,
+  ): Promise<CaseListDto> {
+    return this.cases.list(tenant, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One case' })
+  @ApiOkResponse({ type: CaseDto })
+  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
+  get(
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<CaseDto> {
+    return this.cases.get(tenant, id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'New inputs for an open case; re-scored by its engine version' })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The version (ETag) you last saw, e.g. "3"',
+  })
+  @ApiOkResponse({ type: CaseDto })
+  @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid inputs, id or If-Match' })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
+  @ApiConflictResponse({ type: ProblemDto, description: 'The case is finalized' })
+  @ApiPreconditionFailedResponse({
+    type: ProblemDto,
+    description: 'If-Match does not name the current version',
+  })
+  update(
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() dto: UpdateCaseDto,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<CaseDto> {
+    return this.cases.update(tenant, id, dto, ifMatch);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: "The case's events in order, each hash-chained to the one before" })
+  @ApiOkResponse({ type: CaseEventListDto })
+  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
+  events(
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<CaseEventListDto> {
+    return this.cases.events(tenant, id);
+  }
+}

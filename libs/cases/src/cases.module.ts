@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CasesController } from './cases.controller';
+import { CasesService } from './cases.service';
+import { CaseEntity } from './entities/case.entity';
+import { CaseEventEntity } from './entities/case-event.entity';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([CaseEntity, CaseEventEntity])],
+  controllers: [CasesController],
+  providers: [CasesService],
+  exports: [CasesService],
+})
+export class CasesModule {}

@@ -1,0 +1,260 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { randomUUID } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { type CaseEvent, sealCaseEvent } from './case-events';
+import { CasesErrorCode, CasesException } from './cases.exception';
+import { decodeCursor, encodeCursor } from './case-cursor';
+import {
+  CaseDto,
+  type CaseEventListDto,
+  type CaseListDto,
+  toCaseEvent,
+  toCaseEventDto,
+} from './dto/case.dto';
+import type { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
+import type { ListCasesQuery } from './dto/list-cases.query';
+import { CaseEntity } from './entities/case.entity';
+import { CaseEventEntity } from './entities/case-event.entity';
+import { engineVersionOf, type Protocol, type ProtocolInputs } from './engine/protocol';
+import { protocolRegistry } from './engine/protocol.registry';
+
+const DEFAULT_PAGE = 20;
+
+@Injectable()
+export class CasesService {
+  private readonly registry = protocolRegistry;
+
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
+
+  /** Scores the inputs with the protocol's current version and opens the case with its first event. */
+  @Transactional()
+  async create(tenant: TenantContext, dto: CreateCaseDto): Promise<CaseDto> {
+    const protocol = this.registry.latest(dto.protocol);
+    if (!protocol) {
+      const known = this.registry.names().join(', ');
+      throw new CasesException(
+        CasesErrorCode.UnknownProtocol,
+        `Unknown protocol; known protocols: ${known}.`,
+        {
+          protocol: [`protocol must be one of: ${known}`],
+        },
+      );
+    }
+    const { inputs, result } = scoreOrReject(protocol, dto.inputs);
+    const tenantId = tenantIdOf(tenant);
+    const event = sealCaseEvent({
+      tenant_id: tenantId,
+      case_id: randomUUID(),
+      seq: 1,
+      type: 'created',
+      payload: {
+        protocol: protocol.name,
+        engine_version: engineVersionOf(protocol),
+        subject_ref: dto.subject_ref,
+        inputs,
+        result,
+      },
+      actor_key_id: tenant.apiKeyId,
+      occurred_at: new Date().toISOString(),
+      prev_hash: null,
+    });
+    const entity = this.cases().create({
+      tenantId,
+      id: event.case_id,
+      protocol: protocol.name,
+      engineVersion: engineVersionOf(protocol),
+      status: 'open',
+      subjectRef: dto.subject_ref,
+      inputs,
+      result,
+      version: 1,
+      headHash: event.hash,
+      createdAt: new Date(event.occurred_at),
+      updatedAt: new Date(event.occurred_at),
+      finalizedAt: null,
+    });
+    await this.cases().insert(entity);
+    await this.insertEvent(event);
+    return CaseDto.from(entity);
+  }
+
+  @Transactional()
+  async get(tenant: TenantContext, id: string): Promise<CaseDto> {
+    return CaseDto.from(await this.find(tenant, id));
+  }
+
+  /**
+   * Newest first, by (created_at, id) keyset: each page is one index range
+   * scan, whatever its depth.
+   */
+  @Transactional()
+  async list(tenant: TenantContext, query: ListCasesQuery): Promise<CaseListDto> {
+    const limit = query.limit ?? DEFAULT_PAGE;
+    const qb = this.cases()
+      .createQueryBuilder('c')
+      .where('c.tenant_id = :tenantId', { tenantId: tenantIdOf(tenant) })
+      .orderBy('c.created_at', 'DESC')
+      .addOrderBy('c.id', 'DESC')
+      .limit(limit + 1);
+    if (query.status) qb.andWhere('c.status = :status', { status: query.status });
+    if (query.protocol) qb.andWhere('c.protocol = :protocol', { protocol: query.protocol });
+    if (query.subject_ref)
+      qb.andWhere('c.subject_ref = :subjectRef', { subjectRef: query.subject_ref });
+    if (query.cursor) {
+      const after = decodeCursor(query.cursor);
+      qb.andWhere('(c.created_at, c.id) < (:createdAt, :id)', {
+        createdAt: after.createdAt,
+        id: after.id,
+      });
+    }
+    const rows = await qb.getMany();
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => CaseDto.from(row)),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  }
+
+  /**
+   * New inputs for an open case, re-scored by the case's own engine version.
+   * The case row is locked for this short transaction, so concurrent changes
+   * of one case take turns and the event chain never forks.
+   */
+  @Transactional()
+  async update(
+    tenant: TenantContext,
+    id: string,
+    dto: UpdateCaseDto,
+    ifMatch?: string,
+  ): Promise<CaseDto> {
+    const expectedVersion = parseIfMatch(ifMatch);
+    const entity = await this.find(tenant, id, true);
+    if (entity.status === 'finalized') {
+      throw new CasesException(
+        CasesErrorCode.CaseFinalized,
+        'The case is finalized and can no longer change.',
+      );
+    }
+    if (expectedVersion !== undefined && expectedVersion !== entity.version) {
+      throw new CasesException(
+        CasesErrorCode.VersionMismatch,
+        `If-Match names version ${expectedVersion}, but the case is at version ${entity.version}.`,
+      );
+    }
+    const protocol = this.registry.exact(entity.engineVersion);
+    if (!protocol) throw new Error(`engine ${entity.engineVersion} is no longer registered`);
+    const { inputs, result } = scoreOrReject(protocol, dto.inputs);
+    const event = sealCaseEvent({
+      tenant_id: entity.tenantId,
+      case_id: entity.id,
+      seq: entity.version + 1,
+      type: 'inputs_updated',
+      payload: { inputs, result },
+      actor_key_id: tenant.apiKeyId,
+      occurred_at: new Date().toISOString(),
+      prev_hash: entity.headHash,
+    });
+    await this.insertEvent(event);
+    Object.assign(entity, {
+      inputs,
+      result,
+      version: event.seq,
+      headHash: event.hash,
+      updatedAt: new Date(event.occurred_at),
+    });
+    await this.cases().update(
+      { tenantId: entity.tenantId, id: entity.id },
+      {
+        inputs: entity.inputs,
+        result: entity.result,
+        version: entity.version,
+        headHash: entity.headHash,
+        updatedAt: entity.updatedAt,
+      },
+    );
+    return CaseDto.from(entity);
+  }
+
+  @Transactional()
+  async events(tenant: TenantContext, id: string): Promise<CaseEventListDto> {
+    const entity = await this.find(tenant, id);
+    const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
+      where: { tenantId: entity.tenantId, caseId: entity.id },
+      order: { seq: 'ASC' },
+    });
+    return { case_id: entity.id, items: rows.map((row) => toCaseEventDto(toCaseEvent(row))) };
+  }
+
+  private async find(tenant: TenantContext, id: string, forUpdate = false): Promise<CaseEntity> {
+    const qb = this.cases()
+      .createQueryBuilder('c')
+      .where('c.tenant_id = :tenantId and c.id = :id', { tenantId: tenantIdOf(tenant), id });
+    if (forUpdate) qb.setLock('pessimistic_write');
+    const entity = await qb.getOne();
+    if (!entity) throw new CasesException(CasesErrorCode.CaseNotFound, 'No such case.');
+    return entity;
+  }
+
+  private async insertEvent(event: CaseEvent): Promise<void> {
+    await this.txHost.tx.getRepository(CaseEventEntity).insert({
+      tenantId: event.tenant_id,
+      caseId: event.case_id,
+      seq: event.seq,
+      type: event.type,
+      payload: event.payload,
+      actorKeyId: event.actor_key_id,
+      occurredAt: new Date(event.occurred_at),
+      prevHash: event.prev_hash,
+      hash: event.hash,
+    });
+  }
+
+  private cases(): Repository<CaseEntity> {
+    return this.txHost.tx.getRepository(CaseEntity);
+  }
+}
+
+function scoreOrReject(
+  protocol: Protocol,
+  raw: unknown,
+): { inputs: ProtocolInputs; result: object | null } {
+  const validation = protocol.validate(raw);
+  if (!validation.ok) {
+    const errors = Object.fromEntries(
+      Object.entries(validation.errors).map(([field, messages]) => [
+        field === 'inputs' ? 'inputs' : `inputs.${field}`,
+        messages,
+      ]),
+    );
+    throw new CasesException(
+      CasesErrorCode.InvalidInputs,
+      `The inputs do not fit ${engineVersionOf(protocol)}; see errors.`,
+      errors,
+    );
+  }
+  // Results are JSON objects (or null for generic), as stored in jsonb.
+  return { inputs: validation.inputs, result: protocol.score(validation.inputs) ?? null };
+}
+
+/** `"3"`, `W/"3"` or `*`; anything else is a malformed precondition (400). */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  if (!match?.[1]) {
+    throw new CasesException(
+      CasesErrorCode.InvalidPrecondition,
+      'If-Match must be the case version as an ETag, e.g. "3".',
+    );
+  }
+  return Number(match[1]);
+}
+
+/** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */
+function tenantIdOf(tenant: TenantContext): string {
+  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
+  return tenant.tenantId;
+}

@@ -1,0 +1,37 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import type { CaseStatus } from '../entities/case.entity';
+
+export class ListCasesQuery {
+  @ApiPropertyOptional({ enum: ['open', 'finalized'] })
+  @IsOptional()
+  @IsIn(['open', 'finalized'])
+  status?: CaseStatus;
+
+  @ApiPropertyOptional({ example: 'news2' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 50)
+  protocol?: string;
+
+  @ApiPropertyOptional({ example: 'MRN-000123' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  subject_ref?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'next_cursor from the previous page' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  cursor?: string;
+}
