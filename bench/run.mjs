@@ -37,9 +37,9 @@ async function json(route, init) {
   return res.json();
 }
 
-function load(title, route, headers = {}) {
+function load(title, route, headers = {}, request = {}) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: `${base}${route}`, connections, duration: seconds, headers }, (error, result) => {
+    autocannon({ url: `${base}${route}`, connections, duration: seconds, headers, ...request }, (error, result) => {
       if (error) return reject(error);
       const failed = result.non2xx + result.errors + result.timeouts;
       resolve({ title, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, failed });
@@ -55,11 +55,24 @@ try {
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ tenant_name: 'Bench' }),
   });
+  const key = { 'X-API-Key': tenant.api_key };
+  const news2 = {
+    protocol: 'news2',
+    subject_ref: 'MRN-bench',
+    inputs: { respiration_rate: 22, spo2: 94, spo2_scale: 1, on_oxygen: false, systolic_bp: 105, pulse: 95, consciousness: 'alert', temperature: 38.3 },
+  };
+  const created = await json('/cases', { method: 'POST', headers: { ...key, 'Content-Type': 'application/json' }, body: JSON.stringify(news2) });
   const results = [
     await load('GET /health (no database)', '/health'),
     await load('GET /ready (database + migrations)', '/ready'),
     await load('GET /admin/api-keys (key cache + RLS transaction)', '/admin/api-keys', { 'X-API-Key': tenant.api_key }),
     await load('GET /admin/api-keys with an unknown key (401)', '/admin/api-keys', { 'X-API-Key': `cc_${'A'.repeat(43)}` }),
+    await load('POST /cases (NEWS2: validate, score, case + event)', '/cases', { ...key, 'Content-Type': 'application/json' }, {
+      method: 'POST',
+      body: JSON.stringify(news2),
+    }),
+    await load('GET /cases/{id}', `/cases/${created.id}`, key),
+    await load('GET /cases?limit=20 (after the POST run)', '/cases?limit=20', key),
   ];
   console.log(`\n${connections} connections, ${seconds} s per route, node ${process.version}`);
   console.log('route'.padEnd(52), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8));
