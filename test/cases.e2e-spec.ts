@@ -240,16 +240,13 @@ describe('cases API', () => {
 
     it('answers 409 once the case is finalized, and the database refuses the change too', async () => {
       const created = await createCase(api.http, tenant.adminKey);
+      await as()
+        .post(`/cases/${created.id}/finalize`)
+        .send({ signed_by: 'Dr. Who', meaning: 'review' })
+        .expect(200);
+      expectProblem(await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS }), 409);
       const owner = await connect('owner');
       try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-        await owner.query(
-          `update cases set status = 'finalized', finalized_at = now() where id = $1`,
-          [created.id],
-        );
-        await owner.query('commit');
-        expectProblem(await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS }), 409);
         await owner.query('begin');
         await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
         await expect(

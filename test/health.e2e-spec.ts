@@ -16,7 +16,7 @@ describe('health and readiness', () => {
     const ready = await api.http.get('/ready').expect(200);
     expect(ready.body).toEqual({
       status: 'ok',
-      checks: { shutdown: 'up', database: 'up', migrations: 'up' },
+      checks: { shutdown: 'up', database: 'up', migrations: 'up', signing_key: 'up' },
     });
   });
 

@@ -101,6 +101,7 @@ describe('tenant isolation', () => {
          where n.nspname = 'public' and p.prosecdef`);
       expect(res.rows.map((r: { proname: string }) => r.proname).sort()).toEqual([
         'bootstrap_tenant',
+        'register_signing_key',
         'resolve_api_key',
       ]);
       for (const row of res.rows as Array<{ proname: string; proconfig: string[] | null }>) {
@@ -171,13 +172,14 @@ describe('tenant isolation', () => {
       expect([inside.rows[0].n, after.rows[0].n]).toEqual([1, 0]);
     });
 
-    it('lets the app role execute only the two narrow SECURITY DEFINER functions', async () => {
+    it('lets the app role execute only the narrow SECURITY DEFINER functions', async () => {
       const executable = await app.query(`
         select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
          where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
          order by 1`);
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'bootstrap_tenant',
+        'register_signing_key',
         'resolve_api_key',
       ]);
     });
@@ -267,6 +269,20 @@ describe('tenant isolation', () => {
           'GET /cases/{id}/events',
           bCase.id,
           (id) => api.http.get(`/cases/${id}/events`).set('X-API-Key', asA),
+        ],
+        [
+          'POST /cases/{id}/finalize',
+          bCase.id,
+          (id) =>
+            api.http
+              .post(`/cases/${id}/finalize`)
+              .set('X-API-Key', asA)
+              .send({ signed_by: 'Intruder', meaning: 'approval' }),
+        ],
+        [
+          'POST /cases/{id}/verify-replay',
+          bCase.id,
+          (id) => api.http.post(`/cases/${id}/verify-replay`).set('X-API-Key', asA),
         ],
       ];
       for (const [, otherTenantsId, call] of idRoutes) {

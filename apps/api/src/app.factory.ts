@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
+import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
 import { jsonBody } from './json-body';
@@ -20,6 +21,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   const { bodyLimitBytes } = loadAppConfig();
   loadAuthConfig();
   loadDatabaseConfig();
+  loadSigningConfig();
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
     bufferLogs: true,

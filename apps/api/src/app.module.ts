@@ -3,6 +3,8 @@ import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@clincore/auth/auth.module';
 import { CasesModule } from '@clincore/cases/cases.module';
+import { ReplayModule } from '@clincore/replay/replay.module';
+import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
@@ -19,6 +21,8 @@ import { pinoHttpOptions } from './logging';
     AuthModule,
     TenantsModule,
     CasesModule,
+    SignaturesModule,
+    ReplayModule,
   ],
 })
 export class AppModule {}

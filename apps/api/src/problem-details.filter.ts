@@ -9,6 +9,7 @@ import {
 import type { Request, Response } from 'express';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
+import { ReplayErrorCode, ReplayException } from '@clincore/replay/replay.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
@@ -74,6 +75,7 @@ export function sendProblem(
 export function toProblem(exception: unknown): Problem {
   if (exception instanceof AuthException) return authProblem(exception);
   if (exception instanceof CasesException) return casesProblem(exception);
+  if (exception instanceof ReplayException) return replayProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -142,6 +144,16 @@ function casesProblem(exception: CasesException): Problem {
       return make(409, 'Case finalized');
     case CasesErrorCode.VersionMismatch:
       return make(412, 'Precondition failed');
+  }
+}
+
+function replayProblem(exception: ReplayException): Problem {
+  const code: ReplayErrorCode = exception.code;
+  // One code today; the switch makes a new one a compile error until it has a status.
+  switch (code) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
+    case ReplayErrorCode.NotFinalized:
+      return problem(409, code, 'Case not finalized', exception.message);
   }
 }
 

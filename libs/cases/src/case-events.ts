@@ -35,6 +35,27 @@ export function sealCaseEvent(event: UnhashedCaseEvent): CaseEvent {
   return { ...event, hash: hashCaseEvent(event) };
 }
 
+/**
+ * The signature a finalized case carries (21 CFR Part 11 §11.50: signer, time,
+ * meaning), bound to the record by an Ed25519 signature over `signed_record`,
+ * the RFC 8785 canonical JSON of the signed fields.
+ */
+export interface CaseSignature {
+  algorithm: 'Ed25519';
+  key_id: string;
+  record_hash: string;
+  value: string;
+  signed_at: string;
+  signed_by: string;
+  meaning: SignatureMeaning;
+  signer_key_id: string;
+  events_head: string;
+  signed_record: string;
+}
+
+export const SIGNATURE_MEANINGS = ['authorship', 'review', 'approval', 'responsibility'] as const;
+export type SignatureMeaning = (typeof SIGNATURE_MEANINGS)[number];
+
 /** A case as its events say it is: what the `cases` row must equal. */
 export interface CaseState {
   id: string;
@@ -49,6 +70,7 @@ export interface CaseState {
   created_at: string;
   updated_at: string;
   finalized_at: string | null;
+  signature: CaseSignature | null;
 }
 
 /** Folds a case's events, in order, into its state. Throws on a log that is not a case's. */
@@ -74,6 +96,7 @@ export function foldCaseEvents(events: readonly CaseEvent[]): CaseState {
           created_at: event.occurred_at,
           updated_at: event.occurred_at,
           finalized_at: null,
+          signature: null,
         };
         break;
       case 'inputs_updated':
@@ -94,6 +117,7 @@ export function foldCaseEvents(events: readonly CaseEvent[]): CaseState {
           head_hash: event.hash,
           updated_at: event.occurred_at,
           finalized_at: event.occurred_at,
+          signature: p.signature as CaseSignature,
         };
         break;
     }

@@ -4,7 +4,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
-import { type CaseEvent, sealCaseEvent } from './case-events';
+import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
 import { CasesErrorCode, CasesException } from './cases.exception';
 import { decodeCursor, encodeCursor } from './case-cursor';
 import {
@@ -13,6 +13,7 @@ import {
   type CaseListDto,
   toCaseEvent,
   toCaseEventDto,
+  toCaseState,
 } from './dto/case.dto';
 import type { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
 import type { ListCasesQuery } from './dto/list-cases.query';
@@ -75,6 +76,7 @@ export class CasesService {
       createdAt: new Date(event.occurred_at),
       updatedAt: new Date(event.occurred_at),
       finalizedAt: null,
+      signature: null,
     });
     await this.cases().insert(entity);
     await this.insertEvent(event);
@@ -187,6 +189,79 @@ export class CasesService {
       order: { seq: 'ASC' },
     });
     return { case_id: entity.id, items: rows.map((row) => toCaseEventDto(toCaseEvent(row))) };
+  }
+
+  /**
+   * The open case, locked until the surrounding transaction ends, for
+   * finalize: 404 when it is not the tenant's, 409 once finalized.
+   */
+  @Transactional()
+  async lockOpenCase(tenant: TenantContext, id: string): Promise<CaseState> {
+    const entity = await this.find(tenant, id, true);
+    if (entity.status === 'finalized') {
+      throw new CasesException(CasesErrorCode.CaseFinalized, 'The case is already finalized.');
+    }
+    return toCaseState(entity);
+  }
+
+  /** Closes the chain with a `finalized` event carrying the signature, and freezes the case. */
+  @Transactional()
+  async recordFinalization(
+    tenant: TenantContext,
+    open: CaseState,
+    signature: CaseSignature,
+  ): Promise<CaseDto> {
+    const event = sealCaseEvent({
+      tenant_id: tenantIdOf(tenant),
+      case_id: open.id,
+      seq: open.version + 1,
+      type: 'finalized',
+      payload: { signature },
+      actor_key_id: tenant.apiKeyId,
+      occurred_at: signature.signed_at,
+      prev_hash: open.head_hash,
+    });
+    await this.insertEvent(event);
+    const signedAt = new Date(signature.signed_at);
+    await this.cases().update(
+      { tenantId: tenantIdOf(tenant), id: open.id },
+      {
+        status: 'finalized',
+        finalizedAt: signedAt,
+        signature,
+        version: event.seq,
+        headHash: event.hash,
+        updatedAt: signedAt,
+      },
+    );
+    return this.get(tenant, open.id);
+  }
+
+  /** The stored case and its events, for verify-replay. */
+  @Transactional()
+  async replaySource(
+    tenant: TenantContext,
+    id: string,
+  ): Promise<{ stored: CaseState; events: CaseEvent[] }> {
+    const entity = await this.find(tenant, id);
+    const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
+      where: { tenantId: entity.tenantId, caseId: entity.id },
+      order: { seq: 'ASC' },
+    });
+    return { stored: toCaseState(entity), events: rows.map(toCaseEvent) };
+  }
+
+  /** Re-runs an exact engine version; undefined when that version is not registered. */
+  rescore(
+    engineVersion: string,
+    inputs: unknown,
+  ): { valid: boolean; result: object | null } | undefined {
+    const protocol = this.registry.exact(engineVersion);
+    if (!protocol) return undefined;
+    const validation = protocol.validate(inputs);
+    return validation.ok
+      ? { valid: true, result: protocol.score(validation.inputs) ?? null }
+      : { valid: false, result: null };
   }
 
   private async find(tenant: TenantContext, id: string, forUpdate = false): Promise<CaseEntity> {

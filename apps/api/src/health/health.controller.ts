@@ -14,6 +14,7 @@ import {
 import { Public } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { DatabaseStatusService } from '@clincore/database/database-status.service';
+import { SigningKeyring } from '@clincore/signatures/signing-keyring.service';
 import { type CheckStatus, NotReadyException } from './not-ready.exception';
 import { ReadinessState } from './readiness.state';
 
@@ -26,7 +27,7 @@ class ReadyDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';
 
-  @ApiProperty({ example: { database: 'up', migrations: 'up', shutdown: 'up' } })
+  @ApiProperty({ example: { shutdown: 'up', database: 'up', migrations: 'up', signing_key: 'up' } })
   checks!: Record<string, CheckStatus>;
 }
 
@@ -41,6 +42,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly database: DatabaseStatusService,
     private readonly state: ReadinessState,
+    private readonly keyring: SigningKeyring,
   ) {}
 
   @Get('health')
@@ -51,7 +53,10 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: database answers, no migration pending, not shutting down' })
+  @ApiOperation({
+    summary:
+      'Readiness: database answers, no migration pending, signing key loaded, not shutting down',
+  })
   @ApiOkResponse({ type: ReadyDto })
   @ApiServiceUnavailableResponse({
     type: ProblemDto,
@@ -77,6 +82,10 @@ export class HealthController {
               if (pending.length > 0) throw new Error(`${pending.length} pending`);
             })
             .withTimeout(CHECK_TIMEOUT_MS),
+        () => {
+          const signingKey = this.indicators.check('signing_key');
+          return this.keyring.ready ? signingKey.up() : signingKey.down();
+        },
       ]);
       return { status: 'ok', checks: summarize(result) };
     } catch (error) {

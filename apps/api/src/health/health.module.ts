@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { HealthController } from './health.controller';
 import { ReadinessState } from './readiness.state';
 
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), SignaturesModule],
   controllers: [HealthController],
   providers: [ReadinessState],
   exports: [ReadinessState],

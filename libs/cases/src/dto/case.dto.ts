@@ -1,7 +1,53 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { CaseEvent } from '../case-events';
+import {
+  type CaseEvent,
+  type CaseSignature,
+  type CaseState,
+  SIGNATURE_MEANINGS,
+  type SignatureMeaning,
+} from '../case-events';
 import type { CaseEntity, CaseStatus } from '../entities/case.entity';
 import type { CaseEventEntity, CaseEventType } from '../entities/case-event.entity';
+
+export class CaseSignatureDto implements CaseSignature {
+  @ApiProperty({ enum: ['Ed25519'] })
+  algorithm!: 'Ed25519';
+
+  @ApiProperty({
+    example: 'clincore-2026-11',
+    description: 'kid of the signing key in GET /signing-keys',
+  })
+  key_id!: string;
+
+  @ApiProperty({ example: 'sha256:…', description: 'SHA-256 of signed_record' })
+  record_hash!: string;
+
+  @ApiProperty({
+    description: 'Ed25519 signature over the UTF-8 bytes of signed_record, base64url',
+  })
+  value!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  signed_at!: string;
+
+  @ApiProperty({ example: 'Dr. Ada Lovelace (GMC 1234567)' })
+  signed_by!: string;
+
+  @ApiProperty({ enum: SIGNATURE_MEANINGS })
+  meaning!: SignatureMeaning;
+
+  @ApiProperty({ format: 'uuid', description: 'The API key that finalized the case' })
+  signer_key_id!: string;
+
+  @ApiProperty({ description: 'Hash of the last event before the finalized event' })
+  events_head!: string;
+
+  @ApiProperty({
+    description:
+      'The signed record: RFC 8785 canonical JSON of case_id, tenant_id, protocol, engine_version, inputs, result, events_head, signed_by, signed_at, meaning and signer_key_id',
+  })
+  signed_record!: string;
+}
 
 export class CaseDto {
   @ApiProperty({ format: 'uuid' })
@@ -49,21 +95,36 @@ export class CaseDto {
   @ApiProperty({ format: 'date-time', nullable: true, type: String })
   finalized_at!: string | null;
 
+  @ApiProperty({
+    type: CaseSignatureDto,
+    nullable: true,
+    description: 'Present once the case is finalized',
+  })
+  signature!: CaseSignatureDto | null;
+
   static from(entity: CaseEntity): CaseDto {
-    return Object.assign(new CaseDto(), {
-      id: entity.id,
-      protocol: entity.protocol,
-      engine_version: entity.engineVersion,
-      status: entity.status,
-      subject_ref: entity.subjectRef,
-      inputs: entity.inputs as Record<string, unknown>,
-      result: entity.result,
-      version: entity.version,
-      created_at: entity.createdAt.toISOString(),
-      updated_at: entity.updatedAt.toISOString(),
-      finalized_at: entity.finalizedAt?.toISOString() ?? null,
-    });
+    const { head_hash: _head, ...dto } = toCaseState(entity);
+    return Object.assign(new CaseDto(), dto);
   }
+}
+
+/** The stored row in the shape the events fold into. */
+export function toCaseState(entity: CaseEntity): CaseState {
+  return {
+    id: entity.id,
+    protocol: entity.protocol,
+    engine_version: entity.engineVersion,
+    status: entity.status,
+    subject_ref: entity.subjectRef,
+    inputs: entity.inputs as Record<string, unknown>,
+    result: entity.result,
+    version: entity.version,
+    created_at: entity.createdAt.toISOString(),
+    updated_at: entity.updatedAt.toISOString(),
+    finalized_at: entity.finalizedAt?.toISOString() ?? null,
+    head_hash: entity.headHash,
+    signature: entity.signature as CaseSignature | null,
+  };
 }
 
 export class CaseListDto {

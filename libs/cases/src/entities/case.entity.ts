@@ -42,4 +42,7 @@ export class CaseEntity {
 
   @Column({ name: 'finalized_at', type: 'timestamptz', nullable: true })
   finalizedAt!: Date | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  signature!: object | null;
 }

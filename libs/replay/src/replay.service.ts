@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { randomUUID } from 'node:crypto';
+import {
+  type CaseEvent,
+  type CaseSignature,
+  type CaseState,
+  foldCaseEvents,
+  hashCaseEvent,
+} from '@clincore/cases/case-events';
+import { CasesService } from '@clincore/cases/cases.service';
+import { canonicalJson, sha256OfCanonical } from '@clincore/common/canonical-json';
+import { SignaturesService } from '@clincore/signatures/signatures.service';
+import { signedRecordOf } from '@clincore/signatures/signed-record';
+import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import type { ReplayChecksDto, ReplayResultDto } from './dto/replay.dto';
+import { ReplayVerificationEntity } from './entities/replay-verification.entity';
+import { ReplayErrorCode, ReplayException } from './replay.exception';
+
+/**
+ * Re-derives a finalized case from its events, re-runs its engine version and
+ * checks hash chain, record and signature; each verification is kept
+ * (append-only), the case is never touched.
+ */
+@Injectable()
+export class ReplayService {
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly cases: CasesService,
+    private readonly signatures: SignaturesService,
+  ) {}
+
+  @Transactional()
+  async verifyReplay(tenant: TenantContext, caseId: string): Promise<ReplayResultDto> {
+    const { stored, events } = await this.cases.replaySource(tenant, caseId);
+    const signature = stored.signature;
+    if (stored.status !== 'finalized' || !signature) {
+      throw new ReplayException(
+        ReplayErrorCode.NotFinalized,
+        'Only a finalized case can be verified; finalize it first.',
+      );
+    }
+    const record = this.rebuildRecord(tenant.tenantId, stored, events, signature);
+    const checks: ReplayChecksDto = {
+      events_chain: chainHolds(events),
+      state: foldsInto(events, stored),
+      engine: this.engineAgrees(stored),
+      record_hash: record !== undefined && sha256OfCanonical(record) === signature.record_hash,
+      signature:
+        record !== undefined &&
+        (await this.signatures.verify(signature.key_id, canonicalJson(record), signature.value)),
+    };
+    const verifiedAt = new Date();
+    const ok = Object.values(checks).every(Boolean);
+    await this.txHost.tx.getRepository(ReplayVerificationEntity).insert({
+      tenantId: tenant.tenantId,
+      id: randomUUID(),
+      caseId: stored.id,
+      ok,
+      checks,
+      keyId: signature.key_id,
+      engineVersion: stored.engine_version,
+      actorKeyId: tenant.apiKeyId,
+      verifiedAt,
+    });
+    return {
+      ok,
+      checks,
+      key_id: signature.key_id,
+      engine_version: stored.engine_version,
+      verified_at: verifiedAt.toISOString(),
+    };
+  }
+
+  private engineAgrees(stored: CaseState): boolean {
+    const rerun = this.cases.rescore(stored.engine_version, stored.inputs);
+    return rerun?.valid === true && sameJson(rerun.result, stored.result);
+  }
+
+  /** The record as the stored case says it was signed; undefined when the log has no finalized event. */
+  private rebuildRecord(
+    tenantId: string,
+    stored: CaseState,
+    events: CaseEvent[],
+    signature: CaseSignature,
+  ) {
+    const finalized = events.findIndex((event) => event.type === 'finalized');
+    const head = finalized > 0 ? events[finalized - 1]?.hash : undefined;
+    if (head === undefined) return undefined;
+    return signedRecordOf(tenantId, stored, head, {
+      signed_by: signature.signed_by,
+      signed_at: signature.signed_at,
+      meaning: signature.meaning,
+      signer_key_id: signature.signer_key_id,
+    });
+  }
+}
+
+export function chainHolds(events: readonly CaseEvent[]): boolean {
+  return events.every(
+    (event, i) =>
+      event.seq === i + 1 &&
+      event.prev_hash === (i === 0 ? null : events[i - 1]?.hash) &&
+      hashCaseEvent(event) === event.hash,
+  );
+}
+
+function foldsInto(events: readonly CaseEvent[], stored: CaseState): boolean {
+  try {
+    return sameJson(foldCaseEvents(events), stored);
+  } catch {
+    return false;
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}

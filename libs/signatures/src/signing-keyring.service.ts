@@ -1,0 +1,111 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { appConfig } from '@clincore/common/app.config';
+import { parseSigningKeys, type SigningKey, signingConfig } from './signing.config';
+
+export const DEV_SIGNING_KEYS_FILE = 'signing-keys.json';
+
+export interface PublicSigningKey {
+  kid: string;
+  x: string;
+  status: 'active' | 'retired';
+  created_at: Date;
+  retired_at: Date | null;
+}
+
+/**
+ * The Ed25519 keys: the active private key signs; every public key ever used
+ * is recorded in `signing_keys`, so signatures verify after their private key
+ * is gone. Production takes the keys from SIGNING_KEYS; development generates
+ * one once under DATA_DIR.
+ */
+@Injectable()
+export class SigningKeyring implements OnModuleInit {
+  private readonly logger = new Logger(SigningKeyring.name);
+  private active: SigningKey | undefined;
+  private readonly publicKeys = new Map<string, KeyObject>();
+
+  constructor(
+    @Inject(signingConfig.KEY) private readonly config: ConfigType<typeof signingConfig>,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const keys = this.config.keys ?? (await this.developmentKeys());
+    // Register the others first, so that the active one ends up active.
+    for (const key of [...keys].sort((a, b) => Number(a.active) - Number(b.active))) {
+      await this.dataSource.query('select register_signing_key($1, $2, $3)', [
+        key.kid,
+        key.publicKeyX,
+        key.active,
+      ]);
+    }
+    this.active = keys.find((key) => key.active);
+  }
+
+  get ready(): boolean {
+    return this.active !== undefined;
+  }
+
+  /** Signs with the active key; the value is base64url. */
+  sign(data: string): { kid: string; value: string } {
+    if (!this.active) throw new Error('no active signing key');
+    return {
+      kid: this.active.kid,
+      value: sign(null, Buffer.from(data, 'utf8'), this.active.privateKey).toString('base64url'),
+    };
+  }
+
+  /** Verifies against the recorded public key of `kid`; false for an unknown kid or a bad value. */
+  async verify(kid: string, data: string, value: string): Promise<boolean> {
+    const key = await this.publicKey(kid);
+    if (!key) return false;
+    try {
+      return verify(null, Buffer.from(data, 'utf8'), key, Buffer.from(value, 'base64url'));
+    } catch {
+      return false;
+    }
+  }
+
+  async list(): Promise<PublicSigningKey[]> {
+    return this.dataSource.query(
+      `select kid, public_key as x, status, created_at, retired_at from signing_keys order by created_at, kid`,
+    );
+  }
+
+  private async publicKey(kid: string): Promise<KeyObject | undefined> {
+    const cached = this.publicKeys.get(kid);
+    if (cached) return cached;
+    const rows: Array<{ public_key: string }> = await this.dataSource.query(
+      'select public_key from signing_keys where kid = $1',
+      [kid],
+    );
+    const x = rows[0]?.public_key;
+    if (!x) return undefined;
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    this.publicKeys.set(kid, key);
+    return key;
+  }
+
+  private async developmentKeys(): Promise<SigningKey[]> {
+    const file = path.join(this.app.dataDir, DEV_SIGNING_KEYS_FILE);
+    if (!existsSync(file)) {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      const kid = `dev-${new Date().toISOString().slice(0, 10)}-${Math.random().toString(36).slice(2, 8)}`;
+      const der = privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+      await mkdir(this.app.dataDir, { recursive: true });
+      await writeFile(file, JSON.stringify([{ kid, private_key: der, active: true }]), {
+        mode: 0o600,
+      });
+      this.logger.log(`generated development signing key ${kid} in ${file}`);
+    }
+    return parseSigningKeys(await readFile(file, 'utf8'), file);
+  }
+}

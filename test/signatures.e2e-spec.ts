@@ -1,0 +1,297 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import {
+  bootstrapTenant,
+  connect,
+  expectProblem,
+  startApi,
+  type TestApi,
+  type TestTenant,
+} from './support/api';
+import { createCase, NEWS2_INPUTS } from './support/cases';
+
+const SIGN = { signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' };
+
+describe('finalize, signing keys and verify-replay', () => {
+  let api: TestApi;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    api = await startApi();
+    tenant = await bootstrapTenant(api.http, 'Signing Hospital');
+  });
+  afterAll(() => api.close());
+
+  const as = (key = tenant.adminKey) => ({
+    post: (p: string) => api.http.post(p).set('X-API-Key', key),
+    get: (p: string) => api.http.get(p).set('X-API-Key', key),
+    patch: (p: string) => api.http.patch(p).set('X-API-Key', key),
+  });
+
+  async function finalized(): Promise<{ id: string; signature: Record<string, string> }> {
+    const created = await createCase(api.http, tenant.adminKey);
+    await as()
+      .patch(`/cases/${created.id}`)
+      .send({ inputs: { ...NEWS2_INPUTS, pulse: 120 } })
+      .expect(200);
+    const res = await as().post(`/cases/${created.id}/finalize`).send(SIGN).expect(200);
+    return { id: created.id, signature: res.body.signature };
+  }
+
+  describe('POST /cases/{id}/finalize', () => {
+    it('signs the case, freezes it and closes its chain', async () => {
+      const created = await createCase(api.http, tenant.adminKey);
+      const res = await as().post(`/cases/${created.id}/finalize`).send(SIGN).expect(200);
+      expect(res.body).toEqual({
+        case_id: created.id,
+        signature: expect.objectContaining({
+          algorithm: 'Ed25519',
+          key_id: 'test-key-1',
+          record_hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+          value: expect.stringMatching(/^[A-Za-z0-9_-]{86}$/),
+          signed_at: expect.any(String),
+          signed_by: SIGN.signed_by,
+          meaning: 'approval',
+          signer_key_id: tenant.adminKeyId,
+        }),
+      });
+      const record = JSON.parse(res.body.signature.signed_record);
+      expect(record).toEqual({
+        case_id: created.id,
+        tenant_id: tenant.tenantId,
+        protocol: 'news2',
+        engine_version: 'news2@1.0.0',
+        inputs: NEWS2_INPUTS,
+        result: created.result,
+        events_head: res.body.signature.events_head,
+        signed_by: SIGN.signed_by,
+        signed_at: res.body.signature.signed_at,
+        meaning: 'approval',
+        signer_key_id: tenant.adminKeyId,
+      });
+
+      const now = (await as().get(`/cases/${created.id}`).expect(200)).body;
+      expect(now).toMatchObject({
+        status: 'finalized',
+        version: 2,
+        finalized_at: res.body.signature.signed_at,
+      });
+      expect(now.signature).toEqual(res.body.signature);
+      const events = (await as().get(`/cases/${created.id}/events`).expect(200)).body.items;
+      expect(events.map((e: { type: string }) => e.type)).toEqual(['created', 'finalized']);
+      expect(events[0].hash).toBe(res.body.signature.events_head);
+
+      expectProblem(await as().post(`/cases/${created.id}/finalize`).send(SIGN), 409);
+      expectProblem(await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS }), 409);
+    });
+
+    it('lets exactly one of ten concurrent finalizes sign', async () => {
+      const created = await createCase(api.http, tenant.adminKey);
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          as()
+            .post(`/cases/${created.id}/finalize`)
+            .send({ ...SIGN, signed_by: `Signer ${i}` })
+            .then((r) => r.status),
+        ),
+      );
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(9);
+      const events = (await as().get(`/cases/${created.id}/events`).expect(200)).body.items;
+      expect(events.filter((e: { type: string }) => e.type === 'finalized')).toHaveLength(1);
+    });
+
+    it.each([
+      [{ signed_by: 'x', meaning: 'approved' }, 'meaning'],
+      [{ signed_by: '  ', meaning: 'review' }, 'signed_by'],
+      [{ meaning: 'review' }, 'signed_by'],
+      [{ signed_by: 'x', meaning: 'review', signed_at: '2001-01-01T00:00:00Z' }, 'signed_at'],
+    ])('answers 400 to %j naming %s, and leaves the case open', async (body, field) => {
+      const created = await createCase(api.http, tenant.adminKey);
+      const res = await as().post(`/cases/${created.id}/finalize`).send(body);
+      expectProblem(res, 400);
+      expect(Object.keys(res.body.errors)).toContain(field);
+      expect((await as().get(`/cases/${created.id}`).expect(200)).body.status).toBe('open');
+    });
+
+    it("answers 404 to another tenant's case and 400 to a non-UUID, on finalize and verify-replay", async () => {
+      const other = await bootstrapTenant(api.http, 'Other');
+      const mine = await createCase(api.http, tenant.adminKey);
+      expectProblem(await as(other.adminKey).post(`/cases/${mine.id}/finalize`).send(SIGN), 404);
+      expectProblem(await as(other.adminKey).post(`/cases/${mine.id}/verify-replay`), 404);
+      expectProblem(await as().post('/cases/nope/finalize').send(SIGN), 400);
+      expectProblem(await as().post('/cases/nope/verify-replay'), 400);
+      expect((await as().get(`/cases/${mine.id}`).expect(200)).body.status).toBe('open');
+    });
+  });
+
+  describe('GET /signing-keys', () => {
+    it('serves the public keys as a JWKS without authentication', async () => {
+      const res = await api.http.get('/signing-keys').expect(200);
+      const key = res.body.keys.find((k: { kid: string }) => k.kid === 'test-key-1');
+      expect(key).toEqual({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        kid: 'test-key-1',
+        use: 'sig',
+        alg: 'EdDSA',
+        status: expect.stringMatching(/^(active|retired)$/),
+        created_at: expect.any(String),
+        retired_at: key.status === 'active' ? null : expect.any(String),
+      });
+      expect(JSON.stringify(res.body)).not.toMatch(/"d"|private/);
+    });
+  });
+
+  describe('POST /cases/{id}/verify-replay', () => {
+    it('answers 409 for an open case', async () => {
+      const created = await createCase(api.http, tenant.adminKey);
+      expectProblem(await as().post(`/cases/${created.id}/verify-replay`), 409);
+    });
+
+    it('verifies every check of an untouched case, records the verification and leaves the case alone', async () => {
+      const { id } = await finalized();
+      const before = (await as().get(`/cases/${id}`).expect(200)).body;
+      const res = await as().post(`/cases/${id}/verify-replay`).expect(200);
+      expect(res.body).toEqual({
+        ok: true,
+        checks: {
+          events_chain: true,
+          state: true,
+          engine: true,
+          record_hash: true,
+          signature: true,
+        },
+        key_id: 'test-key-1',
+        engine_version: 'news2@1.0.0',
+        verified_at: expect.any(String),
+      });
+      await as().post(`/cases/${id}/verify-replay`).expect(200);
+      expect((await as().get(`/cases/${id}`).expect(200)).body).toEqual(before);
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        const rows = await owner.query('select ok from replay_verifications where case_id = $1', [
+          id,
+        ]);
+        expect(rows.rows).toEqual([{ ok: true }, { ok: true }]);
+        await expect(
+          owner.query('delete from replay_verifications where case_id = $1', [id]),
+        ).rejects.toThrow(/append-only/);
+        await owner.query('rollback');
+      } finally {
+        await owner.end();
+      }
+    });
+
+    /** Tampering as the owner with the guards switched off, as an insider with database access could. */
+    async function tamper(
+      table: 'cases' | 'case_events',
+      sql: string,
+      params: unknown[],
+    ): Promise<void> {
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query(`alter table ${table} disable trigger user`);
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        const res = await owner.query(sql, params);
+        expect(res.rowCount).toBe(1);
+        await owner.query(`alter table ${table} enable trigger user`);
+        await owner.query('commit');
+      } finally {
+        await owner.end();
+      }
+    }
+
+    it.each([
+      [
+        'the inputs',
+        'cases',
+        `update cases set inputs = jsonb_set(inputs, '{pulse}', '70') where id = $1`,
+        // The changed inputs no longer give the stored result either.
+        ['state', 'engine', 'record_hash', 'signature'],
+      ],
+      [
+        'the result',
+        'cases',
+        `update cases set result = jsonb_set(result, '{score}', '0') where id = $1`,
+        ['state', 'engine', 'record_hash', 'signature'],
+      ],
+      [
+        'an event payload',
+        'case_events',
+        `update case_events set payload = jsonb_set(payload, '{inputs,pulse}', '70') where case_id = $1 and seq = 2`,
+        ['events_chain', 'state'],
+      ],
+      [
+        'the signature value',
+        'cases',
+        `update cases set signature = jsonb_set(signature, '{value}', to_jsonb(translate(signature->>'value', 'ABCDabcd', 'BCDAbcda'))) where id = $1`,
+        // The finalized event carries the signature as signed, so the row no longer folds either.
+        ['state', 'signature'],
+      ],
+    ] as const)(
+      'names the failing check when %s is changed behind the API',
+      async (_what, table, sql, failing) => {
+        const { id } = await finalized();
+        await tamper(table, sql, [id]);
+        const res = await as().post(`/cases/${id}/verify-replay`).expect(200);
+        expect(res.body.ok).toBe(false);
+        const failed = Object.entries(res.body.checks as Record<string, boolean>)
+          .filter(([, ok]) => !ok)
+          .map(([name]) => name);
+        expect(failed.sort()).toEqual([...failing].sort());
+      },
+    );
+  });
+
+  describe('docs/verify-offline.md', () => {
+    it("runs the document's snippet: valid for a finalized case, invalid for a tampered copy", async () => {
+      const doc = readFileSync(path.join(__dirname, '..', 'docs', 'verify-offline.md'), 'utf8');
+      const snippet = /```js\n([\s\S]*?)```/.exec(doc)?.[1];
+      expect(snippet).toBeDefined();
+      const { id } = await finalized();
+      const kase = (await as().get(`/cases/${id}`).expect(200)).body;
+      const jwks = (await api.http.get('/signing-keys').expect(200)).body;
+      const dir = mkdtempSync(path.join(tmpdir(), 'clincore-verify-'));
+      try {
+        writeFileSync(path.join(dir, 'verify.js'), snippet as string);
+        writeFileSync(path.join(dir, 'case.json'), JSON.stringify(kase));
+        writeFileSync(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
+        const run = (caseFile: string) =>
+          execFileSync(process.execPath, ['verify.js', caseFile, 'jwks.json'], {
+            cwd: dir,
+            encoding: 'utf8',
+          });
+        expect(JSON.parse(run('case.json'))).toEqual({
+          key_id: kase.signature.key_id,
+          signatureValid: true,
+          hashValid: true,
+          recordMatches: true,
+        });
+
+        writeFileSync(
+          path.join(dir, 'tampered.json'),
+          JSON.stringify({ ...kase, inputs: { ...kase.inputs, pulse: 70 } }),
+        );
+        expect(() => run('tampered.json')).toThrow();
+        const forged = {
+          ...kase,
+          signature: {
+            ...kase.signature,
+            signed_record: kase.signature.signed_record.replace('"pulse":120', '"pulse":70'),
+          },
+        };
+        writeFileSync(path.join(dir, 'forged.json'), JSON.stringify(forged));
+        expect(() => run('forged.json')).toThrow();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});
