@@ -85,12 +85,20 @@ export class CasesAndEvents1763900100000 implements MigrationInterface {
         before truncate on case_events
         for each statement execute function case_events_append_only()`);
 
-    // Each event must extend its case's chain: the next seq, linked to the head.
+    // Each event must extend its case's chain: the next seq, linked to the head; a case
+    // starts with 'created' and nothing follows 'finalized'.
     await q.query(`
       create function case_events_extend_chain() returns trigger
       language plpgsql set search_path = pg_catalog, pg_temp
       as $$
       begin
+        if (new.seq = 1) <> (new.type = 'created') then
+          raise exception 'a case starts with its created event, and has one' using errcode = 'P0002';
+        end if;
+        if exists (select 1 from public.case_events e
+                    where e.tenant_id = new.tenant_id and e.case_id = new.case_id and e.type = 'finalized') then
+          raise exception 'case % is finalized: its chain is closed', new.case_id using errcode = 'P0003';
+        end if;
         if new.seq > 1 and not exists (
           select 1 from public.case_events e
            where e.tenant_id = new.tenant_id and e.case_id = new.case_id
@@ -105,6 +113,23 @@ export class CasesAndEvents1763900100000 implements MigrationInterface {
       create trigger case_events_chain
         before insert on case_events
         for each row execute function case_events_extend_chain()`);
+
+    // A case is born open, unsigned, at version 1: finalizing is a change the guard below sees.
+    await q.query(`
+      create function cases_born_open() returns trigger
+      language plpgsql set search_path = pg_catalog, pg_temp
+      as $$
+      begin
+        if new.status <> 'open' or new.version <> 1 or new.finalized_at is not null then
+          raise exception 'a case is created open, at version 1' using errcode = 'P0003';
+        end if;
+        return new;
+      end
+      $$`);
+    await q.query(`
+      create trigger cases_born_open
+        before insert on cases
+        for each row execute function cases_born_open()`);
 
     // Cases are never deleted; a finalized case never changes again.
     await q.query(`
@@ -130,7 +155,12 @@ export class CasesAndEvents1763900100000 implements MigrationInterface {
         before truncate on cases
         for each statement execute function case_events_append_only()`);
 
-    for (const fn of ['case_events_append_only()', 'case_events_extend_chain()', 'cases_guard()']) {
+    for (const fn of [
+      'case_events_append_only()',
+      'case_events_extend_chain()',
+      'cases_guard()',
+      'cases_born_open()',
+    ]) {
       await q.query(`revoke all on function ${fn} from public`);
     }
   }
@@ -139,6 +169,7 @@ export class CasesAndEvents1763900100000 implements MigrationInterface {
     await q.query(`drop table case_events`);
     await q.query(`drop table cases`);
     await q.query(`drop function cases_guard()`);
+    await q.query(`drop function cases_born_open()`);
     await q.query(`drop function case_events_extend_chain()`);
     await q.query(`drop function case_events_append_only()`);
   }

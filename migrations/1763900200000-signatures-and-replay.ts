@@ -25,11 +25,13 @@ export class SignaturesAndReplay1763900200000 implements MigrationInterface {
       `create unique index signing_keys_one_active on signing_keys (status) where status = 'active'`,
     );
     await q.query(`grant select on signing_keys to clincore_app`);
-    // A kid names one public key forever; the key a replica signs with is the active one.
+    // Run as the owner only (deploy step, or start-up with the owner URL): the app role can
+    // never add a key, or it could sign records with a key of its own.
+    // A kid names one public key forever; the active key retires the others; retired stays retired.
     await q.query(`
       create function register_signing_key(p_kid text, p_public_key text, p_active boolean)
       returns void
-      language plpgsql volatile security definer
+      language plpgsql volatile
       set search_path = pg_catalog, pg_temp
       as $$
       declare
@@ -42,6 +44,9 @@ export class SignaturesAndReplay1763900200000 implements MigrationInterface {
         if known and existing.public_key <> p_public_key then
           raise exception 'signing key % is registered with a different public key', p_kid using errcode = 'P0004';
         end if;
+        if known and p_active and existing.status = 'retired' then
+          raise exception 'signing key % is retired and cannot sign again', p_kid using errcode = 'P0005';
+        end if;
         if p_active then
           update public.signing_keys set status = 'retired', retired_at = now()
            where status = 'active' and kid <> p_kid;
@@ -50,16 +55,10 @@ export class SignaturesAndReplay1763900200000 implements MigrationInterface {
           insert into public.signing_keys (kid, public_key, status, retired_at)
                values (p_kid, p_public_key, case when p_active then 'active' else 'retired' end,
                        case when p_active then null else now() end);
-        elsif p_active and existing.status = 'retired' then
-          -- A replica still configured with an older key signs with it; say so.
-          update public.signing_keys set status = 'active', retired_at = null where kid = p_kid;
         end if;
       end
       $$`);
     await q.query(`revoke all on function register_signing_key(text, text, boolean) from public`);
-    await q.query(
-      `grant execute on function register_signing_key(text, text, boolean) to clincore_app`,
-    );
     await q.query(`
       create trigger signing_keys_keep_forever
         before delete or truncate on signing_keys

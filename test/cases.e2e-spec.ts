@@ -161,6 +161,35 @@ describe('cases API', () => {
       expect(Object.keys(res.body.errors)).toContain(field);
     });
 
+    it('answers 400 to a lone UTF-16 surrogate and to inherited property names as protocol inputs, and keeps them as generic data', async () => {
+      const lone = await as()
+        .post('/cases')
+        .set('Content-Type', 'application/json')
+        .send('{"protocol":"generic","subject_ref":"x","inputs":{"note":"\\ud800"}}');
+      expectProblem(lone, 400);
+      expect(lone.body.detail).toMatch(/surrogate/);
+      const inherited = await as()
+        .post('/cases')
+        .send({
+          protocol: 'qsofa',
+          subject_ref: 'x',
+          inputs: { respiratory_rate: 20, altered_mentation: false, systolic_bp: 120, toString: 1 },
+        });
+      expectProblem(inherited, 400);
+      expect(Object.keys(inherited.body.errors)).toEqual(['inputs.toString']);
+      // …and generic inputs keep such keys, at any depth: nothing is silently dropped.
+      const kept = {
+        toString: 1,
+        valueOf: 'v',
+        nested: { hasOwnProperty: true, list: [{ constructor_name: 'x' }] },
+      };
+      const stored = await as()
+        .post('/cases')
+        .send({ protocol: 'generic', subject_ref: 'x', inputs: kept })
+        .expect(201);
+      expect(stored.body.inputs).toEqual(kept);
+    });
+
     it('refuses a generic object over 64 KiB, and stores SQL-looking text as data', async () => {
       const big = await as()
         .post('/cases')
@@ -209,7 +238,7 @@ describe('cases API', () => {
       ]);
     });
 
-    it('answers 412 to a stale If-Match, 400 to a malformed one, and accepts none or *', async () => {
+    it('answers 412 to a stale or weak If-Match, 400 to a malformed one, and accepts none, * or a list', async () => {
       const created = await createCase(api.http, tenant.adminKey);
       const patch = (ifMatch?: string) => {
         const req = as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS });
@@ -219,8 +248,11 @@ describe('cases API', () => {
       expectProblem(await patch('version-one'), 400);
       expect((await patch()).status).toBe(200);
       expect((await patch('*')).status).toBe(200);
-      expect((await patch('W/"3"')).status).toBe(200);
+      // If-Match compares strongly (RFC 9110): a weak tag never matches; a list matches any member.
+      expectProblem(await patch('W/"3"'), 412);
+      expect((await patch('"9", "3"')).status).toBe(200);
       expectProblem(await patch('"3"'), 412);
+      expectProblem(await patch('"4", nonsense'), 400);
     });
 
     it('answers 400 to invalid inputs and changes nothing', async () => {
@@ -376,6 +408,37 @@ describe('cases API', () => {
       expect(await walk('limit=100')).toEqual(newestFirst);
     });
 
+    it('pages through cases created in the same instant by id, without skipping or repeating', async () => {
+      const twins = await bootstrapTenant(api.http, 'Twins');
+      for (let i = 0; i < 5; i += 1) await createCase(api.http, twins.adminKey);
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query('alter table cases disable trigger cases_guard');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [twins.tenantId]);
+        await owner.query(
+          `update cases set created_at = '2026-01-01T00:00:00Z' where tenant_id = $1`,
+          [twins.tenantId],
+        );
+        await owner.query('alter table cases enable trigger cases_guard');
+        await owner.query('commit');
+      } finally {
+        await owner.end();
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: Array<{ id: string }>; next_cursor: string | null } } =
+          await as(twins.adminKey)
+            .get(`/cases?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+            .expect(200);
+        seen.push(...page.body.items.map((c) => c.id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      expect(seen).toHaveLength(5);
+      expect(seen).toEqual([...seen].sort().reverse());
+    });
+
     it('filters by protocol, subject_ref and status', async () => {
       const only = (wanted: Array<string | undefined>) =>
         newestFirst.filter((id) => wanted.includes(id));
@@ -408,8 +471,13 @@ describe('cases API', () => {
         404,
       );
       expectProblem(await as(other.adminKey).get(`/cases/${mine.id}/events`), 404);
+      const theirs = await createCase(api.http, other.adminKey);
       const list = await as(other.adminKey).get('/cases?limit=100').expect(200);
-      expect(list.body.items).toEqual([]);
+      expect(list.body.items.map((c: { id: string }) => c.id)).toEqual([theirs.id]);
+      const filtered = await as(other.adminKey)
+        .get('/cases?subject_ref=MRN-1&protocol=news2&status=open')
+        .expect(200);
+      expect(filtered.body.items.map((c: { id: string }) => c.id)).toEqual([theirs.id]);
       expect((await as().get(`/cases/${mine.id}`).expect(200)).body.version).toBe(1);
     });
   });
@@ -439,6 +507,31 @@ describe('cases API', () => {
       }
     });
 
+    it('closes the chain at finalize: no event may follow it', async () => {
+      const created = await createCase(api.http, tenant.adminKey);
+      await as()
+        .post(`/cases/${created.id}/finalize`)
+        .send({ signed_by: 'Dr. X', meaning: 'review' })
+        .expect(200);
+      const events = (await as().get(`/cases/${created.id}/events`).expect(200)).body.items;
+      const head = events[events.length - 1] as { seq: number; hash: string };
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await expect(
+          owner.query(
+            `insert into case_events (tenant_id, case_id, seq, type, payload, actor_key_id, occurred_at, prev_hash, hash)
+             values ($1, $2, $3, 'inputs_updated', '{}', $4, now(), $5, 'sha256:x')`,
+            [tenant.tenantId, created.id, head.seq + 1, tenant.adminKeyId, head.hash],
+          ),
+        ).rejects.toThrow(/chain is closed/);
+        await owner.query('rollback');
+      } finally {
+        await owner.end();
+      }
+    });
+
     it('keeps the log append-only even for the owner, and refuses an event that does not extend the chain', async () => {
       const created = await createCase(api.http, tenant.adminKey);
       const owner = await connect('owner');
@@ -447,6 +540,12 @@ describe('cases API', () => {
         await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
         await expect(
           owner.query(`delete from case_events where case_id = $1`, [created.id]),
+        ).rejects.toThrow(/append-only/);
+        await owner.query('rollback');
+        await owner.query('begin');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await expect(
+          owner.query(`update case_events set payload = '{}' where case_id = $1`, [created.id]),
         ).rejects.toThrow(/append-only/);
         await owner.query('rollback');
         await owner.query('begin');

@@ -101,7 +101,6 @@ describe('tenant isolation', () => {
          where n.nspname = 'public' and p.prosecdef`);
       expect(res.rows.map((r: { proname: string }) => r.proname).sort()).toEqual([
         'bootstrap_tenant',
-        'register_signing_key',
         'resolve_api_key',
       ]);
       for (const row of res.rows as Array<{ proname: string; proconfig: string[] | null }>) {
@@ -179,7 +178,6 @@ describe('tenant isolation', () => {
          order by 1`);
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'bootstrap_tenant',
-        'register_signing_key',
         'resolve_api_key',
       ]);
     });

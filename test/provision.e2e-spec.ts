@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { createApiApp } from '../apps/api/src/app.factory';
 import { provisionCommand } from '../apps/ops/src/provision.command';
 import { provisionDatabase } from '@clincore/database/provision';
+import { startApi } from './support/api';
 
 const DATABASE = 'clincore_provision_test';
 
@@ -90,11 +90,9 @@ describe('the API refuses a runtime role that belongs to the owner role', () => 
     await admin.connect();
     try {
       await admin.query('grant clincore_owner to clincore_app');
-      const app = await createApiApp();
-      await expect(app.init()).rejects.toThrow(
+      await expect(startApi()).rejects.toThrow(
         /owns tables, itself or through a role it belongs to/,
       );
-      await app.close().catch(() => undefined);
       await provisionDatabase({
         adminUrl: process.env.TEST_ADMIN_DATABASE_URL as string,
         database: new URL(process.env.DATABASE_URL as string).pathname.slice(1),

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { type CaseEvent, hashCaseEvent } from '@clincore/cases/case-events';
+import { news2V1 } from '@clincore/cases/engine/news2.protocol';
 import {
   bootstrapTenant,
   connect,
@@ -48,7 +50,7 @@ describe('finalize, signing keys and verify-replay', () => {
         case_id: created.id,
         signature: expect.objectContaining({
           algorithm: 'Ed25519',
-          key_id: 'test-key-1',
+          key_id: api.signingKid,
           record_hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
           value: expect.stringMatching(/^[A-Za-z0-9_-]{86}$/),
           signed_at: expect.any(String),
@@ -61,6 +63,7 @@ describe('finalize, signing keys and verify-replay', () => {
       expect(record).toEqual({
         case_id: created.id,
         tenant_id: tenant.tenantId,
+        subject_ref: 'MRN-1',
         protocol: 'news2',
         engine_version: 'news2@1.0.0',
         inputs: NEWS2_INPUTS,
@@ -101,6 +104,41 @@ describe('finalize, signing keys and verify-replay', () => {
       expect(statuses.filter((s) => s === 409)).toHaveLength(9);
       const events = (await as().get(`/cases/${created.id}/events`).expect(200)).body.items;
       expect(events.filter((e: { type: string }) => e.type === 'finalized')).toHaveLength(1);
+      // The one stored signature is the winner's, and the chain agrees with it.
+      const winner = (await as().get(`/cases/${created.id}`).expect(200)).body.signature;
+      expect(events[events.length - 1].payload.signature).toEqual(winner);
+      expect((await as().post(`/cases/${created.id}/verify-replay`).expect(200)).body.ok).toBe(
+        true,
+      );
+    });
+
+    it('is impossible in the database without a signature, or by inserting a case already finalized', async () => {
+      const created = await createCase(api.http, tenant.adminKey);
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await expect(
+          owner.query(`update cases set status = 'finalized', finalized_at = now() where id = $1`, [
+            created.id,
+          ]),
+        ).rejects.toThrow(/cases_finalized_signed/);
+        await owner.query('rollback');
+        await owner.query('begin');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await expect(
+          owner.query(
+            `insert into cases (tenant_id, id, protocol, engine_version, status, subject_ref, inputs, result, version,
+                                head_hash, created_at, updated_at, finalized_at, signature)
+             values ($1, gen_random_uuid(), 'generic', 'generic@1.0.0', 'finalized', 'x', '{}', null, 1, 'sha256:x',
+                     now(), now(), now(), '{"forged": true}')`,
+            [tenant.tenantId],
+          ),
+        ).rejects.toThrow(/created open, at version 1/);
+        await owner.query('rollback');
+      } finally {
+        await owner.end();
+      }
     });
 
     it.each([
@@ -130,12 +168,12 @@ describe('finalize, signing keys and verify-replay', () => {
   describe('GET /signing-keys', () => {
     it('serves the public keys as a JWKS without authentication', async () => {
       const res = await api.http.get('/signing-keys').expect(200);
-      const key = res.body.keys.find((k: { kid: string }) => k.kid === 'test-key-1');
+      const key = res.body.keys.find((k: { kid: string }) => k.kid === api.signingKid);
       expect(key).toEqual({
         kty: 'OKP',
         crv: 'Ed25519',
         x: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-        kid: 'test-key-1',
+        kid: api.signingKid,
         use: 'sig',
         alg: 'EdDSA',
         status: expect.stringMatching(/^(active|retired)$/),
@@ -165,7 +203,7 @@ describe('finalize, signing keys and verify-replay', () => {
           record_hash: true,
           signature: true,
         },
-        key_id: 'test-key-1',
+        key_id: api.signingKid,
         engine_version: 'news2@1.0.0',
         verified_at: expect.any(String),
       });
@@ -248,6 +286,65 @@ describe('finalize, signing keys and verify-replay', () => {
         expect(failed.sort()).toEqual([...failing].sort());
       },
     );
+  });
+
+  describe('a consistent rewrite of the whole history', () => {
+    it('is caught by the signed record alone', async () => {
+      const { id } = await finalized();
+      const owner = await connect('owner');
+      try {
+        await owner.query('begin');
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await owner.query('alter table case_events disable trigger user');
+        await owner.query('alter table cases disable trigger user');
+        // Rewrite event 2 (pulse 120 -> 70) and re-score, re-hash it and every later event,
+        // and make the row agree: chain, fold and engine all look right again.
+        const rows = (
+          await owner.query('select * from case_events where case_id = $1 order by seq', [id])
+        ).rows;
+        const events: CaseEvent[] = rows.map((r) => ({
+          tenant_id: r.tenant_id,
+          case_id: r.case_id,
+          seq: r.seq,
+          type: r.type,
+          payload: r.payload,
+          actor_key_id: r.actor_key_id,
+          occurred_at: r.occurred_at.toISOString(),
+          prev_hash: r.prev_hash,
+          hash: r.hash,
+        }));
+        const inputs = { ...NEWS2_INPUTS, pulse: 70 };
+        const result = news2V1.score(inputs as never);
+        (events[1] as CaseEvent).payload = { inputs, result };
+        for (let i = 1; i < events.length; i += 1) {
+          const event = events[i] as CaseEvent;
+          event.prev_hash = (events[i - 1] as CaseEvent).hash;
+          event.hash = hashCaseEvent(event);
+          await owner.query(
+            'update case_events set payload = $1, prev_hash = $2, hash = $3 where case_id = $4 and seq = $5',
+            [event.payload, event.prev_hash, event.hash, id, event.seq],
+          );
+        }
+        await owner.query(
+          'update cases set inputs = $1, result = $2, head_hash = $3 where id = $4',
+          [inputs, result, (events[events.length - 1] as CaseEvent).hash, id],
+        );
+        await owner.query('alter table case_events enable trigger user');
+        await owner.query('alter table cases enable trigger user');
+        await owner.query('commit');
+      } finally {
+        await owner.end();
+      }
+      const res = await as().post(`/cases/${id}/verify-replay`).expect(200);
+      expect(res.body.ok).toBe(false);
+      expect(res.body.checks).toEqual({
+        events_chain: true,
+        state: true,
+        engine: true,
+        record_hash: false,
+        signature: false,
+      });
+    });
   });
 
   describe('docs/verify-offline.md', () => {

@@ -7,16 +7,9 @@ import { applyEnv, expectProblem, startApi } from './support/api';
 
 describe('start-up', () => {
   it('refuses to serve as the table owner: it would bypass row-level security', async () => {
-    const saved = applyEnv({ DATABASE_URL: process.env.MIGRATION_DATABASE_URL });
-    try {
-      const app = await createApiApp();
-      await expect(app.init()).rejects.toThrow(
-        /Refusing to start: role clincore_owner owns tables/,
-      );
-      await app.close().catch(() => undefined);
-    } finally {
-      applyEnv(saved);
-    }
+    await expect(startApi({ DATABASE_URL: process.env.MIGRATION_DATABASE_URL })).rejects.toThrow(
+      /Refusing to start: role clincore_owner owns tables/,
+    );
   });
 
   it.each([

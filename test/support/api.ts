@@ -3,20 +3,35 @@ import { Client } from 'pg';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createApiApp } from '../../apps/api/src/app.factory';
+import { freshSigningKey } from './signing';
 
 export interface TestApi {
   app: NestExpressApplication;
   http: TestAgent;
+  /** The kid this instance signs with. */
+  signingKid: string;
   close(): Promise<void>;
 }
 
-/** The real API (same factory as main.ts), on the test database, as the app role. */
+/**
+ * The real API (same factory as main.ts), on the test database, as the app
+ * role. Each instance gets a signing key of its own unless SIGNING_KEYS is
+ * given: rotating to it retires the previous one, and a retired key never
+ * signs again, so instances never share one.
+ */
 export async function startApi(env: Record<string, string | undefined> = {}): Promise<TestApi> {
-  const saved = applyEnv(env);
+  const keys = env.SIGNING_KEYS ?? JSON.stringify([freshSigningKey()]);
+  const signingKid =
+    (JSON.parse(keys) as Array<{ kid: string; active: boolean }>).find((k) => k.active)?.kid ?? '';
+  const saved = applyEnv({ SIGNING_KEYS: keys, ...env });
   try {
     const app = await createApiApp();
-    await app.init();
-    return { app, http: request(app.getHttpServer()), close: () => app.close() };
+    // A start-up that fails half-way still closes what it opened (pool, key listener).
+    await app.init().catch(async (error: unknown) => {
+      await app.close().catch(() => undefined);
+      throw error;
+    });
+    return { app, http: request(app.getHttpServer()), signingKid, close: () => app.close() };
   } finally {
     applyEnv(saved);
   }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -15,23 +15,10 @@ declare global {
  * the suites use that server (MIGRATION_DATABASE_URL is then required: the
  * migrations suite runs as the owner); otherwise a throw-away embedded cluster.
  */
-export function testSigningKey(
-  kid: string,
-  active: boolean,
-): { kid: string; private_key: string; active: boolean } {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  return {
-    kid,
-    private_key: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-    active,
-  };
-}
-
 export default async function globalSetup(): Promise<void> {
   process.env.NODE_ENV = 'test';
   process.env.LOG_LEVEL ??= 'silent';
   process.env.BOOTSTRAP_TOKEN = randomBytes(32).toString('base64url');
-  process.env.SIGNING_KEYS = JSON.stringify([testSigningKey('test-key-1', true)]);
   // Development defaults (token, keys) go to a throw-away directory, never the checkout.
   const scratch = await mkdtemp(path.join(tmpdir(), 'clincore-test-data-'));
   process.env.DATA_DIR = scratch;

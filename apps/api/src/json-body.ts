@@ -70,6 +70,11 @@ function rejectUnsafeJson(key: string, value: unknown): unknown {
   if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
     throw new SyntaxError(`${REJECTED}The request body holds the forbidden key "${key}".`);
   }
+  if (!key.isWellFormed() || (typeof value === 'string' && !value.isWellFormed())) {
+    throw new SyntaxError(
+      `${REJECTED}The request body holds a lone UTF-16 surrogate, which is not text.`,
+    );
+  }
   if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
     throw new SyntaxError(
       `${REJECTED}The request body holds a NUL character, which is not accepted.`,

@@ -10,6 +10,10 @@ import type { Request, Response } from 'express';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
 import { ReplayErrorCode, ReplayException } from '@clincore/replay/replay.exception';
+import {
+  SignaturesErrorCode,
+  SignaturesException,
+} from '@clincore/signatures/signatures.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
@@ -76,6 +80,7 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof AuthException) return authProblem(exception);
   if (exception instanceof CasesException) return casesProblem(exception);
   if (exception instanceof ReplayException) return replayProblem(exception);
+  if (exception instanceof SignaturesException) return signaturesProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -144,6 +149,15 @@ function casesProblem(exception: CasesException): Problem {
       return make(409, 'Case finalized');
     case CasesErrorCode.VersionMismatch:
       return make(412, 'Precondition failed');
+  }
+}
+
+function signaturesProblem(exception: SignaturesException): Problem {
+  const code: SignaturesErrorCode = exception.code;
+  switch (code) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
+    case SignaturesErrorCode.SigningKeyRetired:
+      return problem(503, code, 'Signing key retired', exception.message);
   }
 }
 

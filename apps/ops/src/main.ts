@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { KEYS_USAGE, keysCommand } from './keys.command';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
 import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.command';
 
@@ -6,6 +7,7 @@ import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.comma
 const commands: Record<string, (argv: string[], print: (line: string) => void) => Promise<void>> = {
   provision: provisionCommand,
   migrate: migrateCommand,
+  keys: keysCommand,
 };
 
 async function main(): Promise<void> {
@@ -13,7 +15,7 @@ async function main(): Promise<void> {
   const command = name ? commands[name] : undefined;
   if (!command)
     throw new UsageError(
-      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}`,
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}`,
     );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }

@@ -133,7 +133,7 @@ export class CasesService {
     dto: UpdateCaseDto,
     ifMatch?: string,
   ): Promise<CaseDto> {
-    const expectedVersion = parseIfMatch(ifMatch);
+    const acceptable = parseIfMatch(ifMatch);
     const entity = await this.find(tenant, id, true);
     if (entity.status === 'finalized') {
       throw new CasesException(
@@ -141,10 +141,10 @@ export class CasesService {
         'The case is finalized and can no longer change.',
       );
     }
-    if (expectedVersion !== undefined && expectedVersion !== entity.version) {
+    if (acceptable !== undefined && !acceptable.includes(entity.version)) {
       throw new CasesException(
         CasesErrorCode.VersionMismatch,
-        `If-Match names version ${expectedVersion}, but the case is at version ${entity.version}.`,
+        `If-Match does not name the current version (${entity.version}); fetch the case and retry.`,
       );
     }
     const protocol = this.registry.exact(entity.engineVersion);
@@ -315,17 +315,25 @@ function scoreOrReject(
   return { inputs: validation.inputs, result: protocol.score(validation.inputs) ?? null };
 }
 
-/** `"3"`, `W/"3"` or `*`; anything else is a malformed precondition (400). */
-export function parseIfMatch(header: string | undefined): number | undefined {
+/**
+ * If-Match (RFC 9110 §13.1.1): `*`, or a list of entity tags compared strongly,
+ * so a weak tag (`W/"3"`) never matches. Returns the acceptable versions, or
+ * undefined when any version will do. A header that is no list of tags is a 400.
+ */
+export function parseIfMatch(header: string | undefined): number[] | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
-  if (!match?.[1]) {
-    throw new CasesException(
-      CasesErrorCode.InvalidPrecondition,
-      'If-Match must be the case version as an ETag, e.g. "3".',
-    );
+  const versions: number[] = [];
+  for (const part of header.split(',')) {
+    const tag = /^\s*(W\/)?"(\d{1,9})"\s*$/.exec(part);
+    if (!tag?.[2]) {
+      throw new CasesException(
+        CasesErrorCode.InvalidPrecondition,
+        'If-Match must be "*" or entity tags such as "3" (the case version).',
+      );
+    }
+    if (!tag[1]) versions.push(Number(tag[2]));
   }
-  return Number(match[1]);
+  return versions;
 }
 
 /** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */

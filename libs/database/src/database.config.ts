@@ -7,6 +7,8 @@ export interface DatabaseConfig {
   url: string;
   /** Owner connection: migrations and start-up checks. */
   migrationUrl: string;
+  /** MIGRATION_DATABASE_URL when it is set: owner-only start-up steps run only then. */
+  ownerUrl: string | undefined;
   migrationsRunOnStart: boolean;
   poolSize: number;
   /** How long a request waits for a pooled connection before failing. */
@@ -23,9 +25,11 @@ export function loadDatabaseConfig(env: NodeJS.ProcessEnv = process.env): Databa
     );
   }
   const production = envString(env, 'NODE_ENV') === 'production';
+  const ownerUrl = envPostgresUrl(env, 'MIGRATION_DATABASE_URL');
   return {
     url,
-    migrationUrl: envPostgresUrl(env, 'MIGRATION_DATABASE_URL') ?? url,
+    migrationUrl: ownerUrl ?? url,
+    ownerUrl,
     migrationsRunOnStart: envBool(env, 'MIGRATIONS_RUN_ON_START', !production),
     poolSize: envInt(env, 'DB_POOL_SIZE', 10, 1, 500),
     connectTimeoutMs: envInt(env, 'DB_CONNECT_TIMEOUT_MS', 5_000, 100, 120_000),

@@ -46,7 +46,13 @@ export class ReplayService {
       events_chain: chainHolds(events),
       state: foldsInto(events, stored),
       engine: this.engineAgrees(stored),
-      record_hash: record !== undefined && sha256OfCanonical(record) === signature.record_hash,
+      // The served record and head must be the rebuilt ones too, or a partner checking
+      // signed_record offline would see another story than this replay.
+      record_hash:
+        record !== undefined &&
+        sha256OfCanonical(record) === signature.record_hash &&
+        canonicalJson(record) === signature.signed_record &&
+        record.events_head === signature.events_head,
       signature:
         record !== undefined &&
         (await this.signatures.verify(signature.key_id, canonicalJson(record), signature.value)),

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { CasesModule } from '@clincore/cases/cases.module';
 import { appConfig } from '@clincore/common/app.config';
+import { databaseConfig } from '@clincore/database/database.config';
 import { SignaturesController } from './signatures.controller';
 import { SignaturesService } from './signatures.service';
 import { signingConfig } from './signing.config';
@@ -12,6 +13,7 @@ import { SigningKeyring } from './signing-keyring.service';
     CasesModule,
     ConfigModule.forFeature(signingConfig),
     ConfigModule.forFeature(appConfig),
+    ConfigModule.forFeature(databaseConfig),
   ],
   controllers: [SignaturesController],
   providers: [SignaturesService, SigningKeyring],

@@ -6,6 +6,7 @@ import { canonicalJson, sha256OfCanonical } from '@clincore/common/canonical-jso
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import type { FinalizeCaseDto, FinalizedCaseDto } from './dto/finalize.dto';
 import type { JwksDto } from './dto/jwks.dto';
+import { SignaturesErrorCode, SignaturesException } from './signatures.exception';
 import { signedRecordOf } from './signed-record';
 import { SigningKeyring } from './signing-keyring.service';
 
@@ -36,6 +37,13 @@ export class SignaturesService {
     const record = signedRecordOf(tenant.tenantId, open, open.head_hash, manifestation);
     const signedRecord = canonicalJson(record);
     const { kid, value } = this.keyring.sign(signedRecord);
+    if (!(await this.keyring.isActive(kid))) {
+      // Another instance rotated to a newer key: this one must not sign with a retired key.
+      throw new SignaturesException(
+        SignaturesErrorCode.SigningKeyRetired,
+        'This instance holds a retired signing key; it must be restarted with the current keys.',
+      );
+    }
     const signature: CaseSignature = {
       algorithm: 'Ed25519',
       key_id: kid,

@@ -8,6 +8,7 @@ import type { CaseState, SignatureMeaning } from '@clincore/cases/case-events';
 export interface SignedRecord {
   case_id: string;
   tenant_id: string;
+  subject_ref: string;
   protocol: string;
   engine_version: string;
   inputs: Record<string, unknown>;
@@ -29,13 +30,17 @@ export interface Manifestation {
 /** The record for a case state whose chain ends at `eventsHead`. */
 export function signedRecordOf(
   tenantId: string,
-  state: Pick<CaseState, 'id' | 'protocol' | 'engine_version' | 'inputs' | 'result'>,
+  state: Pick<
+    CaseState,
+    'id' | 'subject_ref' | 'protocol' | 'engine_version' | 'inputs' | 'result'
+  >,
   eventsHead: string,
   manifestation: Manifestation,
 ): SignedRecord {
   return {
     case_id: state.id,
     tenant_id: tenantId,
+    subject_ref: state.subject_ref,
     protocol: state.protocol,
     engine_version: state.engine_version,
     inputs: state.inputs,

@@ -7,6 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { appConfig } from '@clincore/common/app.config';
+import { databaseConfig } from '@clincore/database/database.config';
+import { registerSigningKeys } from './signing-key-registration';
 import { parseSigningKeys, type SigningKey, signingConfig } from './signing.config';
 
 export const DEV_SIGNING_KEYS_FILE = 'signing-keys.json';
@@ -34,20 +36,46 @@ export class SigningKeyring implements OnModuleInit {
   constructor(
     @Inject(signingConfig.KEY) private readonly config: ConfigType<typeof signingConfig>,
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
+    @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const keys = this.config.keys ?? (await this.developmentKeys());
-    // Register the others first, so that the active one ends up active.
-    for (const key of [...keys].sort((a, b) => Number(a.active) - Number(b.active))) {
-      await this.dataSource.query('select register_signing_key($1, $2, $3)', [
-        key.kid,
-        key.publicKeyX,
-        key.active,
-      ]);
+    // With the owner URL at hand (development, or a start that migrates) register here;
+    // otherwise `npm run keys:register` did it as a deploy step.
+    if (this.database.ownerUrl) await registerSigningKeys(this.database.ownerUrl, keys);
+    const active = keys.find((key) => key.active);
+    if (!active) throw new Error('no active signing key');
+    await this.assertRegisteredActive(active);
+    this.active = active;
+  }
+
+  /** Refuses to sign with a key the database does not hold as the active one. */
+  private async assertRegisteredActive(key: SigningKey): Promise<void> {
+    const rows: Array<{ public_key: string; status: string }> = await this.dataSource.query(
+      'select public_key, status from signing_keys where kid = $1',
+      [key.kid],
+    );
+    const row = rows[0];
+    if (!row) {
+      throw new Error(
+        `signing key ${key.kid} is not registered: run npm run keys:register with MIGRATION_DATABASE_URL and SIGNING_KEYS`,
+      );
     }
-    this.active = keys.find((key) => key.active);
+    if (row.public_key !== key.publicKeyX)
+      throw new Error(`signing key ${key.kid} is registered with a different public key`);
+    if (row.status !== 'active')
+      throw new Error(`signing key ${key.kid} is retired and cannot sign`);
+  }
+
+  /** Whether `kid` is still the active key (another instance may have rotated since this one started). */
+  async isActive(kid: string): Promise<boolean> {
+    const rows: Array<{ status: string }> = await this.dataSource.query(
+      'select status from signing_keys where kid = $1',
+      [kid],
+    );
+    return rows[0]?.status === 'active';
   }
 
   get ready(): boolean {

@@ -1,5 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsObject, IsString, Length, Matches } from 'class-validator';
+
+/**
+ * Inputs pass through untouched: class-transformer would drop keys named like
+ * Object.prototype members (toString, valueOf…), silently losing data.
+ */
+const RawJson = (): PropertyDecorator =>
+  Transform(({ obj, key }) => (obj as Record<string, unknown>)[key], { toClassOnly: true });
 
 export class CreateCaseDto {
   @ApiProperty({ example: 'news2', description: 'news2, qsofa, curb65, cha2ds2vasc or generic' })
@@ -34,6 +42,7 @@ export class CreateCaseDto {
     description: "The protocol's inputs; each protocol validates its own fields",
   })
   @IsObject()
+  @RawJson()
   inputs!: Record<string, unknown>;
 }
 

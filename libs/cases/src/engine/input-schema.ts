@@ -27,7 +27,8 @@ export function validateInputs<T extends ProtocolInputs>(
     if (problem) errors[field] = [problem];
   }
   for (const field of Object.keys(given)) {
-    if (!(field in schema)) errors[field] = [`${field} is not an input of this protocol`];
+    if (!Object.hasOwn(schema, field))
+      errors[field] = [`${field} is not an input of this protocol`];
   }
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, inputs: given as T };
 }
