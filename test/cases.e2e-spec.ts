@@ -5,6 +5,7 @@ import {
   expectProblem,
   startApi,
   type TestApi,
+  withKey,
   type TestTenant,
 } from './support/api';
 import { createCase, NEWS2_INPUTS } from './support/cases';
@@ -19,11 +20,7 @@ describe('cases API', () => {
   });
   afterAll(() => api.close());
 
-  const as = (key = tenant.adminKey) => ({
-    post: (path: string) => api.http.post(path).set('X-API-Key', key),
-    get: (path: string) => api.http.get(path).set('X-API-Key', key),
-    patch: (path: string) => api.http.patch(path).set('X-API-Key', key),
-  });
+  const as = (key = tenant.adminKey) => withKey(api, key);
 
   async function eventsOf(id: string, key = tenant.adminKey): Promise<CaseEvent[]> {
     const res = await as(key).get(`/cases/${id}/events`).expect(200);

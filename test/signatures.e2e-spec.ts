@@ -10,6 +10,7 @@ import {
   expectProblem,
   startApi,
   type TestApi,
+  withKey,
   type TestTenant,
 } from './support/api';
 import { createCase, NEWS2_INPUTS } from './support/cases';
@@ -26,11 +27,7 @@ describe('finalize, signing keys and verify-replay', () => {
   });
   afterAll(() => api.close());
 
-  const as = (key = tenant.adminKey) => ({
-    post: (p: string) => api.http.post(p).set('X-API-Key', key),
-    get: (p: string) => api.http.get(p).set('X-API-Key', key),
-    patch: (p: string) => api.http.patch(p).set('X-API-Key', key),
-  });
+  const as = (key = tenant.adminKey) => withKey(api, key);
 
   async function finalized(): Promise<{ id: string; signature: Record<string, string> }> {
     const created = await createCase(api.http, tenant.adminKey);

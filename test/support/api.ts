@@ -95,6 +95,15 @@ export async function connect(as: 'owner' | 'app'): Promise<Client> {
   return client;
 }
 
+/** Requests as one API key. */
+export function withKey(api: TestApi, key: string) {
+  return {
+    post: (path: string) => api.http.post(path).set('X-API-Key', key),
+    get: (path: string) => api.http.get(path).set('X-API-Key', key),
+    patch: (path: string) => api.http.patch(path).set('X-API-Key', key),
+  };
+}
+
 /** Every error body is problem details with a request id. */
 export function expectProblem(res: request.Response, status: number): void {
   expect(res.status).toBe(status);

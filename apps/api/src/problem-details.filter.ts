@@ -14,6 +14,7 @@ import {
   SignaturesErrorCode,
   SignaturesException,
 } from '@clincore/signatures/signatures.exception';
+import type { DomainException } from '@clincore/common/domain.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
@@ -104,10 +105,7 @@ export function toProblem(exception: unknown): Problem {
 
 function authProblem(exception: AuthException): Problem {
   const code = exception.code;
-  const make = (status: number, title: string): Problem => ({
-    ...problem(status, code, title, exception.message),
-    ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
-  });
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
   switch (code) {
     case AuthErrorCode.MissingCredential:
       return make(401, 'Missing credential');
@@ -130,10 +128,7 @@ function authProblem(exception: AuthException): Problem {
 
 function casesProblem(exception: CasesException): Problem {
   const code = exception.code;
-  const make = (status: number, title: string): Problem => ({
-    ...problem(status, code, title, exception.message),
-    ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
-  });
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
   switch (code) {
     case CasesErrorCode.UnknownProtocol:
       return make(400, 'Unknown protocol');
@@ -184,6 +179,14 @@ function httpProblem(exception: HttpException): Problem {
   // 5xx messages may carry internals; 4xx messages from Nest are about the request.
   const detail = status >= 500 ? 'The server failed to handle this request.' : message;
   return problem(status, slug(title), title, detail);
+}
+
+/** A module exception as problem details: its code names the type, its field errors come along. */
+function domainProblem(exception: DomainException, status: number, title: string): Problem {
+  return {
+    ...problem(status, exception.code, title, exception.message),
+    ...(exception.fieldErrors ? { errors: exception.fieldErrors } : {}),
+  };
 }
 
 function problem(status: number, code: string, title: string, detail: string): Problem {
