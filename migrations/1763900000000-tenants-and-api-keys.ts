@@ -81,13 +81,15 @@ export class TenantsAndApiKeys1763900000000 implements MigrationInterface {
       language plpgsql volatile security definer
       set search_path = pg_catalog, pg_temp
       as $$
+      declare
+        previous text := current_setting('app.tenant_id', true);
       begin
-        -- Owner is subject to FORCE RLS too: act as the new tenant, then drop the context.
+        -- Owner is subject to FORCE RLS too: act as the new tenant, then restore the context.
         perform set_config('app.tenant_id', p_tenant_id::text, true);
         insert into public.tenants (tenant_id, name) values (p_tenant_id, p_tenant_name);
         insert into public.api_keys (tenant_id, id, name, role, key_hash, key_prefix)
              values (p_tenant_id, p_key_id, p_key_name, 'admin', p_key_hash, p_key_prefix);
-        perform set_config('app.tenant_id', '', true);
+        perform set_config('app.tenant_id', coalesce(previous, ''), true);
       end
       $$`);
     await q.query(

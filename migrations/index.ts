@@ -1,10 +1,12 @@
 import { TenantsAndApiKeys1763900000000 } from './1763900000000-tenants-and-api-keys';
 import { CasesAndEvents1763900100000 } from './1763900100000-cases-and-events';
 import { SignaturesAndReplay1763900200000 } from './1763900200000-signatures-and-replay';
+import { AuditTrail1763900300000 } from './1763900300000-audit-trail';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
   TenantsAndApiKeys1763900000000,
   CasesAndEvents1763900100000,
   SignaturesAndReplay1763900200000,
+  AuditTrail1763900300000,
 ];

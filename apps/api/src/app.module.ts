@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from '@clincore/audit/audit.module';
 import { AuthModule } from '@clincore/auth/auth.module';
 import { CasesModule } from '@clincore/cases/cases.module';
 import { ReplayModule } from '@clincore/replay/replay.module';
@@ -17,6 +18,7 @@ import { pinoHttpOptions } from './logging';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
     LoggerModule.forRoot({ pinoHttp: pinoHttpOptions() }),
     DatabaseModule,
+    AuditModule,
     HealthModule,
     AuthModule,
     TenantsModule,

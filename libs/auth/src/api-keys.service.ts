@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import type { DataSource, Repository } from 'typeorm';
+import { AuditService } from '@clincore/audit/audit.service';
 import type { ApiKeyRole, TenantContext } from '@clincore/tenancy/tenant-context';
 import { ApiKeyCache, type ResolvedApiKey } from './api-key.cache';
 import { hashApiKey, looksLikeApiKey, mintApiKey, type MintedApiKey } from './api-key.secret';
@@ -26,6 +27,7 @@ export class ApiKeysService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: ApiKeyCache,
+    private readonly audit: AuditService,
   ) {}
 
   /** Key material for a new key; the caller stores the hash and shows the secret once. */
@@ -80,11 +82,31 @@ export class ApiKeysService {
         expires_at: ['expires_at must be in the future'],
       });
     }
-    return this.insertKey(tenant, { name: dto.name, role: dto.role, expiresAt });
+    const issued = await this.insertKey(tenant, { name: dto.name, role: dto.role, expiresAt });
+    await this.audit.record({
+      tenantId: tenant.tenantId,
+      actor: tenant.apiKeyId,
+      action: 'api_key.issued',
+      targetType: 'api_key',
+      targetId: issued.id,
+      after: auditView(issued),
+    });
+    return issued;
   }
 
   async revoke(tenant: TenantContext, keyId: string): Promise<ApiKeyDto> {
-    const revoked = await this.txHost.withTransaction(() => this.stopKey(tenant, keyId, 0));
+    const revoked = await this.txHost.withTransaction(async () => {
+      const stopped = await this.stopKey(tenant, keyId, 0);
+      await this.audit.record({
+        tenantId: tenant.tenantId,
+        actor: tenant.apiKeyId,
+        action: 'api_key.revoked',
+        targetType: 'api_key',
+        targetId: keyId,
+        after: auditView(ApiKeyDto.from(stopped)),
+      });
+      return stopped;
+    });
     // After the commit: a lookup that starts now sees the revocation.
     this.cache.invalidateKey(keyId);
     return ApiKeyDto.from(revoked);
@@ -103,7 +125,16 @@ export class ApiKeysService {
         role: current.role,
         expiresAt: current.expiresAt,
       });
-      await this.stopKey(tenant, current.id, graceSeconds, replacement.id);
+      const stopped = await this.stopKey(tenant, current.id, graceSeconds, replacement.id);
+      await this.audit.record({
+        tenantId: tenant.tenantId,
+        actor: tenant.apiKeyId,
+        action: 'api_key.rotated',
+        targetType: 'api_key',
+        targetId: current.id,
+        before: auditView(ApiKeyDto.from(current)),
+        after: { ...auditView(ApiKeyDto.from(stopped)), replacement: auditView(replacement) },
+      });
       return replacement;
     });
     this.cache.invalidateKey(tenant.apiKeyId);
@@ -183,6 +214,19 @@ export class ApiKeysService {
   private keys(): Repository<ApiKeyEntity> {
     return this.txHost.tx.getRepository(ApiKeyEntity);
   }
+}
+
+/** What the audit trail keeps of a key: never the secret, never its hash. */
+function auditView(key: ApiKeyDto): object {
+  return {
+    id: key.id,
+    name: key.name,
+    role: key.role,
+    prefix: key.prefix,
+    expires_at: key.expires_at,
+    revoked_at: key.revoked_at,
+    replaced_by_key_id: key.replaced_by_key_id,
+  };
 }
 
 /** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */

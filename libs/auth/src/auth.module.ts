@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '@clincore/audit/audit.module';
 import { appConfig } from '@clincore/common/app.config';
 import { databaseConfig } from '@clincore/database/database.config';
 import { AccessGuard } from './access.guard';
@@ -16,6 +17,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 @Module({
   imports: [
     TypeOrmModule.forFeature([ApiKeyEntity]),
+    AuditModule,
     ConfigModule.forFeature(authConfig),
     ConfigModule.forFeature(appConfig),
     ConfigModule.forFeature(databaseConfig),

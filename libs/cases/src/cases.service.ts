@@ -3,6 +3,7 @@ import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
+import { AuditService } from '@clincore/audit/audit.service';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
 import { CasesErrorCode, CasesException } from './cases.exception';
@@ -28,7 +29,10 @@ const DEFAULT_PAGE = 20;
 export class CasesService {
   private readonly registry = protocolRegistry;
 
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly audit: AuditService,
+  ) {}
 
   /** Scores the inputs with the protocol's current version and opens the case with its first event. */
   @Transactional()
@@ -80,6 +84,7 @@ export class CasesService {
     });
     await this.cases().insert(entity);
     await this.insertEvent(event);
+    await this.auditChange(tenant, 'case.created', entity.id, null, event);
     return CaseDto.from(entity);
   }
 
@@ -161,6 +166,7 @@ export class CasesService {
       prev_hash: entity.headHash,
     });
     await this.insertEvent(event);
+    const before = { version: entity.version, head_hash: entity.headHash };
     Object.assign(entity, {
       inputs,
       result,
@@ -178,6 +184,7 @@ export class CasesService {
         updatedAt: entity.updatedAt,
       },
     );
+    await this.auditChange(tenant, 'case.updated', entity.id, before, event);
     return CaseDto.from(entity);
   }
 
@@ -234,6 +241,19 @@ export class CasesService {
         updatedAt: signedAt,
       },
     );
+    await this.auditChange(
+      tenant,
+      'case.finalized',
+      open.id,
+      { version: open.version, head_hash: open.head_hash },
+      event,
+      {
+        signed_by: signature.signed_by,
+        meaning: signature.meaning,
+        key_id: signature.key_id,
+        record_hash: signature.record_hash,
+      },
+    );
     return this.get(tenant, open.id);
   }
 
@@ -262,6 +282,26 @@ export class CasesService {
     return validation.ok
       ? { valid: true, result: protocol.score(validation.inputs) ?? null }
       : { valid: false, result: null };
+  }
+
+  /** The trail names the case and the event, not the clinical data (that stays in the case). */
+  private auditChange(
+    tenant: TenantContext,
+    action: string,
+    caseId: string,
+    before: object | null,
+    event: CaseEvent,
+    extra: object = {},
+  ): Promise<void> {
+    return this.audit.record({
+      tenantId: tenant.tenantId,
+      actor: tenant.apiKeyId,
+      action,
+      targetType: 'case',
+      targetId: caseId,
+      before,
+      after: { version: event.seq, head_hash: event.hash, event_type: event.type, ...extra },
+    });
   }
 
   private async find(tenant: TenantContext, id: string, forUpdate = false): Promise<CaseEntity> {

@@ -4,6 +4,7 @@ import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { clientIpOf, setRequestIp } from '@clincore/common/request-context';
 import { requestIdOf } from '@clincore/common/request-id';
 import { buildDataSourceOptions } from './data-source.options';
 import { databaseConfig } from './database.config';
@@ -42,6 +43,7 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
         mount: true,
         generateId: true,
         idGenerator: requestIdOf,
+        setup: (_cls, req: Parameters<typeof clientIpOf>[0]) => setRequestIp(clientIpOf(req)),
         // No proxy providers here; resolving them costs a module lookup per request.
         resolveProxyProviders: false,
       },

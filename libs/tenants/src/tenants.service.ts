@@ -1,34 +1,49 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import { AuditService } from '@clincore/audit/audit.service';
 import { ApiKeysService } from '@clincore/auth/api-keys.service';
+import { setTenantContext } from '@clincore/tenancy/tenant-context';
 import type { BootstrappedTenantDto } from './dto/bootstrap.dto';
 
 @Injectable()
 export class TenantsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly apiKeys: ApiKeysService,
+    private readonly audit: AuditService,
   ) {}
 
   /**
    * Creates a tenant with its first admin key. No tenant exists yet to scope the
-   * work to, so it goes through the SECURITY DEFINER function `bootstrap_tenant`,
-   * which writes both rows in one statement (all or nothing).
+   * work to, so the rows are written by the SECURITY DEFINER function
+   * `bootstrap_tenant`; the transaction runs as the new tenant, so the audit
+   * event that opens its trail commits with it (all or nothing).
    */
   async bootstrap(tenantName: string): Promise<BootstrappedTenantDto> {
     const tenantId = randomUUID();
     const key = this.apiKeys.mint();
     const name = tenantName.trim();
-    await this.dataSource.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6)', [
-      tenantId,
-      name,
-      key.id,
-      'bootstrap admin',
-      key.hash,
-      key.prefix,
-    ]);
+    setTenantContext({ tenantId, apiKeyId: key.id, role: 'admin' });
+    await this.txHost.withTransaction(async () => {
+      await this.txHost.tx.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6)', [
+        tenantId,
+        name,
+        key.id,
+        'bootstrap admin',
+        key.hash,
+        key.prefix,
+      ]);
+      await this.audit.record({
+        tenantId,
+        actor: 'platform',
+        action: 'tenant.bootstrapped',
+        targetType: 'tenant',
+        targetId: tenantId,
+        after: { tenant_name: name, admin_key_id: key.id, admin_key_prefix: key.prefix },
+      });
+    });
     return { tenant_id: tenantId, tenant_name: name, api_key_id: key.id, api_key: key.secret };
   }
 }

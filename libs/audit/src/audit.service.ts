@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { randomUUID } from 'node:crypto';
+import { type FindOptionsWhere, LessThan, MoreThan } from 'typeorm';
+import { currentRequest } from '@clincore/common/request-context';
+import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { type AuditEvent, hashAuditEvent } from './audit-chain';
+import type {
+  AuditEventListDto,
+  AuditVerificationDto,
+  ListAuditEventsQuery,
+} from './dto/audit.dto';
+import { AuditEventEntity } from './entities/audit-event.entity';
+
+export interface AuditEntry {
+  tenantId: string;
+  /** The acting API key id, or 'platform' for the operator. */
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before?: object | null;
+  after?: object | null;
+}
+
+const VERIFY_BATCH = 1000;
+
+/**
+ * The admin audit trail. `record` joins the caller's transaction, so the
+ * event commits or rolls back with the change it describes. The tenant's
+ * chain head is locked for the rest of that transaction: a tenant's audited
+ * changes take turns only for their last few statements, and the chain never
+ * forks or gaps.
+ */
+@Injectable()
+export class AuditService {
+  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    if (!this.txHost.isTransactionActive()) {
+      throw new Error('an audit event must be written in the transaction of the change it records');
+    }
+    const tx = this.txHost.tx;
+    await tx.query(
+      'insert into audit_heads (tenant_id, seq, hash) values ($1, 0, null) on conflict do nothing',
+      [entry.tenantId],
+    );
+    const heads: Array<{ seq: string; hash: string | null }> = await tx.query(
+      'select seq, hash from audit_heads where tenant_id = $1 for update',
+      [entry.tenantId],
+    );
+    const head = heads[0];
+    if (!head) throw new Error('audit head missing');
+    const { requestId, ip } = currentRequest();
+    const unsealed = {
+      tenant_id: entry.tenantId,
+      seq: Number(head.seq) + 1,
+      id: randomUUID(),
+      actor: entry.actor,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      before: entry.before ?? null,
+      after: entry.after ?? null,
+      request_id: requestId ?? null,
+      ip: ip ?? null,
+      occurred_at: new Date().toISOString(),
+      prev_hash: head.hash,
+    };
+    const event: AuditEvent = { ...unsealed, hash: hashAuditEvent(unsealed) };
+    await tx.getRepository(AuditEventEntity).insert(toEntity(event));
+    await tx.query('update audit_heads set seq = $2, hash = $3 where tenant_id = $1', [
+      entry.tenantId,
+      event.seq,
+      event.hash,
+    ]);
+  }
+
+  /** Newest first, keyset on seq. */
+  @Transactional()
+  async list(tenant: TenantContext, query: ListAuditEventsQuery): Promise<AuditEventListDto> {
+    const limit = query.limit ?? 50;
+    const where: FindOptionsWhere<AuditEventEntity> = { tenantId: tenantIdOf(tenant) };
+    if (query.action) where.action = query.action;
+    if (query.target_type) where.targetType = query.target_type;
+    if (query.target_id) where.targetId = query.target_id;
+    if (query.cursor) where.seq = LessThan(query.cursor);
+    const rows = await this.txHost.tx
+      .getRepository(AuditEventEntity)
+      .find({ where, order: { seq: 'DESC' }, take: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toEvent),
+      next_cursor: rows.length > limit && last ? String(last.seq) : null,
+    };
+  }
+
+  /** Walks the whole chain in batches: every hash recomputes and links to the one before. */
+  @Transactional()
+  async verify(tenant: TenantContext): Promise<AuditVerificationDto> {
+    const repository = this.txHost.tx.getRepository(AuditEventEntity);
+    let checked = 0;
+    let prev: AuditEvent | undefined;
+    for (;;) {
+      const rows = await repository.find({
+        where: { tenantId: tenantIdOf(tenant), ...(prev ? { seq: MoreThan(prev.seq) } : {}) },
+        order: { seq: 'ASC' },
+        take: VERIFY_BATCH,
+      });
+      for (const row of rows) {
+        const event = toEvent(row);
+        const expectedSeq = (prev?.seq ?? 0) + 1;
+        const { hash, ...unsealed } = event;
+        if (
+          event.seq !== expectedSeq ||
+          event.prev_hash !== (prev?.hash ?? null) ||
+          hashAuditEvent(unsealed) !== hash
+        ) {
+          // A gap names the missing seq; a bad hash or link names the event that carries it.
+          return {
+            ok: false,
+            checked: checked + 1,
+            first_broken_seq: Math.min(event.seq, expectedSeq),
+          };
+        }
+        checked += 1;
+        prev = event;
+      }
+      if (rows.length < VERIFY_BATCH) return { ok: true, checked, first_broken_seq: null };
+    }
+  }
+}
+
+function toEntity(event: AuditEvent): AuditEventEntity {
+  return Object.assign(new AuditEventEntity(), {
+    tenantId: event.tenant_id,
+    seq: event.seq,
+    id: event.id,
+    actor: event.actor,
+    action: event.action,
+    targetType: event.target_type,
+    targetId: event.target_id,
+    before: event.before,
+    after: event.after,
+    requestId: event.request_id,
+    ip: event.ip,
+    occurredAt: new Date(event.occurred_at),
+    prevHash: event.prev_hash,
+    hash: event.hash,
+  });
+}
+
+function toEvent(row: AuditEventEntity): AuditEvent {
+  return {
+    tenant_id: row.tenantId,
+    seq: row.seq,
+    id: row.id,
+    actor: row.actor,
+    action: row.action,
+    target_type: row.targetType,
+    target_id: row.targetId,
+    before: row.before,
+    after: row.after,
+    request_id: row.requestId,
+    ip: row.ip,
+    occurred_at: row.occurredAt.toISOString(),
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  };
+}
+
+function tenantIdOf(tenant: TenantContext): string {
+  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
+  return tenant.tenantId;
+}

@@ -1,0 +1,109 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+
+export class AuditEventDto {
+  @ApiProperty({ example: 12 })
+  seq!: number;
+
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({
+    description: 'The API key id that acted, or "platform" for operator actions',
+    example: 'platform',
+  })
+  actor!: string;
+
+  @ApiProperty({ example: 'api_key.revoked' })
+  action!: string;
+
+  @ApiProperty({ example: 'api_key' })
+  target_type!: string;
+
+  @ApiProperty({ example: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' })
+  target_id!: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  before!: object | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  after!: object | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  request_id!: string | null;
+
+  @ApiProperty({ nullable: true, type: String })
+  ip!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  occurred_at!: string;
+
+  @ApiProperty({ nullable: true, type: String })
+  prev_hash!: string | null;
+
+  @ApiProperty({ example: 'sha256:…' })
+  hash!: string;
+}
+
+export class AuditEventListDto {
+  @ApiProperty({ type: [AuditEventDto] })
+  items!: AuditEventDto[];
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Pass as cursor for older events; null at the start',
+  })
+  next_cursor!: string | null;
+}
+
+export class ListAuditEventsQuery {
+  @ApiPropertyOptional({ example: 'case.finalized' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  action?: string;
+
+  @ApiPropertyOptional({ example: 'case' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 50)
+  target_type?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  target_id?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  cursor?: number;
+}
+
+export class AuditVerificationDto {
+  @ApiProperty()
+  ok!: boolean;
+
+  @ApiProperty({ description: 'Events checked' })
+  checked!: number;
+
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'The first event whose hash or link does not hold',
+  })
+  first_broken_seq!: number | null;
+}
