@@ -55,6 +55,12 @@ try {
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ tenant_name: 'Bench' }),
   });
+  // A paying tenant: the free tier's quota would turn the run into 402s.
+  await json(`/platform/tenants/${tenant.tenant_id}`, {
+    method: 'PATCH',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ billing_status: 'active' }),
+  });
   const key = { 'X-API-Key': tenant.api_key };
   const news2 = {
     protocol: 'news2',

@@ -30,7 +30,9 @@ export class AuditTrail1763900300000 implements MigrationInterface {
         primary key (tenant_id, seq),
         check ((seq = 1) = (prev_hash is null))
       )`);
-    await q.query(`create index audit_events_tenant_action_idx on audit_events (tenant_id, action, seq)`);
+    await q.query(
+      `create index audit_events_tenant_action_idx on audit_events (tenant_id, action, seq)`,
+    );
     await q.query(`
       create table audit_heads (
         tenant_id uuid primary key references tenants (tenant_id),

@@ -2,6 +2,7 @@ import { TenantsAndApiKeys1763900000000 } from './1763900000000-tenants-and-api-
 import { CasesAndEvents1763900100000 } from './1763900100000-cases-and-events';
 import { SignaturesAndReplay1763900200000 } from './1763900200000-signatures-and-replay';
 import { AuditTrail1763900300000 } from './1763900300000-audit-trail';
+import { BillingAndUsage1763900400000 } from './1763900400000-billing-and-usage';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CasesAndEvents1763900100000,
   SignaturesAndReplay1763900200000,
   AuditTrail1763900300000,
+  BillingAndUsage1763900400000,
 ];

@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
+import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
@@ -22,6 +23,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   loadAuthConfig();
   loadDatabaseConfig();
   loadSigningConfig();
+  loadBillingConfig();
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
     bufferLogs: true,

@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from '@clincore/audit/audit.module';
 import { AuthModule } from '@clincore/auth/auth.module';
+import { BillingModule } from '@clincore/billing/billing.module';
 import { CasesModule } from '@clincore/cases/cases.module';
 import { ReplayModule } from '@clincore/replay/replay.module';
 import { SignaturesModule } from '@clincore/signatures/signatures.module';
@@ -21,6 +22,7 @@ import { pinoHttpOptions } from './logging';
     AuditModule,
     HealthModule,
     AuthModule,
+    BillingModule,
     TenantsModule,
     CasesModule,
     SignaturesModule,

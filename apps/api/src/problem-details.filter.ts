@@ -8,18 +8,21 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
+import { BillingErrorCode, BillingException } from '@clincore/billing/billing.exception';
 import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
 import { ReplayErrorCode, ReplayException } from '@clincore/replay/replay.exception';
 import {
   SignaturesErrorCode,
   SignaturesException,
 } from '@clincore/signatures/signatures.exception';
+import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
 
 export interface Problem {
+  [extension: string]: unknown;
   type: string;
   title: string;
   status: number;
@@ -80,6 +83,8 @@ export function sendProblem(
 export function toProblem(exception: unknown): Problem {
   if (exception instanceof AuthException) return authProblem(exception);
   if (exception instanceof CasesException) return casesProblem(exception);
+  if (exception instanceof BillingException) return billingProblem(exception);
+  if (exception instanceof TenantsException) return tenantsProblem(exception);
   if (exception instanceof ReplayException) return replayProblem(exception);
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
   if (exception instanceof RequestValidationException) {
@@ -153,6 +158,27 @@ function signaturesProblem(exception: SignaturesException): Problem {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
     case SignaturesErrorCode.SigningKeyRetired:
       return problem(503, code, 'Signing key retired', exception.message);
+  }
+}
+
+function billingProblem(exception: BillingException): Problem {
+  const title = ((): string => {
+    switch (exception.code) {
+      case BillingErrorCode.QuotaExhausted:
+        return 'Quota exhausted';
+      case BillingErrorCode.Suspended:
+        return 'Tenant suspended';
+    }
+  })();
+  return { ...domainProblem(exception, 402, title), ...exception.details };
+}
+
+function tenantsProblem(exception: TenantsException): Problem {
+  const code: TenantsErrorCode = exception.code;
+  switch (code) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
+    case TenantsErrorCode.TenantNotFound:
+      return domainProblem(exception, 404, 'Not found');
   }
 }
 

@@ -6,6 +6,19 @@ import { AuditService } from '@clincore/audit/audit.service';
 import { ApiKeysService } from '@clincore/auth/api-keys.service';
 import { setTenantContext } from '@clincore/tenancy/tenant-context';
 import type { BootstrappedTenantDto } from './dto/bootstrap.dto';
+import type {
+  BillingStatus,
+  PlatformTenantDto,
+  PlatformTenantListDto,
+} from './dto/platform-tenant.dto';
+import { TenantsErrorCode, TenantsException } from './tenants.exception';
+
+interface TenantRow {
+  tenant_id: string;
+  name: string;
+  billing_status: BillingStatus;
+  created_at: Date;
+}
 
 @Injectable()
 export class TenantsService {
@@ -46,4 +59,49 @@ export class TenantsService {
     });
     return { tenant_id: tenantId, tenant_name: name, api_key_id: key.id, api_key: key.secret };
   }
+
+  /** Every tenant, for the operator: through `platform_tenants()`, as no tenant is in context. */
+  async list(): Promise<PlatformTenantListDto> {
+    const rows: TenantRow[] = await this.txHost.tx.query('select * from platform_tenants()');
+    return { items: rows.map(toPlatformTenant) };
+  }
+
+  /**
+   * The operator acts within the tenant: the change and its audit event share
+   * one transaction bound to that tenant.
+   */
+  async setBillingStatus(tenantId: string, status: BillingStatus): Promise<PlatformTenantDto> {
+    setTenantContext({ tenantId, apiKeyId: 'platform', role: 'admin' });
+    return this.txHost.withTransaction(async () => {
+      const rows: TenantRow[] = await this.txHost.tx.query(
+        'select * from tenants where tenant_id = $1 for update',
+        [tenantId],
+      );
+      const before = rows[0];
+      if (!before) throw new TenantsException(TenantsErrorCode.TenantNotFound, 'No such tenant.');
+      await this.txHost.tx.query('update tenants set billing_status = $2 where tenant_id = $1', [
+        tenantId,
+        status,
+      ]);
+      await this.audit.record({
+        tenantId,
+        actor: 'platform',
+        action: 'tenant.billing_status_changed',
+        targetType: 'tenant',
+        targetId: tenantId,
+        before: { billing_status: before.billing_status },
+        after: { billing_status: status },
+      });
+      return toPlatformTenant({ ...before, billing_status: status });
+    });
+  }
+}
+
+function toPlatformTenant(row: TenantRow): PlatformTenantDto {
+  return {
+    tenant_id: row.tenant_id,
+    name: row.name,
+    billing_status: row.billing_status,
+    created_at: row.created_at.toISOString(),
+  };
 }

@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import type { DataSource } from 'typeorm';
+import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { billingConfig } from './billing.config';
+import { BillingErrorCode, BillingException } from './billing.exception';
+import { billingPeriodOf } from './billing-period';
+import type { UsageDto } from './dto/usage.dto';
+
+export type BillingStatus = 'free' | 'active' | 'suspended';
+
+export interface QuotaState {
+  limit: number | null;
+  remaining: number | null;
+  resetsAt: Date;
+}
+
+@Injectable()
+export class UsageService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    @Inject(billingConfig.KEY) private readonly config: ConfigType<typeof billingConfig>,
+  ) {}
+
+  /**
+   * Counts one call of `route` and enforces the quota, in one statement of its
+   * own (committed before the request runs, so a call that is answered is never
+   * lost from the count). Throws 402 when the call is not allowed.
+   */
+  async consume(tenantId: string, route: string, now = new Date()): Promise<QuotaState> {
+    const period = billingPeriodOf(now);
+    const rows: Array<{ billing_status: BillingStatus; calls: string; counted: boolean }> =
+      await this.dataSource.query(
+        'select billing_status, calls, counted from consume_call($1, $2, $3, $4)',
+        [tenantId, period.key, route, this.config.freeTierCallLimit],
+      );
+    const row = rows[0];
+    if (!row) throw new Error(`tenant ${tenantId} has no billing status`);
+    const calls = Number(row.calls);
+    const limit = this.limitOf(row.billing_status);
+    const state = {
+      limit,
+      remaining: limit === null ? null : Math.max(0, limit - calls),
+      resetsAt: period.end,
+    };
+    if (!row.counted) {
+      const details = { limit, usage: calls, resets_at: period.end.toISOString() };
+      throw row.billing_status === 'suspended'
+        ? new BillingException(
+            BillingErrorCode.Suspended,
+            'This tenant is suspended; contact the operator.',
+            details,
+          )
+        : new BillingException(
+            BillingErrorCode.QuotaExhausted,
+            `The free tier allows ${String(limit)} calls per month; this month's quota is used up until ${details.resets_at}.`,
+            details,
+          );
+    }
+    return state;
+  }
+
+  @Transactional()
+  async usage(tenant: TenantContext, now = new Date()): Promise<UsageDto> {
+    const period = billingPeriodOf(now);
+    const tx = this.txHost.tx;
+    const tenants: Array<{ billing_status: BillingStatus }> = await tx.query(
+      'select billing_status from tenants where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    const status = tenants[0]?.billing_status ?? 'free';
+    const totals: Array<{ calls: string }> = await tx.query(
+      'select calls from usage_counters where tenant_id = $1 and period_start = $2',
+      [tenant.tenantId, period.key],
+    );
+    const routes: Array<{ route: string; calls: string }> = await tx.query(
+      'select route, calls from usage_route_counters where tenant_id = $1 and period_start = $2 order by calls desc, route',
+      [tenant.tenantId, period.key],
+    );
+    const total = Number(totals[0]?.calls ?? 0);
+    const limit = this.limitOf(status);
+    return {
+      tenant_id: tenant.tenantId,
+      billing_status: status,
+      period_start: period.start.toISOString(),
+      period_end: period.end.toISOString(),
+      total_calls: total,
+      limit,
+      remaining: limit === null ? null : Math.max(0, limit - total),
+      by_route: routes.map((r) => ({ route: r.route, calls: Number(r.calls) })),
+    };
+  }
+
+  private limitOf(status: BillingStatus): number | null {
+    switch (status) {
+      case 'free':
+        return this.config.freeTierCallLimit;
+      case 'active':
+        return null;
+      case 'suspended':
+        return 0;
+    }
+  }
+}
