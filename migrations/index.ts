@@ -3,6 +3,7 @@ import { CasesAndEvents1763900100000 } from './1763900100000-cases-and-events';
 import { SignaturesAndReplay1763900200000 } from './1763900200000-signatures-and-replay';
 import { AuditTrail1763900300000 } from './1763900300000-audit-trail';
 import { BillingAndUsage1763900400000 } from './1763900400000-billing-and-usage';
+import { AccessLogs1763900500000 } from './1763900500000-access-logs';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SignaturesAndReplay1763900200000,
   AuditTrail1763900300000,
   BillingAndUsage1763900400000,
+  AccessLogs1763900500000,
 ];

@@ -4,6 +4,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { accessLogMiddleware } from '@clincore/access-logs/access-log.middleware';
+import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
+import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
@@ -24,6 +27,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   loadDatabaseConfig();
   loadSigningConfig();
   loadBillingConfig();
+  loadAccessLogsConfig();
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
     bufferLogs: true,
@@ -43,6 +47,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
     res.setHeader('X-Request-Id', requestIdOf(req));
     next();
   });
+  app.use(accessLogMiddleware(app.get(AccessLogWriter)));
   app.use(
     helmet({
       // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
+import { AccessLogsModule } from '@clincore/access-logs/access-logs.module';
 import { AuditModule } from '@clincore/audit/audit.module';
 import { AuthModule } from '@clincore/auth/auth.module';
 import { BillingModule } from '@clincore/billing/billing.module';
@@ -20,6 +21,7 @@ import { pinoHttpOptions } from './logging';
     LoggerModule.forRoot({ pinoHttp: pinoHttpOptions() }),
     DatabaseModule,
     AuditModule,
+    AccessLogsModule,
     HealthModule,
     AuthModule,
     BillingModule,

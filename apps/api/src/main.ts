@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { ConfigError } from '@clincore/common/config.error';
+import { maintainAccessLogs } from '@clincore/access-logs/access-log.maintenance';
+import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { BootstrapTokenService } from '@clincore/auth/bootstrap-token.service';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
@@ -34,6 +36,10 @@ async function main(): Promise<void> {
       logger.log(
         applied.length ? `applied migrations: ${applied.join(', ')}` : 'migrations are current',
       );
+    }
+    if (database.ownerUrl) {
+      // With the owner at hand (development), keep the access-log partitions ahead too.
+      await maintainAccessLogs(database.ownerUrl, loadAccessLogsConfig().retentionDays);
     }
     const app = await createApiApp();
     await app.listen(config.port, config.host);

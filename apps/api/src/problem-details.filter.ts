@@ -7,6 +7,10 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import {
+  AccessLogsErrorCode,
+  AccessLogsException,
+} from '@clincore/access-logs/access-logs.exception';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { BillingErrorCode, BillingException } from '@clincore/billing/billing.exception';
 import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
@@ -85,6 +89,7 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof CasesException) return casesProblem(exception);
   if (exception instanceof BillingException) return billingProblem(exception);
   if (exception instanceof TenantsException) return tenantsProblem(exception);
+  if (exception instanceof AccessLogsException) return accessLogsProblem(exception);
   if (exception instanceof ReplayException) return replayProblem(exception);
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
   if (exception instanceof RequestValidationException) {
@@ -179,6 +184,15 @@ function tenantsProblem(exception: TenantsException): Problem {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
     case TenantsErrorCode.TenantNotFound:
       return domainProblem(exception, 404, 'Not found');
+  }
+}
+
+function accessLogsProblem(exception: AccessLogsException): Problem {
+  const code: AccessLogsErrorCode = exception.code;
+  switch (code) {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
+    case AccessLogsErrorCode.InvalidCursor:
+      return domainProblem(exception, 400, 'Invalid cursor');
   }
 }
 

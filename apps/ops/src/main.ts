@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ACCESS_LOGS_USAGE, accessLogsCommand } from './access-logs.command';
 import { KEYS_USAGE, keysCommand } from './keys.command';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
 import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.command';
@@ -8,6 +9,7 @@ const commands: Record<string, (argv: string[], print: (line: string) => void) =
   provision: provisionCommand,
   migrate: migrateCommand,
   keys: keysCommand,
+  'access-logs': accessLogsCommand,
 };
 
 async function main(): Promise<void> {
@@ -15,7 +17,7 @@ async function main(): Promise<void> {
   const command = name ? commands[name] : undefined;
   if (!command)
     throw new UsageError(
-      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}`,
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}`,
     );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { setTenantContext } from '@clincore/tenancy/tenant-context';
+import { attachTenantToRequest, setTenantContext } from '@clincore/tenancy/tenant-context';
 import { ACCESS_METADATA, type Access } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrorCode, AuthException } from './auth.exception';
@@ -37,6 +37,8 @@ export class AccessGuard implements CanActivate {
         const tenant = await this.apiKeys.authenticate(
           typeof header === 'string' ? header : undefined,
         );
+        // Known from here on, so the tenant sees even its refused calls in its access log.
+        attachTenantToRequest(request, tenant);
         if (access.role === 'admin' && tenant.role !== 'admin') {
           throw new AuthException(
             AuthErrorCode.InsufficientRole,

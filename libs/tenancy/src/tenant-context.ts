@@ -35,3 +35,14 @@ export function getTenantContext(): TenantContext {
 export function currentTenantId(): string | undefined {
   return findTenantContext()?.tenantId;
 }
+
+const TENANT_ON_REQUEST = Symbol('clincore.tenant');
+
+/** Also kept on the request, for what runs after the request context has closed (the access log). */
+export function attachTenantToRequest(request: object, context: TenantContext): void {
+  (request as { [TENANT_ON_REQUEST]?: TenantContext })[TENANT_ON_REQUEST] = context;
+}
+
+export function tenantOfRequest(request: object): TenantContext | undefined {
+  return (request as { [TENANT_ON_REQUEST]?: TenantContext })[TENANT_ON_REQUEST];
+}

@@ -1,0 +1,17 @@
+import { maintainAccessLogs } from '@clincore/access-logs/access-log.maintenance';
+import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
+import { type Print, UsageError } from './provision.command';
+
+export const ACCESS_LOGS_USAGE =
+  'usage: npm run access-logs:maintain   (partitions ahead, drops rows older than ACCESS_LOG_RETENTION_DAYS; MIGRATION_DATABASE_URL)';
+
+export async function accessLogsCommand(argv: string[], print: Print): Promise<void> {
+  if (argv[0] !== 'maintain') throw new UsageError(ACCESS_LOGS_USAGE);
+  const ownerUrl = process.env.MIGRATION_DATABASE_URL;
+  if (!ownerUrl) throw new UsageError('MIGRATION_DATABASE_URL is not set');
+  const { retentionDays } = loadAccessLogsConfig();
+  const result = await maintainAccessLogs(ownerUrl, retentionDays);
+  print(
+    `partitions created: ${result.partitionsCreated}; dropped (older than ${retentionDays} days): ${result.partitionsDropped}`,
+  );
+}
