@@ -62,6 +62,30 @@ describe('signing key rotation', () => {
       return signed;
     });
 
+    // The rotation is in every tenant's audit trail.
+    await withApi([{ ...second, active: true }], async (api) => {
+      const trail = (
+        await api.http
+          .get('/admin/audit-events?action=signing_key.rotated')
+          .set('X-API-Key', tenant.adminKey)
+          .expect(200)
+      ).body.items as Array<{ actor: string; target_id: string; before: object; after: object }>;
+      expect(trail[0]).toMatchObject({
+        actor: 'platform',
+        target_id: second.kid,
+        before: { active_key_id: first.kid },
+        after: { active_key_id: second.kid },
+      });
+      expect(
+        (
+          await api.http
+            .get('/admin/audit-events/verify')
+            .set('X-API-Key', tenant.adminKey)
+            .expect(200)
+        ).body.ok,
+      ).toBe(true);
+    });
+
     // An instance that holds neither earlier private key still verifies both signatures.
     await withApi([third], async (api) => {
       for (const { id } of [before, after]) {

@@ -14,13 +14,15 @@ export interface TestApi {
 }
 
 /**
- * The real API (same factory as main.ts), on the test database, as the app
- * role. Each instance gets a signing key of its own unless SIGNING_KEYS is
- * given: rotating to it retires the previous one, and a retired key never
- * signs again, so instances never share one.
+ * One signing key per test file (Jest loads this module once per file): a
+ * new key retires the previous one, and a retired key never signs again, so
+ * files never share one; within a file, instances do.
  */
+const FILE_SIGNING_KEYS = JSON.stringify([freshSigningKey()]);
+
+/** The real API (same factory as main.ts), on the test database, as the app role. */
 export async function startApi(env: Record<string, string | undefined> = {}): Promise<TestApi> {
-  const keys = env.SIGNING_KEYS ?? JSON.stringify([freshSigningKey()]);
+  const keys = env.SIGNING_KEYS ?? FILE_SIGNING_KEYS;
   const signingKid =
     (JSON.parse(keys) as Array<{ kid: string; active: boolean }>).find((k) => k.active)?.kid ?? '';
   const saved = applyEnv({ SIGNING_KEYS: keys, ...env });

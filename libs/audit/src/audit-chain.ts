@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sha256OfCanonical } from '@clincore/common/canonical-json';
 
 /** An audit event as it is hashed and served (JSON names). */
@@ -50,4 +51,85 @@ export function hashAuditEvent(event: Omit<AuditEvent, 'hash'>): string {
     occurred_at,
     prev_hash,
   });
+}
+
+export interface AuditEntry {
+  tenantId: string;
+  /** The acting API key id, or 'platform' for the operator. */
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  before?: object | null;
+  after?: object | null;
+}
+
+/** Any way to run SQL inside the caller's transaction (TypeORM manager or pg client). */
+export type Query = (sql: string, params: unknown[]) => Promise<unknown[]>;
+
+/**
+ * Appends one event to a tenant's chain, inside the caller's transaction: the
+ * chain head is locked until that transaction ends, so a tenant's audited
+ * changes take turns for their last few statements and the chain never forks.
+ */
+export async function appendAuditEvent(
+  query: Query,
+  entry: AuditEntry,
+  context: { requestId?: string; ip?: string } = {},
+): Promise<AuditEvent> {
+  await query(
+    'insert into audit_heads (tenant_id, seq, hash) values ($1, 0, null) on conflict do nothing',
+    [entry.tenantId],
+  );
+  const heads = (await query('select seq, hash from audit_heads where tenant_id = $1 for update', [
+    entry.tenantId,
+  ])) as Array<{
+    seq: string;
+    hash: string | null;
+  }>;
+  const head = heads[0];
+  if (!head) throw new Error('audit head missing');
+  const unsealed = {
+    tenant_id: entry.tenantId,
+    seq: Number(head.seq) + 1,
+    id: randomUUID(),
+    actor: entry.actor,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    before: entry.before ?? null,
+    after: entry.after ?? null,
+    request_id: context.requestId ?? null,
+    ip: context.ip ?? null,
+    occurred_at: new Date().toISOString(),
+    prev_hash: head.hash,
+  };
+  const event: AuditEvent = { ...unsealed, hash: hashAuditEvent(unsealed) };
+  await query(
+    `insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, before, after,
+                               request_id, ip, occurred_at, prev_hash, hash)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    [
+      event.tenant_id,
+      event.seq,
+      event.id,
+      event.actor,
+      event.action,
+      event.target_type,
+      event.target_id,
+      event.before,
+      event.after,
+      event.request_id,
+      event.ip,
+      event.occurred_at,
+      event.prev_hash,
+      event.hash,
+    ],
+  );
+  await query('update audit_heads set seq = $2, hash = $3 where tenant_id = $1', [
+    entry.tenantId,
+    event.seq,
+    event.hash,
+  ]);
+  return event;
 }

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { randomUUID } from 'node:crypto';
 import { type FindOptionsWhere, LessThan, MoreThan } from 'typeorm';
 import { currentRequest } from '@clincore/common/request-context';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
-import { type AuditEvent, hashAuditEvent } from './audit-chain';
+import { type AuditEntry, type AuditEvent, appendAuditEvent, hashAuditEvent } from './audit-chain';
 import type {
   AuditEventListDto,
   AuditVerificationDto,
@@ -13,16 +12,7 @@ import type {
 } from './dto/audit.dto';
 import { AuditEventEntity } from './entities/audit-event.entity';
 
-export interface AuditEntry {
-  tenantId: string;
-  /** The acting API key id, or 'platform' for the operator. */
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  before?: object | null;
-  after?: object | null;
-}
+export type { AuditEntry } from './audit-chain';
 
 const VERIFY_BATCH = 1000;
 
@@ -41,40 +31,11 @@ export class AuditService {
     if (!this.txHost.isTransactionActive()) {
       throw new Error('an audit event must be written in the transaction of the change it records');
     }
-    const tx = this.txHost.tx;
-    await tx.query(
-      'insert into audit_heads (tenant_id, seq, hash) values ($1, 0, null) on conflict do nothing',
-      [entry.tenantId],
-    );
-    const heads: Array<{ seq: string; hash: string | null }> = await tx.query(
-      'select seq, hash from audit_heads where tenant_id = $1 for update',
-      [entry.tenantId],
-    );
-    const head = heads[0];
-    if (!head) throw new Error('audit head missing');
     const { requestId, ip } = currentRequest();
-    const unsealed = {
-      tenant_id: entry.tenantId,
-      seq: Number(head.seq) + 1,
-      id: randomUUID(),
-      actor: entry.actor,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId,
-      before: entry.before ?? null,
-      after: entry.after ?? null,
-      request_id: requestId ?? null,
-      ip: ip ?? null,
-      occurred_at: new Date().toISOString(),
-      prev_hash: head.hash,
-    };
-    const event: AuditEvent = { ...unsealed, hash: hashAuditEvent(unsealed) };
-    await tx.getRepository(AuditEventEntity).insert(toEntity(event));
-    await tx.query('update audit_heads set seq = $2, hash = $3 where tenant_id = $1', [
-      entry.tenantId,
-      event.seq,
-      event.hash,
-    ]);
+    await appendAuditEvent((sql, params) => this.txHost.tx.query(sql, params), entry, {
+      requestId,
+      ip,
+    });
   }
 
   /** Newest first, keyset on seq. */
@@ -131,25 +92,6 @@ export class AuditService {
       if (rows.length < VERIFY_BATCH) return { ok: true, checked, first_broken_seq: null };
     }
   }
-}
-
-function toEntity(event: AuditEvent): AuditEventEntity {
-  return Object.assign(new AuditEventEntity(), {
-    tenantId: event.tenant_id,
-    seq: event.seq,
-    id: event.id,
-    actor: event.actor,
-    action: event.action,
-    targetType: event.target_type,
-    targetId: event.target_id,
-    before: event.before,
-    after: event.after,
-    requestId: event.request_id,
-    ip: event.ip,
-    occurredAt: new Date(event.occurred_at),
-    prevHash: event.prev_hash,
-    hash: event.hash,
-  });
 }
 
 function toEvent(row: AuditEventEntity): AuditEvent {

@@ -1,10 +1,13 @@
 import { Client } from 'pg';
+import { appendAuditEvent } from '@clincore/audit/audit-chain';
 import type { SigningKey } from './signing.config';
 
 /**
  * Records the public halves of the configured keys, as the owner role: the
  * app role cannot add a key (it could otherwise sign with a key of its own).
- * Inactive keys first, so the active one ends up active.
+ * Inactive keys first, so the active one ends up active. When the active key
+ * changes, every tenant's audit trail records the rotation, in the same
+ * transaction.
  */
 export async function registerSigningKeys(
   ownerUrl: string,
@@ -16,6 +19,11 @@ export async function registerSigningKeys(
   });
   await owner.connect();
   try {
+    await owner.query('begin');
+    const activeKid = async (): Promise<string | null> =>
+      (await owner.query<{ kid: string }>(`select kid from signing_keys where status = 'active'`))
+        .rows[0]?.kid ?? null;
+    const before = await activeKid();
     for (const key of [...keys].sort((a, b) => Number(a.active) - Number(b.active))) {
       await owner.query('select register_signing_key($1, $2, $3)', [
         key.kid,
@@ -23,6 +31,28 @@ export async function registerSigningKeys(
         key.active,
       ]);
     }
+    const after = await activeKid();
+    if (after !== before) {
+      const tenants = await owner.query<{ tenant_id: string }>(
+        'select tenant_id from platform_tenants()',
+      );
+      for (const { tenant_id: tenantId } of tenants.rows) {
+        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
+        await appendAuditEvent(async (sql, params) => (await owner.query(sql, params)).rows, {
+          tenantId,
+          actor: 'platform',
+          action: 'signing_key.rotated',
+          targetType: 'signing_key',
+          targetId: after ?? '',
+          before: { active_key_id: before },
+          after: { active_key_id: after },
+        });
+      }
+    }
+    await owner.query('commit');
+  } catch (error) {
+    await owner.query('rollback').catch(() => undefined);
+    throw error;
   } finally {
     await owner.end();
   }
