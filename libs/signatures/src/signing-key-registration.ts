@@ -38,15 +38,19 @@ export async function registerSigningKeys(
       );
       for (const { tenant_id: tenantId } of tenants.rows) {
         await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
-        await appendAuditEvent(async (sql, params) => (await owner.query(sql, params)).rows, {
-          tenantId,
-          actor: 'platform',
-          action: 'signing_key.rotated',
-          targetType: 'signing_key',
-          targetId: after ?? '',
-          before: { active_key_id: before },
-          after: { active_key_id: after },
-        });
+        await appendAuditEvent(
+          async (sql, params): Promise<unknown[]> =>
+            (await owner.query(sql, params)).rows as unknown[],
+          {
+            tenantId,
+            actor: 'platform',
+            action: 'signing_key.rotated',
+            targetType: 'signing_key',
+            targetId: after ?? '',
+            before: { active_key_id: before },
+            after: { active_key_id: after },
+          },
+        );
       }
     }
     await owner.query('commit');
