@@ -49,6 +49,28 @@ export class AuditTrail1763900300000 implements MigrationInterface {
     }
     await q.query(`grant select, insert on audit_events to clincore_app`);
     await q.query(`grant select, insert, update (seq, hash) on audit_heads to clincore_app`);
+    // Each event extends its tenant's chain as its head records it (the writer holds the head
+    // locked): the next seq, linked to the head's hash. Checked against the head rather than
+    // the rows, so an old break (which verify reports) does not stop the trail from going on.
+    await q.query(`
+      create function audit_events_extend_chain() returns trigger
+      language plpgsql set search_path = pg_catalog, pg_temp
+      as $$
+      declare
+        head public.audit_heads;
+      begin
+        select * into head from public.audit_heads where tenant_id = new.tenant_id;
+        if new.seq <> coalesce(head.seq, 0) + 1 or new.prev_hash is distinct from head.hash then
+          raise exception 'audit event % does not extend its chain', new.seq using errcode = 'P0002';
+        end if;
+        return new;
+      end
+      $$`);
+    await q.query(`revoke all on function audit_events_extend_chain() from public`);
+    await q.query(`
+      create trigger audit_events_chain
+        before insert on audit_events
+        for each row execute function audit_events_extend_chain()`);
     await q.query(`
       create trigger audit_events_append_only
         before update or delete on audit_events
@@ -62,5 +84,6 @@ export class AuditTrail1763900300000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`drop table audit_heads`);
     await q.query(`drop table audit_events`);
+    await q.query(`drop function audit_events_extend_chain()`);
   }
 }

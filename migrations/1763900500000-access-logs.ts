@@ -105,7 +105,7 @@ export class AccessLogs1763900500000 implements MigrationInterface {
         for part in
           select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
            where i.inhparent = 'public.access_logs'::regclass and c.relname ~ '^access_logs_p[0-9]{8}$'
-             and to_date(substr(c.relname, 14), 'YYYYMMDD') + 1 <= p_before::date
+             and (to_date(substr(c.relname, 14), 'YYYYMMDD') + 1)::timestamp at time zone 'UTC' <= p_before
         loop
           execute format('drop table public.%I', part.relname);
           dropped := dropped + 1;

@@ -230,4 +230,43 @@ describe('admin audit trail', () => {
       first_broken_seq: 2,
     });
   });
+
+  it('refuses an owner UPDATE and a forged next event, and finds a deleted tail', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Tail Hospital');
+    await createCase(api.http, tenant.adminKey);
+    await issueKey(api.http, tenant.adminKey);
+    const owner = await connect('owner');
+    try {
+      await owner.query('begin');
+      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await expect(
+        owner.query(`update audit_events set actor = 'x' where tenant_id = $1`, [tenant.tenantId]),
+      ).rejects.toThrow(/append-only/);
+      await owner.query('rollback');
+      await owner.query('begin');
+      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await expect(
+        owner.query(
+          `insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, occurred_at, prev_hash, hash)
+           values ($1, 4, gen_random_uuid(), 'x', 'forged', 't', 't', now(), 'sha256:nope', 'sha256:x')`,
+          [tenant.tenantId],
+        ),
+      ).rejects.toThrow(/does not extend its chain/);
+      await owner.query('rollback');
+      // Remove the last event behind the trigger: what is left is intact, but short.
+      await owner.query('begin');
+      await owner.query('alter table audit_events disable trigger user');
+      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await owner.query(`delete from audit_events where tenant_id = $1 and seq = 3`, [
+        tenant.tenantId,
+      ]);
+      await owner.query('alter table audit_events enable trigger user');
+      await owner.query('commit');
+    } finally {
+      await owner.end();
+    }
+    expect(
+      (await withKey(api, tenant.adminKey).get('/admin/audit-events/verify').expect(200)).body,
+    ).toEqual({ ok: false, checked: 2, first_broken_seq: 3 });
+  });
 });

@@ -3,6 +3,7 @@ import {
   bootstrapToken,
   connect,
   expectProblem,
+  issueKey,
   startApi,
   type TestApi,
   type TestTenant,
@@ -82,14 +83,20 @@ describe('usage, quota and billing status', () => {
 
   it('does not count calls that fail authentication', async () => {
     const tenant = await bootstrapTenant(api.http, 'Careful Clinic');
-    await api.http
-      .get('/cases')
-      .set('X-API-Key', `cc_${'B'.repeat(43)}`)
-      .expect(401);
+    // A key of this very tenant, revoked: its calls are refused before they could count.
+    const revoked = await issueKey(api.http, tenant.adminKey);
+    await withKey(api, tenant.adminKey).post(`/admin/api-keys/revoke/${revoked.id}`).expect(200);
+    await withKey(api, revoked.key).get('/cases').expect(401);
     await withKey(api, tenant.adminKey).get('/cases').expect(200);
-    expect(
-      (await withKey(api, tenant.adminKey).get('/admin/usage').expect(200)).body.total_calls,
-    ).toBe(1);
+    // issue, revoke and the list: three counted calls, the refused one is not among them.
+    const usage = (await withKey(api, tenant.adminKey).get('/admin/usage').expect(200)).body;
+    expect(usage.total_calls).toBe(3);
+    expect(usage.by_route).toEqual(
+      expect.arrayContaining([
+        { route: 'GET /cases', calls: 1 },
+        { route: 'POST /admin/api-keys', calls: 1 },
+      ]),
+    );
   });
 
   it('lets an active tenant go past the free limit, and blocks a suspended one at once', async () => {

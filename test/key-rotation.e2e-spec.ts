@@ -70,6 +70,7 @@ describe('signing key rotation', () => {
           .set('X-API-Key', tenant.adminKey)
           .expect(200)
       ).body.items as Array<{ actor: string; target_id: string; before: object; after: object }>;
+      expect(trail).toHaveLength(1);
       expect(trail[0]).toMatchObject({
         actor: 'platform',
         target_id: second.kid,

@@ -17,7 +17,11 @@ export function accessLogMiddleware(writer: AccessLogWriter) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     const occurredAt = new Date().toISOString();
-    res.once('finish', () => {
+    let logged = false;
+    // 'finish' when the response went out; 'close' also when the client went away first.
+    const log = (): void => {
+      if (logged) return;
+      logged = true;
       const tenant = tenantOfRequest(req);
       const route = (req.route as { path?: unknown } | undefined)?.path;
       writer.enqueue({
@@ -28,13 +32,16 @@ export function accessLogMiddleware(writer: AccessLogWriter) {
         method: req.method,
         route: typeof route === 'string' ? route : null,
         path: (req.originalUrl.split('?')[0] ?? '/').slice(0, MAX_TEXT),
-        status: res.statusCode,
+        // 499: the client closed the connection before the response was complete.
+        status: res.writableFinished ? res.statusCode : 499,
         duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
         ip: clientIpOf(req) ?? null,
         user_agent: req.headers['user-agent']?.slice(0, MAX_TEXT) ?? null,
         request_id: requestIdOf(req),
       });
-    });
+    };
+    res.once('finish', log);
+    res.once('close', log);
     next();
   };
 }

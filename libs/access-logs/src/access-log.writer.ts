@@ -67,6 +67,8 @@ export class AccessLogWriter implements OnModuleInit, OnModuleDestroy {
 
   enqueue(entry: AccessLogEntry): void {
     if (this.queue.length >= this.config.queueMax) {
+      if (this.dropped === 0)
+        this.logger.warn('access log queue is full: new entries are dropped and counted');
       this.dropped += 1;
       return;
     }
@@ -82,12 +84,20 @@ export class AccessLogWriter implements OnModuleInit, OnModuleDestroy {
     return this.flushing;
   }
 
+  /** Writes everything queued, waiting for a write in progress first. */
   async flushAll(): Promise<void> {
+    await this.flushing;
     while (this.queue.length > 0) {
       const before = this.queue.length;
       await this.flush();
-      if (this.queue.length >= before) return; // the database refuses: keep what is left
+      if (this.queue.length >= before) {
+        // The database refuses: at shutdown what is left is lost, and said so.
+        this.logger.error(`access log: ${this.queue.length} entries could not be written`);
+        return;
+      }
     }
+    if (this.dropped > 0)
+      this.logger.warn(`access log: ${this.dropped} entries dropped (queue full) since start`);
   }
 
   private async writeBatch(): Promise<void> {

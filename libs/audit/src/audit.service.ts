@@ -89,7 +89,18 @@ export class AuditService {
         checked += 1;
         prev = event;
       }
-      if (rows.length < VERIFY_BATCH) return { ok: true, checked, first_broken_seq: null };
+      if (rows.length < VERIFY_BATCH) {
+        // The head says how long the chain is: events missing from its end are a break too.
+        const heads: Array<{ seq: string; hash: string | null }> = await this.txHost.tx.query(
+          'select seq, hash from audit_heads where tenant_id = $1',
+          [tenantIdOf(tenant)],
+        );
+        const head = heads[0];
+        if (head && (Number(head.seq) !== (prev?.seq ?? 0) || head.hash !== (prev?.hash ?? null))) {
+          return { ok: false, checked, first_broken_seq: (prev?.seq ?? 0) + 1 };
+        }
+        return { ok: true, checked, first_broken_seq: null };
+      }
     }
   }
 }

@@ -20,6 +20,9 @@ export async function registerSigningKeys(
   await owner.connect();
   try {
     await owner.query('begin');
+    // Read the active key under the lock registration takes: concurrent registrations
+    // (replicas starting together) see each other's outcome and audit a rotation once.
+    await owner.query('lock table signing_keys in share row exclusive mode');
     const activeKid = async (): Promise<string | null> =>
       (await owner.query<{ kid: string }>(`select kid from signing_keys where status = 'active'`))
         .rows[0]?.kid ?? null;

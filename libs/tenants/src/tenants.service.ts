@@ -79,6 +79,7 @@ export class TenantsService {
       );
       const before = rows[0];
       if (!before) throw new TenantsException(TenantsErrorCode.TenantNotFound, 'No such tenant.');
+      if (before.billing_status === status) return toPlatformTenant(before); // no change, nothing to audit
       await this.txHost.tx.query('update tenants set billing_status = $2 where tenant_id = $1', [
         tenantId,
         status,
