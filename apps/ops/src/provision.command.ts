@@ -35,6 +35,9 @@ export async function provisionCommand(argv: string[], print: Print): Promise<vo
     adminUrl,
     database,
     resetPasswords: values['reset-passwords'],
+    // Passwords chosen by the deployment (never on the command line, where ps would show them).
+    ownerPassword: process.env.PROVISION_OWNER_PASSWORD || undefined,
+    appPassword: process.env.PROVISION_APP_PASSWORD || undefined,
   });
   // Migrate through the admin connection acting as the owner: no owner password needed.
   const adminOnDatabase = new URL(adminUrl);
