@@ -6,6 +6,7 @@ import { ConfigError } from '@clincore/common/config.error';
 import { maintainAccessLogs } from '@clincore/access-logs/access-log.maintenance';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
+import { assertProductionReady } from '@clincore/security/prod-secrets';
 import { BootstrapTokenService } from '@clincore/auth/bootstrap-token.service';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import {
@@ -19,6 +20,8 @@ import { drainAndClose } from './graceful-shutdown';
 const logger = new Logger('main');
 
 async function main(): Promise<void> {
+  // In production, the secret rules first: one report of everything that is wrong.
+  assertProductionReady(process.env);
   const config = loadAppConfig();
   loadAuthConfig();
   let embedded: EmbeddedDatabase | undefined;

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ACCESS_LOGS_USAGE, accessLogsCommand } from './access-logs.command';
 import { KEYS_USAGE, keysCommand } from './keys.command';
+import { SECURITY_USAGE, securityCommand } from './security.command';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
 import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.command';
 
@@ -10,6 +11,7 @@ const commands: Record<string, (argv: string[], print: (line: string) => void) =
   migrate: migrateCommand,
   keys: keysCommand,
   'access-logs': accessLogsCommand,
+  'security:prod-secrets': securityCommand,
 };
 
 async function main(): Promise<void> {
@@ -17,7 +19,7 @@ async function main(): Promise<void> {
   const command = name ? commands[name] : undefined;
   if (!command)
     throw new UsageError(
-      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}`,
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}`,
     );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }

@@ -9,6 +9,8 @@ export interface SigningKey {
   /** RFC 8037 `x`: the raw 32-byte Ed25519 public key, base64url. */
   publicKeyX: string;
   active: boolean;
+  /** When the key was generated (`keys:generate` records it), for the rotation policy. */
+  createdAt: Date | undefined;
 }
 
 export interface SigningConfig {
@@ -48,7 +50,12 @@ export function parseSigningKeys(raw: string, variable = 'SIGNING_KEYS'): Signin
 }
 
 function parseKey(entry: unknown, index: number, variable: string): SigningKey {
-  const { kid, private_key: privateKey, active } = (entry ?? {}) as Record<string, unknown>;
+  const {
+    kid,
+    private_key: privateKey,
+    active,
+    created_at: createdAt,
+  } = (entry ?? {}) as Record<string, unknown>;
   if (typeof kid !== 'string' || !KID.test(kid)) {
     throw new ConfigError(variable, `entry ${index}: kid must be 1-64 of A-Z a-z 0-9 . _ -`);
   }
@@ -70,7 +77,10 @@ function parseKey(entry: unknown, index: number, variable: string): SigningKey {
     throw new ConfigError(variable, `key ${kid}: must be an Ed25519 key`);
   const jwk = createPublicKey(key).export({ format: 'jwk' });
   if (typeof jwk.x !== 'string') throw new ConfigError(variable, `key ${kid}: no public key`);
-  return { kid, privateKey: key, publicKeyX: jwk.x, active };
+  const created = typeof createdAt === 'string' ? new Date(createdAt) : undefined;
+  if (created && Number.isNaN(created.getTime()))
+    throw new ConfigError(variable, `key ${kid}: created_at is not a date`);
+  return { kid, privateKey: key, publicKeyX: jwk.x, active, createdAt: created };
 }
 
 export function loadSigningConfig(env: NodeJS.ProcessEnv = process.env): SigningConfig {

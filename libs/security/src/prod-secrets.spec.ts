@@ -1,0 +1,119 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { assertProductionReady, checkProductionSecrets } from './prod-secrets';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+
+function key(kid: string, active: boolean, createdAt?: string): Record<string, unknown> {
+  const der = generateKeyPairSync('ed25519')
+    .privateKey.export({ format: 'der', type: 'pkcs8' })
+    .toString('base64');
+  return { kid, private_key: der, active, ...(createdAt ? { created_at: createdAt } : {}) };
+}
+
+function goodEnv(): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'production',
+    BOOTSTRAP_TOKEN: randomBytes(32).toString('base64url'),
+    SIGNING_KEYS: JSON.stringify([
+      key('prod-2026-11', true, '2026-11-01T00:00:00Z'),
+      key('prod-2026-08', false),
+    ]),
+    DATABASE_URL: 'postgres://clincore_app:s3cure-pw@db.internal:5432/clincore?sslmode=verify-full',
+    MIGRATION_DATABASE_URL:
+      'postgres://clincore_owner:0ther-pw@db.internal:5432/clincore?sslmode=verify-full',
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'clincore-prodsec-')),
+  };
+}
+
+const failing = (env: NodeJS.ProcessEnv): string[] =>
+  checkProductionSecrets(env, NOW)
+    .filter((r) => !r.ok)
+    .map((r) => r.rule);
+
+describe('production secrets rules', () => {
+  it('passes a sound production environment, rule by rule, and prints no secret', () => {
+    const env = goodEnv();
+    const results = checkProductionSecrets(env, NOW);
+    expect(results.map((r) => r.rule)).toEqual([
+      'node_env',
+      'bootstrap_token',
+      'signing_keys',
+      'signing_key_age',
+      'database_url',
+      'roles_differ',
+      'no_development_values',
+    ]);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const printed = JSON.stringify(results);
+    for (const secret of [
+      env.BOOTSTRAP_TOKEN,
+      's3cure-pw',
+      '0ther-pw',
+      JSON.parse(env.SIGNING_KEYS as string)[0].private_key,
+    ]) {
+      expect(printed).not.toContain(secret);
+    }
+    expect(() => assertProductionReady(env)).not.toThrow();
+  });
+
+  it.each([
+    ['node_env', { NODE_ENV: 'development' }],
+    ['bootstrap_token', { BOOTSTRAP_TOKEN: 'short' }],
+    ['bootstrap_token', { BOOTSTRAP_TOKEN: 'a'.repeat(40) }],
+    ['bootstrap_token', { BOOTSTRAP_TOKEN: 'my-Bootstrap-token-1234567890-abcdefghij' }],
+    ['bootstrap_token', { BOOTSTRAP_TOKEN: undefined }],
+    ['signing_keys', { SIGNING_KEYS: undefined }],
+    ['signing_keys', { SIGNING_KEYS: '[{"kid":"k","private_key":"bm90IGEga2V5","active":true}]' }],
+    [
+      'signing_key_age',
+      { SIGNING_KEYS: JSON.stringify([key('prod-old', true, '2026-01-01T00:00:00Z')]) },
+    ],
+    ['signing_key_age', { SIGNING_KEYS: JSON.stringify([key('prod-undated', true)]) }],
+    ['database_url', { DATABASE_URL: 'postgres://clincore_app:pw@db:5432/clincore' }],
+    [
+      'database_url',
+      { DATABASE_URL: 'postgres://clincore_app:pw@db:5432/clincore?sslmode=prefer' },
+    ],
+    ['database_url', { DATABASE_URL: 'postgres://postgres:pw@db:5432/clincore?sslmode=require' }],
+    [
+      'roles_differ',
+      { MIGRATION_DATABASE_URL: 'postgres://clincore_app:pw@db:5432/clincore?sslmode=require' },
+    ],
+    [
+      'no_development_values',
+      { SIGNING_KEYS: JSON.stringify([key('dev-2026-11-23-abc', true, '2026-11-20T00:00:00Z')]) },
+    ],
+    ['no_development_values', { OPS_NOTE: 'changeme' }],
+  ])('fails %s for %j', (rule, changes) => {
+    const env = { ...goodEnv(), ...changes };
+    for (const [name, value] of Object.entries(changes))
+      if (value === undefined) Reflect.deleteProperty(env, name);
+    expect(failing(env)).toContain(rule);
+    // The API enforces the rules only when it runs in production, which node_env is about.
+    if (env.NODE_ENV === 'production') {
+      expect(() => assertProductionReady(env)).toThrow(
+        new RegExp(`Refusing to start in production: .*${rule}`),
+      );
+    }
+  });
+
+  it('fails when the bootstrap token is the development one from DATA_DIR', () => {
+    const env = goodEnv();
+    writeFileSync(
+      path.join(env.DATA_DIR as string, 'bootstrap-token'),
+      `${env.BOOTSTRAP_TOKEN ?? ''}\n`,
+    );
+    try {
+      expect(failing(env)).toEqual(['no_development_values']);
+    } finally {
+      rmSync(env.DATA_DIR as string, { recursive: true, force: true });
+    }
+  });
+
+  it('does not apply outside production', () => {
+    expect(() => assertProductionReady({ NODE_ENV: 'development' })).not.toThrow();
+  });
+});

@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '@clincore/common/config.error';
+import { parseSigningKeys, type SigningKey } from '@clincore/signatures/signing.config';
+
+export interface RuleResult {
+  rule: string;
+  ok: boolean;
+  /** What was checked and found: never a secret's value. */
+  detail: string;
+}
+
+const WEAK_MARKERS = [
+  'changeme',
+  'change-me',
+  'password',
+  'secret',
+  'example',
+  'default',
+  'bootstrap',
+  'clincore',
+  'test',
+  'dev',
+];
+const TLS_MODES = new Set(['require', 'verify-ca', 'verify-full']);
+const DEFAULT_MAX_KEY_AGE_DAYS = 90;
+
+/**
+ * The production rules for secrets and connections, as `npm run
+ * security:prod-secrets` prints them and as the API enforces them at start
+ * when NODE_ENV=production. Pure: reads the environment (and, for the
+ * development files, DATA_DIR), never a database.
+ */
+export function checkProductionSecrets(env: NodeJS.ProcessEnv, now = new Date()): RuleResult[] {
+  const results: RuleResult[] = [];
+  const rule = (name: string, ok: boolean, detail: string): void => {
+    results.push({ rule: name, ok, detail });
+  };
+
+  rule(
+    'node_env',
+    env.NODE_ENV === 'production',
+    `NODE_ENV is ${env.NODE_ENV ? `"${env.NODE_ENV}"` : 'unset'}`,
+  );
+
+  const token = env.BOOTSTRAP_TOKEN ?? '';
+  const distinct = new Set(token).size;
+  const marker = WEAK_MARKERS.find((m) => token.toLowerCase().includes(m));
+  rule(
+    'bootstrap_token',
+    token.length >= 32 && distinct >= 16 && marker === undefined,
+    token === ''
+      ? 'BOOTSTRAP_TOKEN is unset (bootstrap answers 503); set a random token of 32+ characters to use it'
+      : `BOOTSTRAP_TOKEN has ${token.length} characters, ${distinct} distinct${marker ? `, and contains a known weak word` : ''}`,
+  );
+
+  let keys: SigningKey[] = [];
+  try {
+    keys = env.SIGNING_KEYS ? parseSigningKeys(env.SIGNING_KEYS) : [];
+    rule(
+      'signing_keys',
+      keys.length > 0,
+      keys.length ? `${keys.length} Ed25519 key(s), exactly one active` : 'SIGNING_KEYS is unset',
+    );
+  } catch (error) {
+    rule(
+      'signing_keys',
+      false,
+      error instanceof ConfigError ? error.message : 'SIGNING_KEYS does not parse',
+    );
+  }
+  const active = keys.find((k) => k.active);
+  const maxAge = Number(env.SIGNING_KEY_MAX_AGE_DAYS ?? DEFAULT_MAX_KEY_AGE_DAYS);
+  const ageDays = active?.createdAt
+    ? (now.getTime() - active.createdAt.getTime()) / 86_400_000
+    : undefined;
+  rule(
+    'signing_key_age',
+    ageDays !== undefined && ageDays >= 0 && ageDays < maxAge,
+    !active
+      ? 'no active signing key'
+      : ageDays === undefined
+        ? `active key ${active.kid} has no created_at (generate keys with npm run keys:generate)`
+        : `active key ${active.kid} is ${Math.floor(ageDays)} days old (limit ${maxAge})`,
+  );
+
+  rule(...databaseRule('DATABASE_URL', env.DATABASE_URL, true));
+  const runtimeUser = userOf(env.DATABASE_URL);
+  const migrationUser = userOf(env.MIGRATION_DATABASE_URL);
+  rule(
+    'roles_differ',
+    runtimeUser !== undefined && (migrationUser === undefined || migrationUser !== runtimeUser),
+    migrationUser === undefined
+      ? 'MIGRATION_DATABASE_URL is unset: migrations run elsewhere'
+      : `runtime role ${runtimeUser ?? '?'} and migration role ${migrationUser} ${migrationUser === runtimeUser ? 'are the same' : 'differ'}`,
+  );
+
+  const devValues = developmentValuesIn(env, keys);
+  rule(
+    'no_development_values',
+    devValues.length === 0,
+    devValues.length === 0
+      ? 'no development token, key or default found'
+      : `development values in use: ${devValues.join(', ')}`,
+  );
+  return results;
+}
+
+/** For the API at start: refuse to run in production on any failed rule. */
+export function assertProductionReady(env: NodeJS.ProcessEnv): void {
+  if (env.NODE_ENV !== 'production') return;
+  const failed = checkProductionSecrets(env).filter((r) => !r.ok);
+  if (failed.length > 0) {
+    throw new Error(
+      `Refusing to start in production: ${failed.map((r) => `${r.rule} (${r.detail})`).join('; ')}. ` +
+        'Run npm run security:prod-secrets for the full report.',
+    );
+  }
+}
+
+function databaseRule(
+  variable: string,
+  value: string | undefined,
+  runtime: boolean,
+): [string, boolean, string] {
+  if (!value) return ['database_url', false, `${variable} is unset`];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return ['database_url', false, `${variable} is not a URL`];
+  }
+  const sslmode = url.searchParams.get('sslmode') ?? '';
+  const user = decodeURIComponent(url.username);
+  const problems: string[] = [];
+  if (!TLS_MODES.has(sslmode))
+    problems.push(
+      `sslmode is ${sslmode ? `"${sslmode}"` : 'unset'} (require, verify-ca or verify-full)`,
+    );
+  if (runtime && (user === 'postgres' || user === 'clincore_owner'))
+    problems.push(`role ${user} is a superuser or the owner`);
+  if (!url.password) problems.push('no password');
+  return [
+    'database_url',
+    problems.length === 0,
+    problems.length
+      ? `${variable}: ${problems.join('; ')}`
+      : `${variable}: role ${user}, sslmode ${sslmode}`,
+  ];
+}
+
+function userOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    return decodeURIComponent(new URL(value).username) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Values that only a development setup produces: the generated files under DATA_DIR, test/dev kids. */
+function developmentValuesIn(env: NodeJS.ProcessEnv, keys: SigningKey[]): string[] {
+  const found: string[] = [];
+  const dataDir = path.resolve(env.DATA_DIR ?? '.data');
+  const devToken = path.join(dataDir, 'bootstrap-token');
+  if (
+    env.BOOTSTRAP_TOKEN &&
+    existsSync(devToken) &&
+    readFileSync(devToken, 'utf8').trim() === env.BOOTSTRAP_TOKEN
+  ) {
+    found.push('BOOTSTRAP_TOKEN is the development token');
+  }
+  if (keys.some((k) => /^(dev|test)-/.test(k.kid)))
+    found.push('a development signing key (kid dev-… or test-…)');
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string' && /changeme|change-me/i.test(value))
+      found.push(`${name} holds a placeholder`);
+  }
+  return found;
+}
