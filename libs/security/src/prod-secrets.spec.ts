@@ -88,7 +88,7 @@ describe('production secrets rules', () => {
     ],
     ['no_development_values', { OPS_NOTE: 'changeme' }],
   ])('fails %s for %j', (rule, changes) => {
-    const env = { ...goodEnv(), ...changes };
+    const env: NodeJS.ProcessEnv = { ...goodEnv(), ...changes };
     for (const [name, value] of Object.entries(changes))
       if (value === undefined) Reflect.deleteProperty(env, name);
     expect(failing(env)).toContain(rule);
