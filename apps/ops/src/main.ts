@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { ACCESS_LOGS_USAGE, accessLogsCommand } from './access-logs.command';
+import { AUDIT_USAGE, auditCommand } from './audit.command';
+import { BOOTSTRAP_USAGE, bootstrapCommand } from './bootstrap.command';
 import { KEYS_USAGE, keysCommand } from './keys.command';
 import { SECURITY_USAGE, securityCommand } from './security.command';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
@@ -12,6 +14,8 @@ const commands: Record<string, (argv: string[], print: (line: string) => void) =
   keys: keysCommand,
   'access-logs': accessLogsCommand,
   'security:prod-secrets': securityCommand,
+  audit: auditCommand,
+  bootstrap: bootstrapCommand,
 };
 
 async function main(): Promise<void> {
@@ -19,7 +23,7 @@ async function main(): Promise<void> {
   const command = name ? commands[name] : undefined;
   if (!command)
     throw new UsageError(
-      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}`,
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}\n\n${AUDIT_USAGE}\n\n${BOOTSTRAP_USAGE}`,
     );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }

@@ -133,3 +133,39 @@ export async function appendAuditEvent(
   ]);
   return event;
 }
+
+export interface ChainVerification {
+  ok: boolean;
+  checked: number;
+  first_broken_seq: number | null;
+}
+
+/**
+ * Checks a tenant's events, given in seq order from the first, against each
+ * other and against the chain head: every hash recomputes, every link holds,
+ * no seq is missing, and the last event is the head (a deleted tail is a break).
+ */
+export function verifyAuditChain(
+  events: readonly AuditEvent[],
+  head: { seq: number; hash: string | null } | undefined,
+): ChainVerification {
+  let prev: AuditEvent | undefined;
+  for (const event of events) {
+    const expectedSeq = (prev?.seq ?? 0) + 1;
+    const { hash, ...unsealed } = event;
+    if (
+      event.seq !== expectedSeq ||
+      event.prev_hash !== (prev?.hash ?? null) ||
+      hashAuditEvent(unsealed) !== hash
+    ) {
+      const checked = (prev?.seq ?? 0) + 1;
+      return { ok: false, checked, first_broken_seq: Math.min(event.seq, expectedSeq) };
+    }
+    prev = event;
+  }
+  const checked = prev?.seq ?? 0;
+  if (head && (head.seq !== checked || head.hash !== (prev?.hash ?? null))) {
+    return { ok: false, checked, first_broken_seq: checked + 1 };
+  }
+  return { ok: true, checked, first_broken_seq: null };
+}

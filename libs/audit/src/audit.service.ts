@@ -4,7 +4,12 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { type FindOptionsWhere, LessThan, MoreThan } from 'typeorm';
 import { currentRequest } from '@clincore/common/request-context';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
-import { type AuditEntry, type AuditEvent, appendAuditEvent, hashAuditEvent } from './audit-chain';
+import {
+  type AuditEntry,
+  type AuditEvent,
+  appendAuditEvent,
+  verifyAuditChain,
+} from './audit-chain';
 import type {
   AuditEventListDto,
   AuditVerificationDto,
@@ -58,50 +63,27 @@ export class AuditService {
     };
   }
 
-  /** Walks the whole chain in batches: every hash recomputes and links to the one before. */
+  /** The whole chain, read in batches, checked against itself and its head. */
   @Transactional()
   async verify(tenant: TenantContext): Promise<AuditVerificationDto> {
     const repository = this.txHost.tx.getRepository(AuditEventEntity);
-    let checked = 0;
-    let prev: AuditEvent | undefined;
+    const events: AuditEvent[] = [];
     for (;;) {
+      const last = events[events.length - 1];
       const rows = await repository.find({
-        where: { tenantId: tenantIdOf(tenant), ...(prev ? { seq: MoreThan(prev.seq) } : {}) },
+        where: { tenantId: tenantIdOf(tenant), ...(last ? { seq: MoreThan(last.seq) } : {}) },
         order: { seq: 'ASC' },
         take: VERIFY_BATCH,
       });
-      for (const row of rows) {
-        const event = toEvent(row);
-        const expectedSeq = (prev?.seq ?? 0) + 1;
-        const { hash, ...unsealed } = event;
-        if (
-          event.seq !== expectedSeq ||
-          event.prev_hash !== (prev?.hash ?? null) ||
-          hashAuditEvent(unsealed) !== hash
-        ) {
-          // A gap names the missing seq; a bad hash or link names the event that carries it.
-          return {
-            ok: false,
-            checked: checked + 1,
-            first_broken_seq: Math.min(event.seq, expectedSeq),
-          };
-        }
-        checked += 1;
-        prev = event;
-      }
-      if (rows.length < VERIFY_BATCH) {
-        // The head says how long the chain is: events missing from its end are a break too.
-        const heads: Array<{ seq: string; hash: string | null }> = await this.txHost.tx.query(
-          'select seq, hash from audit_heads where tenant_id = $1',
-          [tenantIdOf(tenant)],
-        );
-        const head = heads[0];
-        if (head && (Number(head.seq) !== (prev?.seq ?? 0) || head.hash !== (prev?.hash ?? null))) {
-          return { ok: false, checked, first_broken_seq: (prev?.seq ?? 0) + 1 };
-        }
-        return { ok: true, checked, first_broken_seq: null };
-      }
+      events.push(...rows.map(toEvent));
+      if (rows.length < VERIFY_BATCH) break;
     }
+    const heads: Array<{ seq: string; hash: string | null }> = await this.txHost.tx.query(
+      'select seq, hash from audit_heads where tenant_id = $1',
+      [tenantIdOf(tenant)],
+    );
+    const head = heads[0];
+    return verifyAuditChain(events, head ? { seq: Number(head.seq), hash: head.hash } : undefined);
   }
 }
 
