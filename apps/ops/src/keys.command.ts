@@ -21,6 +21,7 @@ export async function keysCommand(argv: string[], print: Print): Promise<void> {
       return register(print);
     case 'report':
       return report(rest, print);
+    case undefined:
     default:
       throw new UsageError(KEYS_USAGE);
   }
