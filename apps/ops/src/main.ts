@@ -3,6 +3,7 @@ import { ACCESS_LOGS_USAGE, accessLogsCommand } from './access-logs.command';
 import { AUDIT_USAGE, auditCommand } from './audit.command';
 import { BOOTSTRAP_USAGE, bootstrapCommand } from './bootstrap.command';
 import { KEYS_USAGE, keysCommand } from './keys.command';
+import { SMOKE_USAGE, smokeCommand } from './smoke.command';
 import { SECURITY_USAGE, securityCommand } from './security.command';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
 import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.command';
@@ -16,6 +17,7 @@ const commands: Record<string, (argv: string[], print: (line: string) => void) =
   'security:prod-secrets': securityCommand,
   audit: auditCommand,
   bootstrap: bootstrapCommand,
+  smoke: smokeCommand,
 };
 
 async function main(): Promise<void> {
@@ -23,7 +25,7 @@ async function main(): Promise<void> {
   const command = name ? commands[name] : undefined;
   if (!command)
     throw new UsageError(
-      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}\n\n${AUDIT_USAGE}\n\n${BOOTSTRAP_USAGE}`,
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}\n\n${AUDIT_USAGE}\n\n${BOOTSTRAP_USAGE}\n\n${SMOKE_USAGE}`,
     );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }
