@@ -15,6 +15,7 @@ import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
 import { jsonBody } from './json-body';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { RequestValidationException } from './request-validation.exception';
 import { setupSwagger } from './swagger';
@@ -48,6 +49,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
     next();
   });
   app.use(accessLogMiddleware(app.get(AccessLogWriter)));
+  app.use(httpMetricsMiddleware);
   app.use(
     helmet({
       // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.

@@ -8,6 +8,7 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { observedGauge } from '@clincore/common/metrics';
 import { accessLogsConfig } from './access-logs.config';
 
 /** Requests of no known tenant are logged under the nil tenant, which no tenant can read. */
@@ -54,6 +55,16 @@ export class AccessLogWriter implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.timer = setInterval(() => void this.flush(), this.config.flushMs);
     this.timer.unref();
+    observedGauge(
+      'clincore_access_log_queue_depth',
+      'Access-log entries waiting to be written',
+      () => this.queue.length,
+    );
+    observedGauge(
+      'clincore_access_log_dropped',
+      'Access-log entries dropped because the queue was full, since start',
+      () => this.dropped,
+    );
   }
 
   async onModuleDestroy(): Promise<void> {

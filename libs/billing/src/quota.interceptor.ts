@@ -7,6 +7,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { from, type Observable, switchMap } from 'rxjs';
+import { quotaRejections } from '@clincore/common/metrics';
 import { findTenantContext } from '@clincore/tenancy/tenant-context';
 import { BillingException } from './billing.exception';
 import { NO_QUOTA } from './no-quota.decorator';
@@ -36,6 +37,7 @@ export class QuotaInterceptor implements NestInterceptor {
         (state) => setQuotaHeaders(response, state),
         (error: unknown) => {
           if (error instanceof BillingException) {
+            quotaRejections.inc({ reason: error.code });
             setQuotaHeaders(response, {
               limit: error.details.limit,
               remaining: 0,

@@ -1,0 +1,40 @@
+import { bootstrapTenant, expectProblem, startApi, type TestApi, withKey } from './support/api';
+
+describe('GET /metrics', () => {
+  let api: TestApi;
+  const token = 'metrics-scrape-token-0123456789abcdef';
+
+  beforeAll(async () => {
+    api = await startApi({ FREE_TIER_CALL_LIMIT: '1', METRICS_TOKEN: token });
+  });
+  afterAll(() => api.close());
+
+  it('serves Prometheus text: requests by route template, pool, quota rejections, access-log queue', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Metrics Clinic');
+    await withKey(api, tenant.adminKey)
+      .get('/cases/7d0c7a8e-2c8a-4f7e-9d51-6c1f0b7f3a11')
+      .expect(404);
+    expectProblem(await withKey(api, tenant.adminKey).get('/cases'), 402);
+    const res = await api.http.get('/metrics').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    const text = res.text;
+    expect(text).toMatch(
+      /clincore_http_requests_total\{method="GET",route="\/cases\/:id",status="404"\} 1/,
+    );
+    expect(text).toMatch(
+      /clincore_http_request_duration_seconds_bucket\{le="[\d.]+",method="GET",route="\/cases\/:id",status="404"\}/,
+    );
+    expect(text).not.toContain('7d0c7a8e');
+    expect(text).toMatch(/clincore_quota_rejections_total\{reason="quota-exhausted"\} [1-9]/);
+    expect(text).toMatch(/clincore_db_pool_total \d+/);
+    expect(text).toMatch(/clincore_db_pool_waiting \d+/);
+    expect(text).toMatch(/clincore_access_log_queue_depth \d+/);
+    expect(text).toMatch(/clincore_access_log_dropped \d+/);
+    expect(text).toMatch(/clincore_process_cpu_user_seconds_total/);
+  });
+
+  it('asks for the ops token when one is configured', async () => {
+    expectProblem(await api.http.get('/metrics'), 401);
+    expectProblem(await api.http.get('/metrics').set('Authorization', 'Bearer wrong'), 401);
+  });
+});
