@@ -46,6 +46,11 @@ key=$(curl -fsS -X POST "http://127.0.0.1:$port/bootstrap" -H "Authorization: Be
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).api_key))')
 curl -fsS "http://127.0.0.1:$port/admin/api-keys" -H "X-API-Key: $key" | grep -q '"role":"admin"'
 
+# The staging validation tool, built, against this live server.
+node dist/apps/ops/src/main.js smoke --base-url "http://127.0.0.1:$port" --bootstrap-token "$token" >"$data_dir/smoke.txt" ||
+  { echo "staging smoke checks failed:"; cat "$data_dir/smoke.txt"; exit 1; }
+tail -1 "$data_dir/smoke.txt"
+
 # SIGTERM while a request is in flight: it must still get its 201.
 node scripts/slow-request.mjs "http://127.0.0.1:$port" "$key" 1500 >"$data_dir/inflight" &
 inflight=$!
