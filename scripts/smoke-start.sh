@@ -65,3 +65,13 @@ curl -fsS "http://127.0.0.1:$port/admin/api-keys" -H "X-API-Key: $key" | grep -q
 if grep -q "$key" "$log"; then echo "the API key appeared in the log"; exit 1; fi
 stop
 echo "smoke: start, bootstrap, graceful stop, restart with data kept: ok"
+
+# Production refuses weak secrets at start, naming each failed rule and no value.
+if NODE_ENV=production BOOTSTRAP_TOKEN=changeme-changeme-changeme-changeme DATABASE_URL="postgres://app:pw@127.0.0.1:1/clincore" \
+  node dist/apps/api/src/main.js >"$data_dir/prod.txt" 2>&1; then
+  echo "the API started in production with weak secrets"; exit 1
+fi
+grep -q 'Refusing to start in production: .*bootstrap_token.*database_url' "$data_dir/prod.txt" ||
+  { echo "production refusal did not name the rules:"; cat "$data_dir/prod.txt"; exit 1; }
+if grep -q 'changeme' "$data_dir/prod.txt"; then echo "a secret value was printed"; exit 1; fi
+echo "smoke: production start refuses weak secrets: ok"
