@@ -15,13 +15,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# HTTP with Node's fetch: a fresh machine has Node, not necessarily curl.
+# http METHOD URL [HEADERS_JSON] [BODY]: prints the body, fails on a non-2xx status.
+http() {
+  node -e '
+    const [method, url, headers, body] = process.argv.slice(1);
+    fetch(url, { method, headers: JSON.parse(headers || "{}"), body: body || undefined })
+      .then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1));
+  ' "$@"
+}
+
 start() {
   # Own process group, so SIGTERM reaches npm and the node process alike.
   DATA_DIR="$data_dir" PORT=$port HOST=127.0.0.1 env -u DATABASE_URL -u MIGRATION_DATABASE_URL \
     setsid "$@" >>"$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then return 0; fi
+    if http GET "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "API exited during start:"; tail -50 "$log"; return 1; fi
     sleep 0.5
   done
@@ -39,12 +49,12 @@ stop() {
 }
 
 start npm start --silent
-curl -fsS "http://127.0.0.1:$port/health" | grep -q '"status":"ok"'
+http GET "http://127.0.0.1:$port/health" | grep -q '"status":"ok"'
 token=$(cat "$data_dir/bootstrap-token")
-key=$(curl -fsS -X POST "http://127.0.0.1:$port/bootstrap" -H "Authorization: Bearer $token" \
-  -H 'Content-Type: application/json' -d '{"tenant_name":"Smoke Hospital"}' |
+key=$(http POST "http://127.0.0.1:$port/bootstrap" "{\"Authorization\":\"Bearer $token\",\"Content-Type\":\"application/json\"}" \
+  '{"tenant_name":"Smoke Hospital"}' |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).api_key))')
-curl -fsS "http://127.0.0.1:$port/admin/api-keys" -H "X-API-Key: $key" | grep -q '"role":"admin"'
+http GET "http://127.0.0.1:$port/admin/api-keys" "{\"X-API-Key\":\"$key\"}" | grep -q '"role":"admin"'
 
 # The staging validation tool, built, against this live server.
 node dist/apps/ops/src/main.js smoke --base-url "http://127.0.0.1:$port" --bootstrap-token "$token" >"$data_dir/smoke.txt" ||
@@ -61,7 +71,7 @@ wait "$inflight"
 grep -q '"msg":"stopped"' "$log" || { echo "no graceful stop in the log"; tail -20 "$log"; exit 1; }
 
 start node dist/apps/api/src/main.js
-curl -fsS "http://127.0.0.1:$port/admin/api-keys" -H "X-API-Key: $key" | grep -q 'Smoke\|bootstrap admin'
+http GET "http://127.0.0.1:$port/admin/api-keys" "{\"X-API-Key\":\"$key\"}" | grep -q 'bootstrap admin'
 if grep -q "$key" "$log"; then echo "the API key appeared in the log"; exit 1; fi
 stop
 echo "smoke: start, bootstrap, graceful stop, restart with data kept: ok"

@@ -47,9 +47,14 @@ export async function provisionCommand(argv: string[], print: Print): Promise<vo
     `${result.createdDatabase ? 'created' : 'updated'} database ${database}; ` +
       `${applied.length ? `applied ${applied.length} migration(s)` : 'migrations are current'}\n`,
   );
+  const supplied = Boolean(
+    process.env.PROVISION_OWNER_PASSWORD || process.env.PROVISION_APP_PASSWORD,
+  );
   if (result.passwordsKnown) {
-    print(`DATABASE_URL=${result.databaseUrl}`);
-    print(`MIGRATION_DATABASE_URL=${result.migrationDatabaseUrl}`);
+    // Passwords the deployment chose are its own to keep: not repeated into logs.
+    const shown = (url: string): string => (supplied ? url.replace(/:[^:@/]+@/, ':***@') : url);
+    print(`DATABASE_URL=${shown(result.databaseUrl)}`);
+    print(`MIGRATION_DATABASE_URL=${shown(result.migrationDatabaseUrl)}`);
   } else {
     process.stderr.write(
       'the roles existed and keep their passwords; run with --reset-passwords to print new URLs\n',

@@ -165,6 +165,11 @@ export async function runSmoke(base: string, bootstrapToken: string): Promise<Ch
   await check('get case', async () => {
     const r = await call('GET', `/cases/${caseId}`, { key: keyA });
     expectStatus(r.status, 200, 'GET /cases/{id}');
+    if (r.body.id !== caseId || r.body.status !== 'open' || r.body.version !== 1) {
+      throw new Error(
+        `unexpected case: status ${String(r.body.status)}, version ${String(r.body.version)}`,
+      );
+    }
     return 'status open, version 1';
   });
   let kase: Record<string, unknown> = {};
@@ -182,8 +187,10 @@ export async function runSmoke(base: string, bootstrapToken: string): Promise<Ch
   await check('verify-replay ok', async () => {
     const r = await call('POST', `/cases/${caseId}/verify-replay`, { key: keyA });
     expectStatus(r.status, 200, 'POST /cases/{id}/verify-replay');
-    if (r.body.ok !== true)
+    const results = Object.values((r.body.checks ?? {}) as Record<string, unknown>);
+    if (r.body.ok !== true || results.length !== 5 || !results.every((v) => v === true)) {
       throw new Error(`ok=${String(r.body.ok)}: ${JSON.stringify(r.body.checks)}`);
+    }
     return 'ok=true, all five checks';
   });
   await check('/admin/usage returns total_calls', async () => {

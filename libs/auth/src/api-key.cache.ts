@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Client } from 'pg';
+import { observedGauge } from '@clincore/common/metrics';
 import { databaseConfig } from '@clincore/database/database.config';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 
@@ -58,6 +59,11 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    observedGauge(
+      'clincore_api_key_listener_up',
+      '1 while the revocation LISTEN connection is up (the key cache is used only then)',
+      () => (this.listening ? 1 : 0),
+    );
     await this.listen();
   }
 

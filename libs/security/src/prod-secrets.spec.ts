@@ -64,7 +64,6 @@ describe('production secrets rules', () => {
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'short' }],
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'a'.repeat(40) }],
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'my-Bootstrap-token-1234567890-abcdefghij' }],
-    ['bootstrap_token', { BOOTSTRAP_TOKEN: undefined }],
     ['signing_keys', { SIGNING_KEYS: undefined }],
     ['signing_keys', { SIGNING_KEYS: '[{"kid":"k","private_key":"bm90IGEga2V5","active":true}]' }],
     [
@@ -111,6 +110,19 @@ describe('production secrets rules', () => {
     } finally {
       rmSync(env.DATA_DIR as string, { recursive: true, force: true });
     }
+  });
+
+  it('accepts common random token forms, and an unset token (bootstrap disabled)', () => {
+    for (const token of [
+      randomBytes(32).toString('hex'),
+      randomBytes(48).toString('base64'),
+      randomBytes(32).toString('base64url'),
+    ]) {
+      expect(failing({ ...goodEnv(), BOOTSTRAP_TOKEN: token })).toEqual([]);
+    }
+    const unset = goodEnv();
+    Reflect.deleteProperty(unset, 'BOOTSTRAP_TOKEN');
+    expect(failing(unset)).toEqual([]);
   });
 
   it('does not apply outside production', () => {
