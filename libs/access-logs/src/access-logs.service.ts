@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { decodeKeysetCursor, encodeKeysetCursor } from '@clincore/common/keyset-cursor';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { AccessLogsErrorCode, AccessLogsException } from './access-logs.exception';
 import type { AccessLogDto, AccessLogListDto, ListAccessLogsQuery } from './dto/access-log.dto';
@@ -18,8 +19,6 @@ interface Row {
   user_agent: string | null;
   request_id: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class AccessLogsService {
@@ -56,29 +55,19 @@ export class AccessLogsService {
     return {
       items: page.map(toDto),
       next_cursor:
-        rows.length > limit && last
-          ? Buffer.from(JSON.stringify([last.occurred_at.toISOString(), last.id])).toString(
-              'base64url',
-            )
-          : null,
+        rows.length > limit && last ? encodeKeysetCursor(last.occurred_at, last.id) : null,
     };
   }
 }
 
 function decodeCursor(cursor: string): [string, string] {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') {
-      const at = new Date(parsed[0]);
-      if (!Number.isNaN(at.getTime()) && UUID.test(parsed[1])) return [at.toISOString(), parsed[1]];
-    }
-  } catch {
-    // the 400 below
-  }
-  throw new AccessLogsException(
-    AccessLogsErrorCode.InvalidCursor,
-    'The cursor is not one this API issued.',
-  );
+  const key = decodeKeysetCursor(cursor);
+  if (!key)
+    throw new AccessLogsException(
+      AccessLogsErrorCode.InvalidCursor,
+      'The cursor is not one this API issued.',
+    );
+  return [key.at.toISOString(), key.id];
 }
 
 function toDto(row: Row): AccessLogDto {

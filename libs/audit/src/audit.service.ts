@@ -3,7 +3,7 @@ import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { type FindOptionsWhere, LessThan, MoreThan } from 'typeorm';
 import { currentRequest } from '@clincore/common/request-context';
-import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import {
   type AuditEntry,
   type AuditEvent,
@@ -104,9 +104,4 @@ function toEvent(row: AuditEventEntity): AuditEvent {
     prev_hash: row.prevHash,
     hash: row.hash,
   };
-}
-
-function tenantIdOf(tenant: TenantContext): string {
-  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
-  return tenant.tenantId;
 }

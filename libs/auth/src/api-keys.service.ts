@@ -4,7 +4,8 @@ import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import { AuditService } from '@clincore/audit/audit.service';
-import type { ApiKeyRole, TenantContext } from '@clincore/tenancy/tenant-context';
+import { UUID_PATTERN } from '@clincore/common/keyset-cursor';
+import { type ApiKeyRole, type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import { ApiKeyCache, type ResolvedApiKey } from './api-key.cache';
 import { hashApiKey, looksLikeApiKey, mintApiKey, type MintedApiKey } from './api-key.secret';
 import { AuthErrorCode, AuthException } from './auth.exception';
@@ -18,8 +19,6 @@ interface ResolveRow {
   role: ApiKeyRole;
   not_after: Date | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class ApiKeysService {
@@ -173,7 +172,7 @@ export class ApiKeysService {
     graceSeconds: number,
     replacedBy: string | null = null,
   ): Promise<ApiKeyEntity> {
-    if (!UUID.test(keyId)) throw notFound();
+    if (!UUID_PATTERN.test(keyId)) throw notFound();
     const result = await this.keys()
       .createQueryBuilder()
       .update()
@@ -227,12 +226,6 @@ function auditView(key: ApiKeyDto): object {
     revoked_at: key.revoked_at,
     replaced_by_key_id: key.replaced_by_key_id,
   };
-}
-
-/** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */
-function tenantIdOf(tenant: TenantContext): string {
-  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
-  return tenant.tenantId;
 }
 
 function invalidCredential(): AuthException {

@@ -4,7 +4,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AuditService } from '@clincore/audit/audit.service';
-import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
 import { CasesErrorCode, CasesException } from './cases.exception';
 import { decodeCursor, encodeCursor } from './case-cursor';
@@ -374,10 +374,4 @@ export function parseIfMatch(header: string | undefined): number[] | undefined {
     if (!tag[1]) versions.push(Number(tag[2]));
   }
   return versions;
-}
-
-/** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */
-function tenantIdOf(tenant: TenantContext): string {
-  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
-  return tenant.tenantId;
 }

@@ -46,3 +46,9 @@ export function attachTenantToRequest(request: object, context: TenantContext): 
 export function tenantOfRequest(request: object): TenantContext | undefined {
   return (request as { [TENANT_ON_REQUEST]?: TenantContext })[TENANT_ON_REQUEST];
 }
+
+/** Belt and braces beside RLS: never let an empty tenant id reach a where clause. */
+export function tenantIdOf(tenant: TenantContext): string {
+  if (!tenant.tenantId) throw new Error('tenant id missing from the context');
+  return tenant.tenantId;
+}
