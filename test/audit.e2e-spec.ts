@@ -1,6 +1,6 @@
 import {
   bootstrapTenant,
-  connect,
+  inTenantTx,
   expectProblem,
   issueKey,
   startApi,
@@ -188,40 +188,29 @@ describe('admin audit trail', () => {
     const tenant = await bootstrapTenant(api.http, 'Tamper Hospital');
     await createCase(api.http, tenant.adminKey);
     await issueKey(api.http, tenant.adminKey);
-    const app = await connect('app');
-    try {
-      for (const sql of [
-        `update audit_events set action = 'x' where tenant_id = $1`,
-        `delete from audit_events where tenant_id = $1`,
-      ]) {
-        await app.query('begin');
-        await app.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+    for (const sql of [
+      `update audit_events set action = 'x' where tenant_id = $1`,
+      `delete from audit_events where tenant_id = $1`,
+    ]) {
+      await inTenantTx('app', tenant.tenantId, async (app) => {
         await expect(app.query(sql, [tenant.tenantId])).rejects.toThrow(/permission denied/);
-        await app.query('rollback');
-      }
-    } finally {
-      await app.end();
+      });
     }
-    const owner = await connect('owner');
-    try {
-      await owner.query('begin');
-      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+    await inTenantTx('owner', tenant.tenantId, async (owner) => {
       await expect(
         owner.query('delete from audit_events where tenant_id = $1', [tenant.tenantId]),
       ).rejects.toThrow(/append-only/);
-      await owner.query('rollback');
-      await owner.query('begin');
-      await owner.query('alter table audit_events disable trigger user');
-      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-      await owner.query(
-        `update audit_events set actor = 'someone-else' where tenant_id = $1 and seq = 2`,
-        [tenant.tenantId],
-      );
-      await owner.query('alter table audit_events enable trigger user');
-      await owner.query('commit');
-    } finally {
-      await owner.end();
-    }
+    });
+    await inTenantTx(
+      'owner',
+      tenant.tenantId,
+      (owner) =>
+        owner.query(
+          `update audit_events set actor = 'someone-else' where tenant_id = $1 and seq = 2`,
+          [tenant.tenantId],
+        ),
+      { commit: true, withoutTriggers: ['audit_events'] },
+    );
     expect(
       (await withKey(api, tenant.adminKey).get('/admin/audit-events/verify').expect(200)).body,
     ).toEqual({
@@ -235,16 +224,12 @@ describe('admin audit trail', () => {
     const tenant = await bootstrapTenant(api.http, 'Tail Hospital');
     await createCase(api.http, tenant.adminKey);
     await issueKey(api.http, tenant.adminKey);
-    const owner = await connect('owner');
-    try {
-      await owner.query('begin');
-      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+    await inTenantTx('owner', tenant.tenantId, async (owner) => {
       await expect(
         owner.query(`update audit_events set actor = 'x' where tenant_id = $1`, [tenant.tenantId]),
       ).rejects.toThrow(/append-only/);
-      await owner.query('rollback');
-      await owner.query('begin');
-      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+    });
+    await inTenantTx('owner', tenant.tenantId, async (owner) => {
       await expect(
         owner.query(
           `insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, occurred_at, prev_hash, hash)
@@ -252,19 +237,15 @@ describe('admin audit trail', () => {
           [tenant.tenantId],
         ),
       ).rejects.toThrow(/does not extend its chain/);
-      await owner.query('rollback');
-      // Remove the last event behind the trigger: what is left is intact, but short.
-      await owner.query('begin');
-      await owner.query('alter table audit_events disable trigger user');
-      await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-      await owner.query(`delete from audit_events where tenant_id = $1 and seq = 3`, [
-        tenant.tenantId,
-      ]);
-      await owner.query('alter table audit_events enable trigger user');
-      await owner.query('commit');
-    } finally {
-      await owner.end();
-    }
+    });
+    // Remove the last event behind the trigger: what is left is intact, but short.
+    await inTenantTx(
+      'owner',
+      tenant.tenantId,
+      (owner) =>
+        owner.query(`delete from audit_events where tenant_id = $1 and seq = 3`, [tenant.tenantId]),
+      { commit: true, withoutTriggers: ['audit_events'] },
+    );
     expect(
       (await withKey(api, tenant.adminKey).get('/admin/audit-events/verify').expect(200)).body,
     ).toEqual({ ok: false, checked: 2, first_broken_seq: 3 });

@@ -1,8 +1,9 @@
+import type { Client } from 'pg';
 import { type CaseEvent, foldCaseEvents, hashCaseEvent } from '@clincore/cases/case-events';
 import {
   bootstrapTenant,
-  connect,
   expectProblem,
+  inTenantTx,
   startApi,
   type TestApi,
   withKey,
@@ -274,17 +275,11 @@ describe('cases API', () => {
         .send({ signed_by: 'Dr. Who', meaning: 'review' })
         .expect(200);
       expectProblem(await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS }), 409);
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await inTenantTx('owner', tenant.tenantId, async (owner) => {
         await expect(
           owner.query(`update cases set inputs = '{}' where id = $1`, [created.id]),
         ).rejects.toThrow(/finalized and cannot change/);
-        await owner.query('rollback');
-      } finally {
-        await owner.end();
-      }
+      });
     });
 
     it('lets exactly one of 20 concurrent PATCHes with the same If-Match win; the chain stays gap-free', async () => {
@@ -408,20 +403,15 @@ describe('cases API', () => {
     it('pages through cases created in the same instant by id, without skipping or repeating', async () => {
       const twins = await bootstrapTenant(api.http, 'Twins');
       for (let i = 0; i < 5; i += 1) await createCase(api.http, twins.adminKey);
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query('alter table cases disable trigger cases_guard');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [twins.tenantId]);
-        await owner.query(
-          `update cases set created_at = '2026-01-01T00:00:00Z' where tenant_id = $1`,
-          [twins.tenantId],
-        );
-        await owner.query('alter table cases enable trigger cases_guard');
-        await owner.query('commit');
-      } finally {
-        await owner.end();
-      }
+      await inTenantTx(
+        'owner',
+        twins.tenantId,
+        (owner) =>
+          owner.query(`update cases set created_at = '2026-01-01T00:00:00Z' where tenant_id = $1`, [
+            twins.tenantId,
+          ]),
+        { commit: true, withoutTriggers: ['cases'] },
+      );
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
@@ -482,25 +472,18 @@ describe('cases API', () => {
   describe('database guards, as the app role', () => {
     it('refuses UPDATE and DELETE of events and DELETE of cases', async () => {
       const created = await createCase(api.http, tenant.adminKey);
-      const app = await connect('app');
-      try {
-        await app.query('begin');
-        await app.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await inTenantTx('app', tenant.tenantId, async (app) => {
         await expect(
           app.query(`update case_events set payload = '{}' where case_id = $1`, [created.id]),
         ).rejects.toThrow(/permission denied|append-only/);
-        await app.query('rollback');
-        for (const sql of [
-          'delete from case_events where case_id = $1',
-          'delete from cases where id = $1',
-        ]) {
-          await app.query('begin');
-          await app.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      });
+      for (const sql of [
+        'delete from case_events where case_id = $1',
+        'delete from cases where id = $1',
+      ]) {
+        await inTenantTx('app', tenant.tenantId, async (app) => {
           await expect(app.query(sql, [created.id])).rejects.toThrow(/permission denied/);
-          await app.query('rollback');
-        }
-      } finally {
-        await app.end();
+        });
       }
     });
 
@@ -512,10 +495,7 @@ describe('cases API', () => {
         .expect(200);
       const events = (await as().get(`/cases/${created.id}/events`).expect(200)).body.items;
       const head = events[events.length - 1] as { seq: number; hash: string };
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await inTenantTx('owner', tenant.tenantId, async (owner) => {
         await expect(
           owner.query(
             `insert into case_events (tenant_id, case_id, seq, type, payload, actor_key_id, occurred_at, prev_hash, hash)
@@ -523,30 +503,24 @@ describe('cases API', () => {
             [tenant.tenantId, created.id, head.seq + 1, tenant.adminKeyId, head.hash],
           ),
         ).rejects.toThrow(/chain is closed/);
-        await owner.query('rollback');
-      } finally {
-        await owner.end();
-      }
+      });
     });
 
     it('keeps the log append-only even for the owner, and refuses an event that does not extend the chain', async () => {
       const created = await createCase(api.http, tenant.adminKey);
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      const asOwner = (work: (owner: Client) => Promise<void>) =>
+        inTenantTx('owner', tenant.tenantId, work);
+      await asOwner(async (owner) => {
         await expect(
           owner.query(`delete from case_events where case_id = $1`, [created.id]),
         ).rejects.toThrow(/append-only/);
-        await owner.query('rollback');
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      });
+      await asOwner(async (owner) => {
         await expect(
           owner.query(`update case_events set payload = '{}' where case_id = $1`, [created.id]),
         ).rejects.toThrow(/append-only/);
-        await owner.query('rollback');
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      });
+      await asOwner(async (owner) => {
         await expect(
           owner.query(
             `insert into case_events (tenant_id, case_id, seq, type, payload, actor_key_id, occurred_at, prev_hash, hash)
@@ -554,10 +528,7 @@ describe('cases API', () => {
             [tenant.tenantId, created.id, tenant.adminKeyId],
           ),
         ).rejects.toThrow(/does not extend its chain/);
-        await owner.query('rollback');
-      } finally {
-        await owner.end();
-      }
+      });
     });
   });
 });

@@ -6,8 +6,8 @@ import { type CaseEvent, hashCaseEvent } from '@clincore/cases/case-events';
 import { news2V1 } from '@clincore/cases/engine/news2.protocol';
 import {
   bootstrapTenant,
-  connect,
   expectProblem,
+  inTenantTx,
   startApi,
   type TestApi,
   withKey,
@@ -111,18 +111,14 @@ describe('finalize, signing keys and verify-replay', () => {
 
     it('is impossible in the database without a signature, or by inserting a case already finalized', async () => {
       const created = await createCase(api.http, tenant.adminKey);
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await inTenantTx('owner', tenant.tenantId, async (owner) => {
         await expect(
           owner.query(`update cases set status = 'finalized', finalized_at = now() where id = $1`, [
             created.id,
           ]),
         ).rejects.toThrow(/cases_finalized_signed/);
-        await owner.query('rollback');
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      });
+      await inTenantTx('owner', tenant.tenantId, async (owner) => {
         await expect(
           owner.query(
             `insert into cases (tenant_id, id, protocol, engine_version, status, subject_ref, inputs, result, version,
@@ -132,10 +128,7 @@ describe('finalize, signing keys and verify-replay', () => {
             [tenant.tenantId],
           ),
         ).rejects.toThrow(/created open, at version 1/);
-        await owner.query('rollback');
-      } finally {
-        await owner.end();
-      }
+      });
     });
 
     it.each([
@@ -206,10 +199,7 @@ describe('finalize, signing keys and verify-replay', () => {
       });
       await as().post(`/cases/${id}/verify-replay`).expect(200);
       expect((await as().get(`/cases/${id}`).expect(200)).body).toEqual(before);
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await inTenantTx('owner', tenant.tenantId, async (owner) => {
         const rows = await owner.query('select ok from replay_verifications where case_id = $1', [
           id,
         ]);
@@ -217,10 +207,7 @@ describe('finalize, signing keys and verify-replay', () => {
         await expect(
           owner.query('delete from replay_verifications where case_id = $1', [id]),
         ).rejects.toThrow(/append-only/);
-        await owner.query('rollback');
-      } finally {
-        await owner.end();
-      }
+      });
     });
 
     /** Tampering as the owner with the guards switched off, as an insider with database access could. */
@@ -229,18 +216,15 @@ describe('finalize, signing keys and verify-replay', () => {
       sql: string,
       params: unknown[],
     ): Promise<void> {
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`alter table ${table} disable trigger user`);
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-        const res = await owner.query(sql, params);
-        expect(res.rowCount).toBe(1);
-        await owner.query(`alter table ${table} enable trigger user`);
-        await owner.query('commit');
-      } finally {
-        await owner.end();
-      }
+      await inTenantTx(
+        'owner',
+        tenant.tenantId,
+        async (owner) => {
+          const res = await owner.query(sql, params);
+          expect(res.rowCount).toBe(1);
+        },
+        { commit: true, withoutTriggers: [table] },
+      );
     }
 
     it.each([
@@ -288,50 +272,45 @@ describe('finalize, signing keys and verify-replay', () => {
   describe('a consistent rewrite of the whole history', () => {
     it('is caught by the signed record alone', async () => {
       const { id } = await finalized();
-      const owner = await connect('owner');
-      try {
-        await owner.query('begin');
-        await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-        await owner.query('alter table case_events disable trigger user');
-        await owner.query('alter table cases disable trigger user');
-        // Rewrite event 2 (pulse 120 -> 70) and re-score, re-hash it and every later event,
-        // and make the row agree: chain, fold and engine all look right again.
-        const rows = (
-          await owner.query('select * from case_events where case_id = $1 order by seq', [id])
-        ).rows;
-        const events: CaseEvent[] = rows.map((r) => ({
-          tenant_id: r.tenant_id,
-          case_id: r.case_id,
-          seq: r.seq,
-          type: r.type,
-          payload: r.payload,
-          actor_key_id: r.actor_key_id,
-          occurred_at: r.occurred_at.toISOString(),
-          prev_hash: r.prev_hash,
-          hash: r.hash,
-        }));
-        const inputs = { ...NEWS2_INPUTS, pulse: 70 };
-        const result = news2V1.score(inputs as never);
-        (events[1] as CaseEvent).payload = { inputs, result };
-        for (let i = 1; i < events.length; i += 1) {
-          const event = events[i] as CaseEvent;
-          event.prev_hash = (events[i - 1] as CaseEvent).hash;
-          event.hash = hashCaseEvent(event);
+      await inTenantTx(
+        'owner',
+        tenant.tenantId,
+        async (owner) => {
+          // Rewrite event 2 (pulse 120 -> 70) and re-score, re-hash it and every later event,
+          // and make the row agree: chain, fold and engine all look right again.
+          const rows = (
+            await owner.query('select * from case_events where case_id = $1 order by seq', [id])
+          ).rows;
+          const events: CaseEvent[] = rows.map((r) => ({
+            tenant_id: r.tenant_id,
+            case_id: r.case_id,
+            seq: r.seq,
+            type: r.type,
+            payload: r.payload,
+            actor_key_id: r.actor_key_id,
+            occurred_at: r.occurred_at.toISOString(),
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+          }));
+          const inputs = { ...NEWS2_INPUTS, pulse: 70 };
+          const result = news2V1.score(inputs as never);
+          (events[1] as CaseEvent).payload = { inputs, result };
+          for (let i = 1; i < events.length; i += 1) {
+            const event = events[i] as CaseEvent;
+            event.prev_hash = (events[i - 1] as CaseEvent).hash;
+            event.hash = hashCaseEvent(event);
+            await owner.query(
+              'update case_events set payload = $1, prev_hash = $2, hash = $3 where case_id = $4 and seq = $5',
+              [event.payload, event.prev_hash, event.hash, id, event.seq],
+            );
+          }
           await owner.query(
-            'update case_events set payload = $1, prev_hash = $2, hash = $3 where case_id = $4 and seq = $5',
-            [event.payload, event.prev_hash, event.hash, id, event.seq],
+            'update cases set inputs = $1, result = $2, head_hash = $3 where id = $4',
+            [inputs, result, (events[events.length - 1] as CaseEvent).hash, id],
           );
-        }
-        await owner.query(
-          'update cases set inputs = $1, result = $2, head_hash = $3 where id = $4',
-          [inputs, result, (events[events.length - 1] as CaseEvent).hash, id],
-        );
-        await owner.query('alter table case_events enable trigger user');
-        await owner.query('alter table cases enable trigger user');
-        await owner.query('commit');
-      } finally {
-        await owner.end();
-      }
+        },
+        { commit: true, withoutTriggers: ['case_events', 'cases'] },
+      );
       const res = await as().post(`/cases/${id}/verify-replay`).expect(200);
       expect(res.body.ok).toBe(false);
       expect(res.body.checks).toEqual({

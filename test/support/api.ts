@@ -114,3 +114,33 @@ export function expectProblem(res: request.Response, status: number): void {
   expect(typeof res.body.title).toBe('string');
   expect(typeof res.body.request_id).toBe('string');
 }
+
+/**
+ * Runs `work` on a fresh connection as `as`, inside a transaction bound to
+ * `tenantId`, rolled back unless `commit`; as the owner, `withoutTriggers`
+ * switches those tables' user triggers off meanwhile (an insider tampering).
+ */
+export async function inTenantTx<T>(
+  as: 'owner' | 'app',
+  tenantId: string,
+  work: (db: Client) => Promise<T>,
+  options: { commit?: boolean; withoutTriggers?: string[] } = {},
+): Promise<T> {
+  const db = await connect(as);
+  try {
+    await db.query('begin');
+    for (const table of options.withoutTriggers ?? [])
+      await db.query(`alter table ${table} disable trigger user`);
+    await db.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
+    const result = await work(db);
+    for (const table of options.withoutTriggers ?? [])
+      await db.query(`alter table ${table} enable trigger user`);
+    await db.query(options.commit ? 'commit' : 'rollback');
+    return result;
+  } catch (error) {
+    await db.query('rollback').catch(() => undefined);
+    throw error;
+  } finally {
+    await db.end();
+  }
+}
