@@ -4,6 +4,7 @@ import { SignaturesAndReplay1763900200000 } from './1763900200000-signatures-and
 import { AuditTrail1763900300000 } from './1763900300000-audit-trail';
 import { BillingAndUsage1763900400000 } from './1763900400000-billing-and-usage';
 import { AccessLogs1763900500000 } from './1763900500000-access-logs';
+import { HotPath1763900600000 } from './1763900600000-hot-path';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AuditTrail1763900300000,
   BillingAndUsage1763900400000,
   AccessLogs1763900500000,
+  HotPath1763900600000,
 ];

@@ -146,6 +146,25 @@ describe('usage, quota and billing status', () => {
     ]);
   });
 
+  it("counts a paying tenant's concurrent calls exactly, and holds the free limit on that total after a downgrade", async () => {
+    const tenant = await bootstrapTenant(api.http, 'Busy Hospital');
+    await platform().set(tenant.tenantId, { billing_status: 'active' }).expect(200);
+    const calls = 60;
+    const answers = await Promise.all(
+      Array.from({ length: calls }, () => withKey(api, tenant.adminKey).get('/cases')),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array<number>(calls).fill(200));
+    const usage = (await withKey(api, tenant.adminKey).get('/admin/usage').expect(200)).body;
+    // Spread over several counter rows, summed exactly (/admin/usage itself is not counted).
+    expect(usage.total_calls).toBe(calls);
+    expect(usage.by_route).toEqual([{ route: 'GET /cases', calls }]);
+    // Back on the free tier this month, the calls already made count against its limit.
+    await platform().set(tenant.tenantId, { billing_status: 'free' }).expect(200);
+    const res = await withKey(api, tenant.adminKey).get('/cases');
+    expectProblem(res, 402);
+    expect(res.body.usage).toBe(calls);
+  });
+
   it('starts every calendar month afresh', async () => {
     const tenant: TestTenant = await bootstrapTenant(api.http, 'Monthly Clinic');
     for (let i = 0; i < LIMIT; i += 1)

@@ -183,14 +183,33 @@ describe('tenant isolation', () => {
          where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
          order by 1`);
       // SECURITY DEFINER: append_access_logs, bootstrap_tenant, platform_tenants, resolve_api_key.
-      // consume_call runs as the caller, under RLS.
+      // consume_call, list_cases and read_case run as the caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
         'consume_call',
+        'list_cases',
         'platform_tenants',
+        'read_case',
         'resolve_api_key',
       ]);
+    });
+
+    it('reads through read_case and list_cases only the tenant they are given, and leaves no tenant behind', async () => {
+      const a = await bootstrapTenant(api.http, 'Reader A');
+      const b = await bootstrapTenant(api.http, 'Reader B');
+      const bCase = (await createCase(api.http, b.adminKey)).id;
+      const read = (tenant: string) =>
+        app.query('select id from read_case($1, $2)', [tenant, bCase]).then((r) => r.rowCount);
+      const list = (tenant: string) =>
+        app
+          .query('select id from list_cases($1, 100, null, null, null, null, null)', [tenant])
+          .then((r) => r.rows.map((row: { id: string }) => row.id));
+      expect([await read(a.tenantId), await read(b.tenantId)]).toEqual([0, 1]);
+      expect(await list(a.tenantId)).toEqual([]);
+      expect(await list(b.tenantId)).toEqual([bCase]);
+      // The statement's transaction took the tenant setting with it.
+      expect((await app.query('select count(*)::int as n from cases')).rows[0].n).toBe(0);
     });
 
     it('denies the app role DELETE, UPDATE of other columns and TRUNCATE', async () => {

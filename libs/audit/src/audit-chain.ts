@@ -77,13 +77,13 @@ export async function appendAuditEvent(
   entry: AuditEntry,
   context: { requestId?: string; ip?: string } = {},
 ): Promise<AuditEvent> {
-  await query(
-    'insert into audit_heads (tenant_id, seq, hash) values ($1, 0, null) on conflict do nothing',
+  // One statement creates the head on first use or locks it, and returns it.
+  const heads = (await query(
+    `insert into audit_heads as h (tenant_id, seq, hash) values ($1, 0, null)
+     on conflict (tenant_id) do update set seq = h.seq
+     returning h.seq, h.hash`,
     [entry.tenantId],
-  );
-  const heads = (await query('select seq, hash from audit_heads where tenant_id = $1 for update', [
-    entry.tenantId,
-  ])) as Array<{
+  )) as Array<{
     seq: string;
     hash: string | null;
   }>;
@@ -105,10 +105,14 @@ export async function appendAuditEvent(
     prev_hash: head.hash,
   };
   const event: AuditEvent = { ...unsealed, hash: hashAuditEvent(unsealed) };
+  // The event and the head it becomes, in one statement (the chain trigger sees the old head).
   await query(
-    `insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, before, after,
-                               request_id, ip, occurred_at, prev_hash, hash)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    `with appended as (
+       insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, before, after,
+                                 request_id, ip, occurred_at, prev_hash, hash)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       returning tenant_id, seq, hash)
+     update audit_heads h set seq = a.seq, hash = a.hash from appended a where h.tenant_id = a.tenant_id`,
     [
       event.tenant_id,
       event.seq,
@@ -126,11 +130,6 @@ export async function appendAuditEvent(
       event.hash,
     ],
   );
-  await query('update audit_heads set seq = $2, hash = $3 where tenant_id = $1', [
-    entry.tenantId,
-    event.seq,
-    event.hash,
-  ]);
   return event;
 }
 

@@ -33,7 +33,8 @@ export class UsageService {
    */
   async consume(tenantId: string, route: string, now = new Date()): Promise<QuotaState> {
     const period = billingPeriodOf(now);
-    const rows: Array<{ billing_status: BillingStatus; calls: string; counted: boolean }> =
+    // `calls` is the period's total where a limit applies; null for paying tenants (no total needed).
+    const rows: Array<{ billing_status: BillingStatus; calls: string | null; counted: boolean }> =
       await this.dataSource.query(
         'select billing_status, calls, counted from consume_call($1, $2, $3, $4)',
         [tenantId, period.key, route, this.config.freeTierCallLimit],
@@ -74,11 +75,12 @@ export class UsageService {
     );
     const status = tenants[0]?.billing_status ?? 'free';
     const totals: Array<{ calls: string }> = await tx.query(
-      'select calls from usage_counters where tenant_id = $1 and period_start = $2',
+      'select sum(calls) as calls from usage_counters where tenant_id = $1 and period_start = $2',
       [tenant.tenantId, period.key],
     );
     const routes: Array<{ route: string; calls: string }> = await tx.query(
-      'select route, calls from usage_route_counters where tenant_id = $1 and period_start = $2 order by calls desc, route',
+      `select route, sum(calls) as calls from usage_route_counters
+        where tenant_id = $1 and period_start = $2 group by route order by 2 desc, route`,
       [tenant.tenantId, period.key],
     );
     const total = Number(totals[0]?.calls ?? 0);

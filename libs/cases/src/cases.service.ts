@@ -18,7 +18,7 @@ import {
 } from './dto/case.dto';
 import type { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
 import type { ListCasesQuery } from './dto/list-cases.query';
-import { CaseEntity } from './entities/case.entity';
+import { CaseEntity, type CaseRow, caseEntityOf } from './entities/case.entity';
 import { CaseEventEntity } from './entities/case-event.entity';
 import { engineVersionOf, type Protocol, type ProtocolInputs } from './engine/protocol';
 import { protocolRegistry } from './engine/protocol.registry';
@@ -82,47 +82,46 @@ export class CasesService {
       finalizedAt: null,
       signature: null,
     });
-    await this.cases().insert(entity);
-    await this.insertEvent(event);
+    await this.insertCaseWithFirstEvent(entity, event);
     await this.auditChange(tenant, 'case.created', entity.id, null, event);
     return CaseDto.from(entity);
   }
 
-  @Transactional()
+  /** One statement, no transaction: `read_case` binds the tenant and reads under RLS. */
   async get(tenant: TenantContext, id: string): Promise<CaseDto> {
-    return CaseDto.from(await this.find(tenant, id));
+    const rows: CaseRow[] = await this.txHost.tx.query('select * from read_case($1, $2)', [
+      tenantIdOf(tenant),
+      id,
+    ]);
+    const row = rows[0];
+    if (!row) throw new CasesException(CasesErrorCode.CaseNotFound, 'No such case.');
+    return CaseDto.from(caseEntityOf(row));
   }
 
   /**
    * Newest first, by (created_at, id) keyset: each page is one index range
-   * scan, whatever its depth.
+   * scan, whatever its depth. One statement, as `get`.
    */
-  @Transactional()
   async list(tenant: TenantContext, query: ListCasesQuery): Promise<CaseListDto> {
     const limit = query.limit ?? DEFAULT_PAGE;
-    const qb = this.cases()
-      .createQueryBuilder('c')
-      .where('c.tenant_id = :tenantId', { tenantId: tenantIdOf(tenant) })
-      .orderBy('c.created_at', 'DESC')
-      .addOrderBy('c.id', 'DESC')
-      .limit(limit + 1);
-    if (query.status) qb.andWhere('c.status = :status', { status: query.status });
-    if (query.protocol) qb.andWhere('c.protocol = :protocol', { protocol: query.protocol });
-    if (query.subject_ref)
-      qb.andWhere('c.subject_ref = :subjectRef', { subjectRef: query.subject_ref });
-    if (query.cursor) {
-      const after = decodeCursor(query.cursor);
-      qb.andWhere('(c.created_at, c.id) < (:createdAt, :id)', {
-        createdAt: after.createdAt,
-        id: after.id,
-      });
-    }
-    const rows = await qb.getMany();
+    const after = query.cursor ? decodeCursor(query.cursor) : null;
+    const rows: CaseRow[] = await this.txHost.tx.query(
+      'select * from list_cases($1, $2, $3, $4, $5, $6, $7)',
+      [
+        tenantIdOf(tenant),
+        limit + 1,
+        query.status ?? null,
+        query.protocol ?? null,
+        query.subject_ref ?? null,
+        after?.createdAt ?? null,
+        after?.id ?? null,
+      ],
+    );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      items: page.map((row) => CaseDto.from(row)),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      items: page.map((row) => CaseDto.from(caseEntityOf(row))),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
     };
   }
 
@@ -312,6 +311,40 @@ export class CasesService {
     const entity = await qb.getOne();
     if (!entity) throw new CasesException(CasesErrorCode.CaseNotFound, 'No such case.');
     return entity;
+  }
+
+  /** The case and its created event in one statement (one round trip instead of two). */
+  private async insertCaseWithFirstEvent(entity: CaseEntity, event: CaseEvent): Promise<void> {
+    await this.txHost.tx.query(
+      `with opened as (
+         insert into cases (tenant_id, id, protocol, engine_version, status, subject_ref, inputs, result,
+                            version, head_hash, created_at, updated_at, finalized_at, signature)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, null, null)
+         returning tenant_id, id)
+       insert into case_events (tenant_id, case_id, seq, type, payload, actor_key_id, occurred_at, prev_hash, hash)
+       select o.tenant_id, o.id, $13, $14, $15, $16, $17, $18, $19 from opened o`,
+      [
+        entity.tenantId,
+        entity.id,
+        entity.protocol,
+        entity.engineVersion,
+        entity.status,
+        entity.subjectRef,
+        JSON.stringify(entity.inputs),
+        JSON.stringify(entity.result),
+        entity.version,
+        entity.headHash,
+        entity.createdAt,
+        entity.updatedAt,
+        event.seq,
+        event.type,
+        JSON.stringify(event.payload),
+        event.actor_key_id,
+        event.occurred_at,
+        event.prev_hash,
+        event.hash,
+      ],
+    );
   }
 
   private async insertEvent(event: CaseEvent): Promise<void> {

@@ -46,3 +46,41 @@ export class CaseEntity {
   @Column({ type: 'jsonb', nullable: true })
   signature!: object | null;
 }
+
+/** A `cases` row as the driver returns it from raw SQL (`read_case`, `list_cases`). */
+export interface CaseRow {
+  tenant_id: string;
+  id: string;
+  protocol: string;
+  engine_version: string;
+  status: CaseStatus;
+  subject_ref: string;
+  inputs: object;
+  result: object | null;
+  version: number;
+  head_hash: string;
+  created_at: Date;
+  updated_at: Date;
+  finalized_at: Date | null;
+  signature: object | null;
+}
+
+/** The entity of a raw row, without TypeORM's query building and hydration on the hot reads. */
+export function caseEntityOf(row: CaseRow): CaseEntity {
+  const entity = new CaseEntity();
+  entity.tenantId = row.tenant_id;
+  entity.id = row.id;
+  entity.protocol = row.protocol;
+  entity.engineVersion = row.engine_version;
+  entity.status = row.status;
+  entity.subjectRef = row.subject_ref;
+  entity.inputs = row.inputs;
+  entity.result = row.result;
+  entity.version = row.version;
+  entity.headHash = row.head_hash;
+  entity.createdAt = row.created_at;
+  entity.updatedAt = row.updated_at;
+  entity.finalizedAt = row.finalized_at;
+  entity.signature = row.signature;
+  return entity;
+}
