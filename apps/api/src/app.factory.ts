@@ -3,7 +3,6 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import { accessLogMiddleware } from '@clincore/access-logs/access-log.middleware';
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
@@ -15,6 +14,7 @@ import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
 import { jsonBody } from './json-body';
+import { createLogger, PinoNestLogger, requestLogMiddleware } from './logging';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { RequestValidationException } from './request-validation.exception';
@@ -35,7 +35,9 @@ export async function createApiApp(): Promise<NestExpressApplication> {
     // Errors reach the caller (main prints them and exits 1); Nest would exit the process itself.
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  const logger = createLogger();
+  app.useLogger(new PinoNestLogger(logger));
+  app.use(requestLogMiddleware(logger));
   configureHttp(app, bodyLimitBytes);
   return app;
 }

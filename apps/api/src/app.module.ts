@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
 import { AccessLogsModule } from '@clincore/access-logs/access-logs.module';
 import { AuditModule } from '@clincore/audit/audit.module';
 import { AuthModule } from '@clincore/auth/auth.module';
@@ -12,13 +11,11 @@ import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
 import { HealthModule } from './health/health.module';
-import { pinoHttpOptions } from './logging';
 
 /** Composition only: each feature lives in its own lib. */
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig] }),
-    LoggerModule.forRoot({ pinoHttp: pinoHttpOptions() }),
     DatabaseModule,
     AuditModule,
     AccessLogsModule,
