@@ -1,9 +1,14 @@
 // Reference servers for the benchmark (not part of the product):
-//   node bench/reference-server.mjs pg <port>       bare node:http + pg running the SQL that
-//                                                     GET /cases/{id} runs (quota, RLS transaction, read)
+//   node bench/reference-server.mjs pg <port>       bare node:http + pg running exactly the SQL
+//                                                     that GET /cases/{id} and POST /cases run
 //   node bench/reference-server.mjs express <port>  bare Express hello-world, beside GET /health
+// The pg server takes the tenant and key from the path (/t/{tenant}/cases/{id},
+// /t/{tenant}/cases?key={key id}): the API
+// resolves keys from an in-memory cache, so key resolution costs no SQL there either.
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { createCase, readCase } from './reference-sql.mjs';
 
 const require = createRequire(import.meta.url);
 const [kind, portArg] = process.argv.slice(2);
@@ -16,30 +21,32 @@ if (kind === 'express') {
   app.listen(port, '127.0.0.1');
 } else {
   const { Pool } = require('pg');
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
-  // The API resolves keys from a cache too: here the one bench key, resolved at start.
-  const tenantId = process.env.BENCH_TENANT_ID;
-  const period = new Date().toISOString().slice(0, 8) + '01';
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE ?? 10) });
+  const period = () => new Date().toISOString().slice(0, 8) + '01';
+  const sha = (value) => `sha256:${createHash('sha256').update(JSON.stringify(value)).digest('hex')}`;
   http
-    .createServer(async (req, res) => {
-      const id = req.url.split('/')[2];
-      try {
-        await pool.query('select billing_status, calls, counted from consume_call($1, $2, $3, $4)', [tenantId, period, 'GET /cases/:id', 1000]);
-        const client = await pool.connect();
-        try {
-          await client.query('START TRANSACTION');
-          await client.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
-          const { rows } = await client.query('select * from cases c where c.tenant_id = $1 and c.id = $2', [tenantId, id]);
-          await client.query('COMMIT');
-          res.writeHead(rows.length ? 200 : 404, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(rows[0] ?? {}));
-        } finally {
-          client.release();
-        }
-      } catch (error) {
-        res.writeHead(500);
-        res.end(String(error));
+    .createServer((req, res) => {
+      const [route, query] = req.url.split('?');
+      const [, , tenant, , id] = route.split('/');
+      const send = (status, body) => {
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      };
+      if (req.method === 'GET') {
+        readCase(pool, tenant, id, period()).then((row) => send(row ? 200 : 404, row ?? {}), (e) => send(500, { error: String(e) }));
+        return;
       }
+      let raw = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk) => (raw += chunk));
+      req.on('end', () => {
+        const body = JSON.parse(raw);
+        createCase(pool, { tenant, keyId: new URLSearchParams(query).get('key'), body, period: period(), id: randomUUID(), sha }).then(
+          (row) => send(201, row),
+          (e) => send(500, { error: String(e) }),
+        );
+      });
     })
     .listen(port, '127.0.0.1');
 }

@@ -1,35 +1,67 @@
-// npm run bench: the built API on a fresh embedded PostgreSQL (or DATABASE_URL +
-// MIGRATION_DATABASE_URL), loaded with autocannon on loopback, beside reference
-// servers on the same database: bare node:http + pg running the same SQL as
-// GET /cases/{id}, and a bare Express hello-world beside GET /health.
-// Bounded: BENCH_SECONDS (default 10) per scenario, BENCH_CONNECTIONS (default 32).
-// Results: a table on stdout and JSON in bench/results/.
-import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+// npm run bench [-- --quick] [-- --only=<substring>]
+//
+// The production build of the API on a fresh embedded PostgreSQL (or on
+// DATABASE_URL + MIGRATION_DATABASE_URL + BENCH_ADMIN_DATABASE_URL), seeded at
+// scale, loaded from a separate process pinned to another core (taskset), beside
+// reference servers on the same database and SQL: bare node:http + pg, pgbench
+// -M prepared, bare Express. Table on stdout, JSON in bench/results/.
+//
+// Sizes: full = 100 tenants, growth from 10 thousand to 1 million cases and from
+// 10 thousand to 10 million counted calls (and access-log rows); --quick = 10
+// tenants, 1 thousand to 20 thousand cases and calls, for a smoke run.
+// BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
+import { pgbenchScripts } from './reference-sql.mjs';
+import { seedCases, seedUsage } from './seed.mjs';
 
 const require = createRequire(import.meta.url);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7);
+// --only=<regular expression>: just the scenarios whose titles match.
+const only = onlyArg ? new RegExp(onlyArg) : null;
+const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 3 : 10));
+const warmupSeconds = Math.max(2, Math.ceil(seconds / 3));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const size = quick
+  ? { tenants: 10, casesSmall: 100, casesLarge: 2_000, callsSmall: 1_000, callsLarge: 20_000 }
+  : { tenants: 100, casesSmall: 100, casesLarge: 10_000, callsSmall: 10_000, callsLarge: 10_000_000 };
 const ports = { api: 3931, pg: 3932, express: 3933 };
 const base = `http://127.0.0.1:${ports.api}`;
+// Two cores: the servers on one, the load generator on the other; PostgreSQL may use both.
+const pinned = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const serverCpu = pinned ? ['taskset', '-c', '0'] : [];
+const loadCpu = pinned ? ['taskset', '-c', '1'] : [];
 const dataDir = mkdtempSync(path.join(tmpdir(), 'clincore-bench-'));
 chmodSync(dataDir, 0o755);
 const children = [];
 
+const NEWS2 = {
+  protocol: 'news2',
+  subject_ref: 'MRN-bench',
+  inputs: { respiration_rate: 22, spo2: 94, spo2_scale: 1, on_oxygen: false, systolic_bp: 105, pulse: 95, consciousness: 'alert', temperature: 38.3 },
+};
+
 async function database() {
-  if (process.env.DATABASE_URL && process.env.MIGRATION_DATABASE_URL) {
-    return { databaseUrl: process.env.DATABASE_URL, migrationDatabaseUrl: process.env.MIGRATION_DATABASE_URL, stop: async () => {} };
+  if (process.env.DATABASE_URL) {
+    const { DATABASE_URL, MIGRATION_DATABASE_URL, BENCH_ADMIN_DATABASE_URL } = process.env;
+    if (!MIGRATION_DATABASE_URL || !BENCH_ADMIN_DATABASE_URL) {
+      throw new Error('With DATABASE_URL, the bench also needs MIGRATION_DATABASE_URL and BENCH_ADMIN_DATABASE_URL (a superuser, for seeding).');
+    }
+    return { databaseUrl: DATABASE_URL, migrationDatabaseUrl: MIGRATION_DATABASE_URL, adminUrl: BENCH_ADMIN_DATABASE_URL, stop: async () => {} };
   }
   const { startEmbeddedPostgres } = require('../dist/libs/database/src/embedded-postgres.launcher.js');
   return startEmbeddedPostgres({ dataDir, database: 'clincore_bench' });
 }
 
-function start(args, env) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+function start(command, env) {
+  const [file, ...rest] = [...serverCpu, ...command];
+  const child = spawn(file, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return child;
 }
@@ -46,89 +78,223 @@ async function waitFor(url) {
   throw new Error(`${url} not up within 60 s`);
 }
 
-async function json(route, init) {
+async function call(route, init = {}) {
   const res = await fetch(`${base}${route}`, init);
-  if (!res.ok) throw new Error(`${route}: ${res.status}`);
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${route}: ${res.status} ${await res.text()}`);
   return res.json();
 }
 
-function load(title, url, headers = {}, request = {}) {
-  return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds, headers, ...request }, (error, result) => {
-      if (error) return reject(error);
-      resolve({
-        title,
-        rps: Math.round(result.requests.average),
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        failed: result.non2xx + result.errors + result.timeouts,
-      });
-    });
-  });
+/** One autocannon run in a pinned child process. */
+function drive(spec) {
+  // The spec goes by file: thousands of targets would pass the kernel's limit for one argument.
+  const specFile = path.join(dataDir, 'load-spec.json');
+  writeFileSync(specFile, JSON.stringify({ connections, ...spec }));
+  const [file, ...rest] = [...loadCpu, process.execPath, 'bench/load-worker.mjs', specFile];
+  const out = spawnSync(file, rest, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (out.status !== 0) throw new Error(`load worker failed (${out.status})`);
+  return JSON.parse(out.stdout);
 }
 
-const db = await database();
-try {
-  const env = {
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.databaseUrl,
-    MIGRATION_DATABASE_URL: db.migrationDatabaseUrl,
-  };
-  start(['dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) });
-  await waitFor(`${base}/ready`);
-  const token = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();
-  const tenant = await json('/bootstrap', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ tenant_name: 'Bench' }),
-  });
-  // A paying tenant: the free tier's quota would turn the run into 402s.
-  await json(`/platform/tenants/${tenant.tenant_id}`, {
-    method: 'PATCH',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ billing_status: 'active' }),
-  });
-  const key = { 'X-API-Key': tenant.api_key };
-  const news2 = {
-    protocol: 'news2',
-    subject_ref: 'MRN-bench',
-    inputs: { respiration_rate: 22, spo2: 94, spo2_scale: 1, on_oxygen: false, systolic_bp: 105, pulse: 95, consciousness: 'alert', temperature: 38.3 },
-  };
-  const created = await json('/cases', { method: 'POST', headers: { ...key, 'Content-Type': 'application/json' }, body: JSON.stringify(news2) });
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
 
-  start(['bench/reference-server.mjs', 'pg', String(ports.pg)], { DATABASE_URL: db.databaseUrl, BENCH_TENANT_ID: tenant.tenant_id });
-  start(['bench/reference-server.mjs', 'express', String(ports.express)], {});
-  await waitFor(`http://127.0.0.1:${ports.pg}/cases/${created.id}`);
+const results = [];
+const servers = {};
+/**
+ * Warm-up, then the measured run. Beside req/s and latency, the server's CPU
+ * time per request: on a shared 2-core machine throughput moves with whatever
+ * else runs, CPU per request much less, so optimizations are compared by it.
+ */
+function measure(title, spec, extra = {}) {
+  if (only && !only.test(title)) return undefined;
+  drive({ ...spec, duration: warmupSeconds, ...(spec.warm ?? {}) });
+  const port = Number(new URL(spec.url).port);
+  const pid = Object.entries(ports).find(([, p]) => p === port)?.[0];
+  const before = cpuSeconds(servers[pid]);
+  const run = drive({ ...spec, duration: seconds });
+  const cpu = cpuSeconds(servers[pid]) - before;
+  const r = { title, ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), ...extra };
+  results.push(r);
+  print(r);
+  return r;
+}
+
+function print(r) {
+  const codes = Object.entries(r.codes ?? {})
+    .filter(([c]) => !c.startsWith('2'))
+    .map(([c, n]) => `${c}x${n}`)
+    .join(' ');
+  console.log(
+    r.title.padEnd(58),
+    String(r.rps).padStart(7),
+    String(r.p50).padStart(7),
+    String(r.p99).padStart(7),
+    String(r.failed).padStart(7),
+    String(r.cpu_us_per_req ?? '').padStart(9),
+    codes,
+  );
+}
+
+/**
+ * pgbench -M prepared on the same statements: the database's own ceiling. One
+ * script per set of values (tenant, case, key) with the values spelled in, so
+ * that pgbench spreads transactions over them as the API's load spreads.
+ */
+function pgbench(title, url, script, valueSets, variables = {}) {
+  if (only && !only.test(title)) return undefined;
+  const quote = (v) => `'${String(v).replaceAll("'", "''")}'`;
+  const files = valueSets.map((values, i) => {
+    const file = path.join(dataDir, `pgbench-${title.replace(/\W+/g, '_')}-${i}.sql`);
+    writeFileSync(file, script.replace(/:([a-z_]+)/g, (m, name) => (name in values ? quote(values[name]) : m)));
+    return file;
+  });
+  // Values with colons in them (JSON) travel as -D variables: pgbench would read `:x` in a literal.
+  const defines = Object.entries(variables).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
+  const common = ['-n', '-M', 'prepared', '-c', '10', '-j', '1', ...defines, ...files.flatMap((f) => ['-f', f]), url];
+  spawnSync('pgbench', ['-T', String(warmupSeconds), ...common], { encoding: 'utf8' });
+  const [file, ...rest] = [...loadCpu, 'pgbench', '-T', String(seconds), ...common];
+  const out = spawnSync(file, rest, { encoding: 'utf8' });
+  const tps = Number(/tps = ([\d.]+)/.exec(out.stdout)?.[1] ?? NaN);
+  const latency = Number(/latency average = ([\d.]+) ms/.exec(out.stdout)?.[1] ?? NaN);
+  const failed = Number(/number of failed transactions: (\d+)/.exec(out.stdout)?.[1] ?? 0);
+  if (!Number.isFinite(tps)) throw new Error(`pgbench failed: ${out.stderr}`);
+  const r = { title, rps: Math.round(tps), p50: latency, p99: NaN, failed, codes: {}, note: 'pgbench: average latency in the p50 column' };
+  results.push(r);
+  print(r);
+  return r;
+}
+
+async function appCasesOf(db, tenants) {
+  const rows = (
+    await db.query(
+      `select c.tenant_id, c.id from cases c
+        where c.status = 'open' and exists (select 1 from case_events e where e.tenant_id = c.tenant_id and e.case_id = c.id)
+        order by c.created_at`,
+    )
+  ).rows;
+  const keyOf = new Map(tenants.map((t) => [t.tenant_id, t.api_key]));
+  return rows.map((r) => ({ path: `/cases/${r.id}/finalize`, headers: { 'X-API-Key': keyOf.get(r.tenant_id) } }));
+}
+
+const started = Date.now();
+const db = await database();
+// The superuser, on the bench database (the embedded launcher's admin URL names `postgres`).
+db.adminUrl = Object.assign(new URL(db.adminUrl), { pathname: new URL(db.databaseUrl).pathname }).toString();
+const admin = new pg.Client({ connectionString: db.adminUrl });
+try {
+  const env = { DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', DATABASE_URL: db.databaseUrl, MIGRATION_DATABASE_URL: db.migrationDatabaseUrl };
+  // BENCH_API_NODE_OPTIONS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', to profile the API under load.
+  const apiFlags = (process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  servers.api = start([process.execPath, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
+  await waitFor(`${base}/ready`);
+  await admin.connect();
+  const token = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();
+  const platform = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const tenants = [];
+  for (let i = 0; i < size.tenants; i += 1) {
+    const t = await call('/bootstrap', { method: 'POST', headers: platform, body: JSON.stringify({ tenant_name: `Bench ${i}` }) });
+    // Paying tenants: the free tier's quota would turn the run into 402s.
+    await call(`/platform/tenants/${t.tenant_id}`, { method: 'PATCH', headers: platform, body: JSON.stringify({ billing_status: 'active' }) });
+    tenants.push(t);
+  }
+  const tenantIds = tenants.map((t) => t.tenant_id);
+  const keyOf = (t) => ({ 'X-API-Key': t.api_key, 'Content-Type': 'application/json' });
+  const sample = await call('/cases', { method: 'POST', headers: keyOf(tenants[0]), body: JSON.stringify(NEWS2) });
+
+  servers.pg = start([process.execPath, 'bench/reference-server.mjs', 'pg', String(ports.pg)], { DATABASE_URL: db.databaseUrl }).pid;
+  servers.express = start([process.execPath, 'bench/reference-server.mjs', 'express', String(ports.express)], {}).pid;
   await waitFor(`http://127.0.0.1:${ports.express}/health`);
 
-  const warmup = Math.max(2, Math.floor(seconds / 3));
-  await new Promise((resolve) => autocannon({ url: `${base}/cases/${created.id}`, connections, duration: warmup, headers: key }, resolve));
-
-  const results = [
-    await load('GET /health', `${base}/health`),
-    await load('  reference: bare Express hello-world', `http://127.0.0.1:${ports.express}/health`),
-    await load('GET /ready (database + migrations)', `${base}/ready`),
-    await load('GET /cases/{id}', `${base}/cases/${created.id}`, key),
-    await load('  reference: node:http + pg, same SQL', `http://127.0.0.1:${ports.pg}/cases/${created.id}`),
-    await load('GET /cases?limit=20', `${base}/cases?limit=20`, key),
-    await load('POST /cases (NEWS2)', `${base}/cases`, { ...key, 'Content-Type': 'application/json' }, { method: 'POST', body: JSON.stringify(news2) }),
-    await load('GET /admin/usage', `${base}/admin/usage`, key),
-    await load('GET /admin/api-keys with an unknown key (401)', `${base}/admin/api-keys`, { 'X-API-Key': `cc_${'A'.repeat(43)}` }),
-  ];
-  const ratio = (a, b) => `${Math.round((results[a].rps / results[b].rps) * 100)}%`;
-  console.log(`\n${connections} connections, ${seconds} s per scenario, node ${process.version}, ${new Date().toISOString()}`);
-  console.log('scenario'.padEnd(50), 'req/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'non-2xx'.padStart(8));
-  for (const r of results) {
-    console.log(r.title.padEnd(50), String(r.rps).padStart(8), String(r.p50).padStart(8), String(r.p99).padStart(8), String(r.failed).padStart(8));
+  const seeded = { cases: 0, perTenant: 0, usage: null };
+  async function seed(cases, calls) {
+    const t0 = Date.now();
+    seeded.cases = await seedCases(db.adminUrl, tenantIds, seeded.perTenant + 1, cases, sample);
+    seeded.perTenant = cases;
+    seeded.usage = await seedUsage(db.adminUrl, tenantIds, calls);
+    console.log(`\nseeded: ${seeded.cases} cases, ${seeded.usage.counted_calls} counted calls, ${seeded.usage.access_log_rows} access-log rows (${Math.round((Date.now() - t0) / 1000)} s)`);
   }
-  console.log(`\nGET /health vs bare Express: ${ratio(0, 1)}; GET /cases/{id} vs node:http + pg on the same SQL: ${ratio(3, 4)}`);
+  // Random targets over every tenant: each request picks a tenant's key and one of its cases.
+  async function readTargets(perTenant = 20) {
+    const rows = (await admin.query(`select tenant_id, id from (select tenant_id, id, row_number() over (partition by tenant_id order by random()) n from cases) s where n <= $1`, [perTenant])).rows;
+    const byTenant = new Map(tenants.map((t) => [t.tenant_id, t]));
+    return rows.map((r) => ({ tenant: r.tenant_id, id: r.id, headers: keyOf(byTenant.get(r.tenant_id)) }));
+  }
+  const header = () => {
+    console.log(`\n${connections} connections, ${seconds} s per scenario after ${warmupSeconds} s warm-up, node ${process.version}, ${pinned ? 'servers on cpu 0, load on cpu 1' : 'unpinned'}`);
+    console.log('scenario'.padEnd(58), 'req/s'.padStart(7), 'p50'.padStart(7), 'p99'.padStart(7), 'failed'.padStart(7), 'cpu µs/req'.padStart(9), 'non-2xx');
+  };
+
+  await seed(size.casesSmall, size.callsSmall);
+  header();
+  let targets = await readTargets();
+  const hot = tenants[0];
+  const byId = (list) => list.map((t) => ({ path: `/cases/${t.id}`, headers: t.headers }));
+  // The JIT and the pools warm up once, before the first scenario, so that it is not the coldest.
+  drive({ url: base, targets: byId(targets), duration: 3 * warmupSeconds });
+  const growth = {};
+  growth.small = {
+    get: measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }),
+    list: measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }),
+    usage: measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) }),
+  };
+
+  await seed(size.casesLarge, size.callsLarge);
+  targets = await readTargets();
+  header();
+  const health = measure('GET /health', { url: `${base}/health` });
+  const express = measure('  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` });
+  measure('GET /ready (database + migrations)', { url: `${base}/ready` });
+  const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) });
+  const refGet = measure('  reference: node:http + pg, same SQL', { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) });
+  const pgGet = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['GET /cases/{id}'], targets.slice(0, 100).map((t) => ({ tenant: t.tenant, id: t.id })));
+  const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) });
+  const usage = measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
+  const postSpec = { url: base, method: 'POST', body: JSON.stringify(NEWS2), targets: tenants.map((t) => ({ path: '/cases', headers: keyOf(t) })) };
+  const post = measure('POST /cases (NEWS2)', postSpec);
+  const refPost = measure('  reference: node:http + pg, same SQL', { url: `http://127.0.0.1:${ports.pg}`, method: 'POST', body: JSON.stringify(NEWS2), headers: { 'Content-Type': 'application/json' }, targets: tenants.map((t) => ({ path: `/t/${t.tenant_id}/cases?key=${t.api_key_id}` })) });
+  const pgPost = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['POST /cases'], tenants.map((t) => ({ tenant: t.tenant_id, key: t.api_key_id })), { inputs: JSON.stringify(NEWS2.inputs), result: JSON.stringify(sample.result) });
+  // Finalize needs a fresh open case per request: the cases the POST runs made, in turn.
+  const open = await appCasesOf(admin, tenants);
+  const finalize = measure(`POST /cases/{id}/finalize (${open.length} open cases)`, { url: base, method: 'POST', inTurn: true, targets: open, warm: { duration: 1 } });
+
+  // Half of the measured peak, at a fixed rate: the latency a partner sees below saturation.
+  const half = {};
+  if (get) half.get = measure('GET /cases/{id} at half of peak', { url: base, targets: byId(targets), rate: Math.round(get.rps / 2) });
+  if (post) half.post = measure('POST /cases at half of peak', { ...postSpec, rate: Math.round(post.rps / 2) });
+
+  // One hot tenant: every request on one tenant's key and cases.
+  const hotGet = measure('hot tenant: GET /cases/{id}', { url: base, targets: byId(targets.filter((t) => t.tenant === hot.tenant_id)) });
+  const hotPost = measure('hot tenant: POST /cases', { ...postSpec, targets: [{ path: '/cases', headers: keyOf(hot) }] });
+
+  const ratio = (a, b) => (a && b ? Math.round((a.rps / b.rps) * 100) : null);
+  const summary = {
+    'GET /health vs bare Express (target 85%)': ratio(health, express),
+    'GET /cases/{id} vs node:http + pg (target 70%)': ratio(get, refGet),
+    'POST /cases vs node:http + pg (target 70%)': ratio(post, refPost),
+    'GET /cases/{id} vs pgbench': ratio(get, pgGet),
+    'POST /cases vs pgbench': ratio(post, pgPost),
+    'GET /cases/{id} growth, large vs small (target 90%)': ratio(get, growth.small.get),
+    'GET /cases?limit=20 growth, large vs small (target 90%)': ratio(list, growth.small.list),
+    'hot tenant GET /cases/{id} vs spread (target 60%)': ratio(hotGet, get),
+    'hot tenant POST /cases vs spread (target 60%)': ratio(hotPost, post),
+  };
+  console.log('\nratios (%)');
+  for (const [k, v] of Object.entries(summary)) console.log(`  ${k}: ${v ?? 'n/a'}`);
+  console.log(`  p99 at half of peak: GET /cases/{id} ${half.get?.p99 ?? 'n/a'} ms, POST /cases ${half.post?.p99 ?? 'n/a'} ms (target < 20 ms)`);
+  console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms)`);
   mkdirSync('bench/results', { recursive: true });
-  const file = path.join('bench/results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ connections, seconds, node: process.version, results }, null, 2));
-  console.log(`results: ${file}`);
+  const file = path.join('bench/results', `bench-${quick ? 'quick-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ quick, connections, seconds, pinned, node: process.version, size, seeded, results, summary, minutes: (Date.now() - started) / 60000 }, null, 2));
+  console.log(`results: ${file} (${Math.round((Date.now() - started) / 1000)} s in all)`);
 } finally {
+  await admin.end().catch(() => {});
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', resolve)))));
   await db.stop();
