@@ -93,7 +93,7 @@ export class PinoNestLogger implements LoggerService {
     const context = params[params.length - 1];
     const fields = { context: typeof context === 'string' ? context : undefined };
     if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ ...fields, ...(message) });
+      this.logger[level]({ ...fields, ...message });
     } else {
       this.logger[level](fields, String(message));
     }
