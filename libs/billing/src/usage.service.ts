@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import type { DataSource } from 'typeorm';
+import { Sql } from '@clincore/database/sql';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { billingConfig } from './billing.config';
 import { BillingErrorCode, BillingException } from './billing.exception';
@@ -21,7 +20,7 @@ export interface QuotaState {
 @Injectable()
 export class UsageService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     @Inject(billingConfig.KEY) private readonly config: ConfigType<typeof billingConfig>,
   ) {}
@@ -34,11 +33,16 @@ export class UsageService {
   async consume(tenantId: string, route: string, now = new Date()): Promise<QuotaState> {
     const period = billingPeriodOf(now);
     // `calls` is the period's total where a limit applies; null for paying tenants (no total needed).
-    const rows: Array<{ billing_status: BillingStatus; calls: string | null; counted: boolean }> =
-      await this.dataSource.query(
-        'select billing_status, calls, counted from consume_call($1, $2, $3, $4)',
-        [tenantId, period.key, route, this.config.freeTierCallLimit],
-      );
+    const rows = await this.sql.query<{
+      billing_status: BillingStatus;
+      calls: string | null;
+      counted: boolean;
+    }>('select billing_status, calls, counted from consume_call($1, $2, $3, $4)', [
+      tenantId,
+      period.key,
+      route,
+      this.config.freeTierCallLimit,
+    ]);
     const row = rows[0];
     if (!row) throw new Error(`tenant ${tenantId} has no billing status`);
     const calls = Number(row.calls);

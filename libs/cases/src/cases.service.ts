@@ -4,6 +4,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { randomUUID } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { AuditService } from '@clincore/audit/audit.service';
+import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
 import { CasesErrorCode, CasesException } from './cases.exception';
@@ -32,6 +33,7 @@ export class CasesService {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly audit: AuditService,
+    private readonly sql: Sql,
   ) {}
 
   /** Scores the inputs with the protocol's current version and opens the case with its first event. */
@@ -89,7 +91,7 @@ export class CasesService {
 
   /** One statement, no transaction: `read_case` binds the tenant and reads under RLS. */
   async get(tenant: TenantContext, id: string): Promise<CaseDto> {
-    const rows: CaseRow[] = await this.txHost.tx.query('select * from read_case($1, $2)', [
+    const rows = await this.sql.query<CaseRow>('select * from read_case($1, $2)', [
       tenantIdOf(tenant),
       id,
     ]);
@@ -105,7 +107,7 @@ export class CasesService {
   async list(tenant: TenantContext, query: ListCasesQuery): Promise<CaseListDto> {
     const limit = query.limit ?? DEFAULT_PAGE;
     const after = query.cursor ? decodeCursor(query.cursor) : null;
-    const rows: CaseRow[] = await this.txHost.tx.query(
+    const rows = await this.sql.query<CaseRow>(
       'select * from list_cases($1, $2, $3, $4, $5, $6, $7)',
       [
         tenantIdOf(tenant),

@@ -10,6 +10,7 @@ import { buildDataSourceOptions } from './data-source.options';
 import { databaseConfig } from './database.config';
 import { DatabaseSafetyCheck } from './database-safety.check';
 import { DatabaseStatusService } from './database-status.service';
+import { Sql } from './sql';
 import { TenantRlsSubscriber } from './tenant-rls.subscriber';
 
 /**
@@ -55,7 +56,7 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
       ],
     }),
   ],
-  providers: [DatabaseSafetyCheck, DatabaseStatusService],
-  exports: [DatabaseStatusService],
+  providers: [DatabaseSafetyCheck, DatabaseStatusService, Sql],
+  exports: [DatabaseStatusService, Sql],
 })
 export class DatabaseModule {}
