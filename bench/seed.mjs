@@ -30,7 +30,9 @@ export async function seedCases(adminUrl, tenantIds, from, to, sample) {
          from unnest($1::uuid[]) t cross join generate_series($2::int, $3::int) g`,
       [tenantIds, from, to, sample.protocol, sample.engine_version, JSON.stringify(sample.inputs), JSON.stringify(sample.result)],
     );
-    await db.query('analyze cases');
+    // Vacuumed and checkpointed now, so that autovacuum and a checkpoint do not run under the measurements.
+    await db.query('vacuum (analyze) cases');
+    await db.query('checkpoint');
     return Number((await db.query('select count(*) from cases')).rows[0].count);
   });
 }
@@ -79,8 +81,10 @@ export async function seedUsage(adminUrl, tenantIds, calls) {
         where u.ctid = s.first`,
       [tenantIds, period, perTenant],
     );
-    await db.query('analyze access_logs');
-    await db.query('analyze usage_counters');
+    await db.query('vacuum (analyze) access_logs');
+    await db.query('vacuum (analyze) usage_counters');
+    await db.query('vacuum (analyze) usage_route_counters');
+    await db.query('checkpoint');
     const total = (await db.query(`select coalesce(sum(calls), 0) c from usage_counters where period_start = $1`, [period])).rows[0].c;
     const rows = Number((await db.query('select count(*) from access_logs')).rows[0].count);
     return { counted_calls: Number(total), access_log_rows: rows };

@@ -10,8 +10,9 @@ export const USAGE_SHARDS = 16;
  *   backend's own shard row, so concurrent calls of one tenant no longer wait
  *   on one row lock (held until each commit's WAL flush). A free tenant's quota
  *   stays exact: its calls take turns on shard 0's lock and count the sum.
- * - `read_case` and `list_cases` bind the tenant and read in one statement
- *   (the API's reads were START TRANSACTION, set_config, the query, COMMIT).
+ * - `read_case`, `list_cases` and `tenant_usage` bind the tenant and read in
+ *   one statement (the API's reads were START TRANSACTION, set_config, the
+ *   queries, COMMIT).
  *   They run as the caller, so row-level security applies as before; the
  *   tenant setting is transaction-local and ends with the statement.
  */
@@ -115,7 +116,29 @@ export class HotPath1763900600000 implements MigrationInterface {
           using p_tenant, p_limit, p_status, p_protocol, p_subject_ref, p_after_created, p_after_id;
       end
       $$`);
+    // GET /admin/usage in one statement: billing status, the period's total and its routes.
+    await q.query(`
+      create function tenant_usage(p_tenant uuid, p_period date)
+      returns table (billing_status text, total bigint, routes jsonb)
+      language plpgsql volatile
+      set search_path = pg_catalog, pg_temp
+      as $$
+      begin
+        perform set_config('app.tenant_id', p_tenant::text, true);
+        return query
+          select t.billing_status,
+                 (select coalesce(sum(c.calls), 0)::bigint from public.usage_counters c
+                   where c.tenant_id = p_tenant and c.period_start = p_period),
+                 (select coalesce(jsonb_agg(jsonb_build_object('route', r.route, 'calls', r.calls)
+                                            order by r.calls desc, r.route), '[]'::jsonb)
+                    from (select u.route, sum(u.calls)::bigint as calls from public.usage_route_counters u
+                           where u.tenant_id = p_tenant and u.period_start = p_period
+                           group by u.route) r)
+            from public.tenants t where t.tenant_id = p_tenant;
+      end
+      $$`);
     for (const fn of [
+      'tenant_usage(uuid, date)',
       'read_case(uuid, uuid)',
       'list_cases(uuid, integer, text, text, text, timestamptz, uuid)',
     ]) {
@@ -127,6 +150,7 @@ export class HotPath1763900600000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`drop function list_cases(uuid, integer, text, text, text, timestamptz, uuid)`);
     await q.query(`drop function read_case(uuid, uuid)`);
+    await q.query(`drop function tenant_usage(uuid, date)`);
     // Back to one row per tenant and period (and route): fold the shards first.
     for (const [table, key] of [
       ['usage_counters', 'tenant_id, period_start'],

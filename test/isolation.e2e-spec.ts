@@ -183,7 +183,7 @@ describe('tenant isolation', () => {
          where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
          order by 1`);
       // SECURITY DEFINER: append_access_logs, bootstrap_tenant, platform_tenants, resolve_api_key.
-      // consume_call, list_cases and read_case run as the caller, under RLS.
+      // consume_call, list_cases, read_case and tenant_usage run as the caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
@@ -192,6 +192,7 @@ describe('tenant isolation', () => {
         'platform_tenants',
         'read_case',
         'resolve_api_key',
+        'tenant_usage',
       ]);
     });
 

@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
-import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { Sql } from '@clincore/database/sql';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { billingConfig } from './billing.config';
@@ -21,7 +19,6 @@ export interface QuotaState {
 export class UsageService {
   constructor(
     private readonly sql: Sql,
-    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     @Inject(billingConfig.KEY) private readonly config: ConfigType<typeof billingConfig>,
   ) {}
 
@@ -69,25 +66,20 @@ export class UsageService {
     return state;
   }
 
-  @Transactional()
+  /** One statement (`tenant_usage` binds the tenant under RLS), whatever the period's volume. */
   async usage(tenant: TenantContext, now = new Date()): Promise<UsageDto> {
     const period = billingPeriodOf(now);
-    const tx = this.txHost.tx;
-    const tenants: Array<{ billing_status: BillingStatus }> = await tx.query(
-      'select billing_status from tenants where tenant_id = $1',
-      [tenant.tenantId],
-    );
-    const status = tenants[0]?.billing_status ?? 'free';
-    const totals: Array<{ calls: string }> = await tx.query(
-      'select sum(calls) as calls from usage_counters where tenant_id = $1 and period_start = $2',
-      [tenant.tenantId, period.key],
-    );
-    const routes: Array<{ route: string; calls: string }> = await tx.query(
-      `select route, sum(calls) as calls from usage_route_counters
-        where tenant_id = $1 and period_start = $2 group by route order by 2 desc, route`,
-      [tenant.tenantId, period.key],
-    );
-    const total = Number(totals[0]?.calls ?? 0);
+    const rows = await this.sql.query<{
+      billing_status: BillingStatus;
+      total: string;
+      routes: Array<{ route: string; calls: number }>;
+    }>('select billing_status, total, routes from tenant_usage($1, $2)', [
+      tenant.tenantId,
+      period.key,
+    ]);
+    const row = rows[0];
+    const status = row?.billing_status ?? 'free';
+    const total = Number(row?.total ?? 0);
     const limit = this.limitOf(status);
     return {
       tenant_id: tenant.tenantId,
@@ -97,7 +89,7 @@ export class UsageService {
       total_calls: total,
       limit,
       remaining: limit === null ? null : Math.max(0, limit - total),
-      by_route: routes.map((r) => ({ route: r.route, calls: Number(r.calls) })),
+      by_route: (row?.routes ?? []).map((r) => ({ route: r.route, calls: r.calls })),
     };
   }
 
