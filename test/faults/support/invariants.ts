@@ -27,6 +27,9 @@ export interface DataCheck {
   audit_verify: { ok: boolean; output: string };
 }
 
+/** What the client saw acknowledged (a LoadClient, or a hand-kept record). */
+export type Acknowledged = Pick<LoadClient, 'created' | 'finalized'>;
+
 interface CaseRow {
   id: string;
   status: string;
@@ -57,7 +60,7 @@ interface EventRow {
 export async function checkData(
   cluster: PgCluster,
   tenantId: string,
-  load: LoadClient,
+  load: Acknowledged,
 ): Promise<DataCheck> {
   const db = new Client({ connectionString: cluster.urls.app });
   await db.connect();
