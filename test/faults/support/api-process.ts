@@ -84,6 +84,7 @@ export class ApiProcess {
 
   /** Resident set size of the API process, in MiB (from /proc). */
   rssMiB(): number {
+    if (!this.running) throw new Error(`API exited:\n${this.output()}`);
     const status = readFileSync(`/proc/${String(this.pid)}/status`, 'utf8');
     const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
     if (!kb) throw new Error('no VmRSS');
@@ -121,7 +122,13 @@ export class ApiProcess {
     });
   }
 
-  output(): string {
-    return this.lines.join('\n');
+  /** The last `lines` lines the API wrote (stdout and stderr). */
+  output(lines = 40): string {
+    return this.lines.slice(-lines).join('\n');
+  }
+
+  /** Everything kept (the last 400 lines). */
+  get log(): readonly string[] {
+    return this.lines;
   }
 }

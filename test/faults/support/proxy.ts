@@ -59,19 +59,32 @@ export class TcpProxy {
     this.pipe(upstream, client);
   }
 
+  /**
+   * Bytes keep their order: each chunk is due at arrival plus the delay of the
+   * moment, never before the chunk ahead of it, so switching modes cannot
+   * reorder a stream. Silence drops the chunk.
+   */
   private pipe(from: Socket, to: Socket): void {
+    const queue: Array<{ due: number; chunk: Buffer }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = (): void => {
+      timer = undefined;
+      const now = Date.now();
+      while (queue.length > 0 && (queue[0]?.due ?? 0) <= now) {
+        const next = queue.shift();
+        if (next) to.write(next.chunk);
+      }
+      const head = queue[0];
+      if (head) timer = setTimeout(pump, head.due - now);
+    };
     from.on('data', (chunk: Buffer) => {
       const mode = this.mode;
-      switch (mode.kind) {
-        case 'forward':
-          to.write(chunk);
-          return;
-        case 'delay':
-          setTimeout(() => to.write(chunk), mode.ms);
-          return;
-        case 'blackhole':
-          return;
-      }
+      if (mode.kind === 'blackhole') return;
+      const delay = mode.kind === 'delay' ? mode.ms : 0;
+      const last = queue[queue.length - 1]?.due ?? 0;
+      queue.push({ due: Math.max(Date.now() + delay, last), chunk });
+      if (timer === undefined) pump();
     });
+    from.on('close', () => clearTimeout(timer));
   }
 }
