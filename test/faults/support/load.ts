@@ -62,6 +62,11 @@ export class LoadClient {
     );
   }
 
+  /** Sends no new request from now on; the ones in flight go on (stop() waits for them). */
+  stopSending(): void {
+    this.running = false;
+  }
+
   /** Stops sending and waits for every request in flight to end. */
   async stop(): Promise<void> {
     this.running = false;
