@@ -120,6 +120,14 @@ describe('pool exhaustion and a slow or silent database', () => {
         recovery_ms: recovered - lifted,
         after_recovery: load.summary(load.between(recovered)),
         rss_mib_max_during: Math.max(...rss),
+        failed_after_lift: afterLift
+          .filter((r) => !(typeof r.outcome === 'number' && r.outcome < 300))
+          .map((r) => ({
+            op: r.op,
+            started_ms: r.startedAt - lifted,
+            ms: r.ms,
+            outcome: r.outcome,
+          })),
       };
     } finally {
       clearInterval(sampler);
