@@ -31,6 +31,18 @@ describe('problem details', () => {
     });
   });
 
+  it('answers a database that cannot serve now with a 503 that says nothing of it', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    expect(toProblem(refused)).toEqual({
+      type: 'urn:clincore:problem:database-unavailable',
+      title: 'Service unavailable',
+      status: 503,
+      detail: 'The database is unavailable or did not answer in time; retry shortly.',
+    });
+  });
+
   it('answers anything unexpected with a 500 that says nothing of it', () => {
     const problem = toProblem(new Error('connect ECONNREFUSED postgres://app:secret@db:5432'));
     expect(problem).toEqual({

@@ -22,6 +22,7 @@ import {
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
 import { requestIdOf } from '@clincore/common/request-id';
+import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
 
@@ -51,7 +52,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const problem = toProblem(exception);
     const requestId = requestIdOf(request);
-    if (problem.status >= 500 && !(exception instanceof NotReadyException)) {
+    if (problem.type === DATABASE_UNAVAILABLE) {
+      // Expected while the database is away: one line per request, no stack.
+      this.logger.warn(
+        { err: { ...loggableError(exception), stack: undefined }, request_id: requestId },
+        'database unavailable',
+      );
+    } else if (problem.status >= 500 && !(exception instanceof NotReadyException)) {
       this.logger.error(
         { err: loggableError(exception), request_id: requestId },
         'unhandled error',
@@ -71,6 +78,8 @@ function loggableError(exception: unknown): Record<string, unknown> {
   const { code } = exception as { code?: unknown };
   return { type: exception.name, message: exception.message, code, stack: exception.stack };
 }
+
+const DATABASE_UNAVAILABLE = 'urn:clincore:problem:database-unavailable';
 
 export function sendProblem(
   response: Response,
@@ -105,6 +114,14 @@ export function toProblem(exception: unknown): Problem {
     };
   }
   if (exception instanceof HttpException) return httpProblem(exception);
+  if (isDatabaseUnavailable(exception)) {
+    return problem(
+      503,
+      'database-unavailable',
+      'Service unavailable',
+      'The database is unavailable or did not answer in time; retry shortly.',
+    );
+  }
   return problem(
     500,
     'internal-error',

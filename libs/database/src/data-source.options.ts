@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '@clincore/migrations/index';
+import { BoundedPgClient } from './bounded-pg-client';
 
 export interface ConnectionSettings {
   url: string;
@@ -11,8 +12,16 @@ export interface ConnectionSettings {
 
 export const MIGRATIONS_TABLE = 'migrations';
 
+/**
+ * How much longer than the statement timeout the client waits for an answer
+ * before it gives the connection up: the server cancels a slow statement
+ * itself; only a server (or network) that says nothing at all reaches this.
+ */
+export const QUERY_TIMEOUT_MARGIN_MS = 2_000;
+
 /** One place that turns a URL into TypeORM options, for the API, the CLI and the tests. */
 export function buildDataSourceOptions(settings: ConnectionSettings): DataSourceOptions {
+  const statementTimeoutMs = settings.statementTimeoutMs ?? 15_000;
   return {
     type: 'postgres',
     url: settings.url,
@@ -24,8 +33,10 @@ export function buildDataSourceOptions(settings: ConnectionSettings): DataSource
     poolSize: settings.poolSize ?? 10,
     applicationName: settings.applicationName ?? 'clincore',
     extra: {
+      Client: BoundedPgClient,
       connectionTimeoutMillis: settings.connectTimeoutMs ?? 5_000,
-      statement_timeout: settings.statementTimeoutMs ?? 15_000,
+      statement_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
       idleTimeoutMillis: 30_000,
     },
   };

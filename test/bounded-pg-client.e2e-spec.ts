@@ -1,0 +1,58 @@
+import { DataSource } from 'typeorm';
+import {
+  buildDataSourceOptions,
+  QUERY_TIMEOUT_MARGIN_MS,
+} from '@clincore/database/data-source.options';
+import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
+import { TcpProxy } from './faults/support/proxy';
+
+/** The app role's URL, through `port`. */
+function viaPort(port: number): string {
+  const url = new URL(process.env.DATABASE_URL ?? '');
+  url.port = String(port);
+  return url.toString();
+}
+
+describe('a database that goes silent', () => {
+  let proxy: TcpProxy;
+
+  beforeEach(async () => {
+    proxy = await TcpProxy.start(Number(new URL(process.env.DATABASE_URL ?? '').port));
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+  });
+
+  it('fails the query after the statement timeout and margin, and the pool heals when it speaks again', async () => {
+    // The API's own pool options, one connection, through a proxy that can stop answering.
+    const dataSource = new DataSource(
+      buildDataSourceOptions({
+        url: viaPort(proxy.port),
+        poolSize: 1,
+        connectTimeoutMs: 1_000,
+        statementTimeoutMs: 200,
+      }),
+    );
+    await dataSource.initialize();
+    try {
+      expect(await dataSource.query('select 1 as one')).toEqual([{ one: 1 }]);
+      proxy.mode = { kind: 'blackhole' };
+      const started = Date.now();
+      const silent = await dataSource.query('select 2').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // 503 for the request that ran it.
+      expect(isDatabaseUnavailable(silent)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(200 + QUERY_TIMEOUT_MARGIN_MS + 1_000);
+      proxy.mode = { kind: 'forward' };
+      // The silent connection is gone; the next query runs on a fresh one, at once.
+      const again = Date.now();
+      expect(await dataSource.query('select 3 as three')).toEqual([{ three: 3 }]);
+      expect(Date.now() - again).toBeLessThan(1_000);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import { DataSource } from 'typeorm';
+import { bootstrapTenant, expectProblem, startApi, type TestApi, withKey } from './support/api';
+
+describe('database unavailable', () => {
+  let api: TestApi;
+
+  afterEach(async () => {
+    await api.close();
+  });
+
+  it('answers 503 problem+json, not 500, when no pooled connection frees up in time', async () => {
+    api = await startApi({ DB_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '300' });
+    const tenant = await bootstrapTenant(api.http, 'Exhausted');
+    // The pool's only connection, held by the test: the request waits 300 ms, then gives up.
+    const holder = api.app.get(DataSource).createQueryRunner();
+    await holder.connect();
+    try {
+      const started = Date.now();
+      const res = await withKey(api, tenant.adminKey).get('/cases');
+      expectProblem(res, 503);
+      expect(res.body.type).toBe('urn:clincore:problem:database-unavailable');
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      await holder.release();
+    }
+    await withKey(api, tenant.adminKey).get('/cases').expect(200);
+  });
+});
