@@ -165,6 +165,18 @@ describe('bad input', () => {
     }
   });
 
+  it.each(['/cases', '/admin/audit-events', '/admin/access-logs'])(
+    'bounds the page size of %s to 1..100 (400 naming limit outside it)',
+    async (route) => {
+      for (const limit of ['0', '101', '-1', '1.5', 'abc', '1e9', '99999999999999999999']) {
+        const res = await api.http.get(`${route}?limit=${limit}`).set('X-API-Key', tenant.adminKey);
+        expectProblem(res, 400);
+        expect(Object.keys(res.body.errors ?? {})).toContain('limit');
+      }
+      await api.http.get(`${route}?limit=100`).set('X-API-Key', tenant.adminKey).expect(200);
+    },
+  );
+
   it('answers 404 problem details for an unknown route or method', async () => {
     expectProblem(await api.http.get('/no/such/route'), 404);
     expectProblem(await api.http.delete('/admin/api-keys'), 404);
