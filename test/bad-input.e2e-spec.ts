@@ -8,6 +8,13 @@ import {
   type TestTenant,
 } from './support/api';
 
+/** A cursor of the API's shape (base64url JSON [instant, uuid]) with a forged instant. */
+function forgedCursor(at: string): string {
+  return Buffer.from(JSON.stringify([at, '00000000-0000-4000-8000-000000000000'])).toString(
+    'base64url',
+  );
+}
+
 /** Hostile and careless input: always a clear 4xx problem, never a 500, never lost or altered data. */
 describe('bad input', () => {
   let api: TestApi;
@@ -176,6 +183,22 @@ describe('bad input', () => {
       await api.http.get(`${route}?limit=100`).set('X-API-Key', tenant.adminKey).expect(200);
     },
   );
+
+  // Regressions found by test/faults/hostile-input: each of these was a 500 from the database.
+  it.each([
+    '/admin/audit-events?cursor=1e300',
+    '/admin/audit-events?cursor=99999999999999999999',
+    '/admin/audit-events?cursor=9223372036854775807',
+    '/cases?subject_ref=%00',
+    '/cases?protocol=a%00b',
+    '/admin/audit-events?target_id=x%00',
+    '/admin/access-logs?cursor=%00',
+    `/cases?cursor=${forgedCursor('-271821-04-20T00:00:00.000Z')}`,
+    `/admin/access-logs?cursor=${forgedCursor('-271821-04-20T00:00:00.000Z')}`,
+    `/admin/access-logs?cursor=${forgedCursor('+275760-09-13T00:00:00.000Z')}`,
+  ])('answers 400, not a database error, to GET %s', async (url) => {
+    expectProblem(await api.http.get(url).set('X-API-Key', tenant.adminKey), 400);
+  });
 
   it('answers 404 problem details for an unknown route or method', async () => {
     expectProblem(await api.http.get('/no/such/route'), 404);

@@ -116,7 +116,23 @@ const SQLISH = [
   '9007199254740993',
   '0x1f',
   ' ',
+  'a\u0000b',
+  '1e300',
+  '99999999999999999999',
+  '9223372036854775807',
 ];
+
+/** Strings of the API's cursor shape (base64url JSON [instant, uuid]) with forged parts. */
+const forgedCursor = fc
+  .tuple(
+    fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.constantFrom('-271821-04-20T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '0', 'x'),
+      fc.jsonValue({ maxDepth: 1 }),
+    ),
+    fc.oneof(fc.uuid(), fc.jsonValue({ maxDepth: 1 })),
+  )
+  .map((pair) => Buffer.from(JSON.stringify(pair)).toString('base64url'));
 
 /** Header-safe text (fetch refuses control characters in header values). */
 const headerText = fc.string({
@@ -133,6 +149,7 @@ const hostileString = fc.oneof(
   fc.uuid(),
   fc.integer().map(String),
   fc.string({ maxLength: 3000 }).map((s) => s.repeat(2)),
+  forgedCursor,
 );
 
 function schemaValue(schema: Schema, depth = 0): fc.Arbitrary<unknown> {

@@ -19,6 +19,7 @@ import { applyHttpServerLimits } from './http-server-limits';
 import { jsonBody } from './json-body';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ProblemDetailsFilter } from './problem-details.filter';
+import { rejectNulInUrl } from './reject-nul-in-url';
 import { RequestValidationException } from './request-validation.exception';
 import { setupSwagger } from './swagger';
 
@@ -60,6 +61,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
+  app.use(rejectNulInUrl);
   app.use(...jsonBody(bodyLimitBytes));
   app.useGlobalPipes(
     new ValidationPipe({
