@@ -72,6 +72,18 @@ describe('bad input', () => {
     expect(({} as Record<string, unknown>).role).toBeUndefined();
   });
 
+  // Regression found by test/faults/hostile-input: 1e400 parsed to Infinity, which the
+  // canonical JSON of a case cannot hold (a 500 from POST /cases with the generic protocol).
+  it.each(['1e400', '-1e400'])('answers 400 to the number %s, which overflows', async (n) => {
+    const res = await api.http
+      .post('/cases')
+      .set('X-API-Key', tenant.adminKey)
+      .set('Content-Type', 'application/json')
+      .send(`{"protocol":"generic","subject_ref":"x","inputs":{"x":${n}}}`);
+    expectProblem(res, 400);
+    expect(res.body.detail).toMatch(/too large/);
+  });
+
   it('answers 400 to a body nested deeper than 64 levels, which would exhaust the validator', async () => {
     for (const depth of [65, 2_500, 10_000]) {
       const name = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);

@@ -268,6 +268,8 @@ function bodyFor(op: Operation): fc.Arbitrary<BodyKind> {
             `${'['.repeat(100)}${']'.repeat(100)}`,
             '{"a":"\\ud800"}',
             '{"a":"\\u0000"}',
+            '{"protocol":"generic","subject_ref":"x","inputs":{"x":1e400}}',
+            '{"inputs":{"respiration_rate":-1e999}}',
           ),
         ),
         fc.constantFrom(

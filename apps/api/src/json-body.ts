@@ -15,7 +15,8 @@ const REJECTED = 'clincore-rejected: ';
 /**
  * The JSON body parser and its error handler: malformed JSON is a 400, an
  * oversized body a 413, and what valid JSON may carry but the API must not
- * take (excessive nesting, NUL characters, prototype keys) a 400, all as
+ * take (excessive nesting, NUL characters, prototype keys, numbers that
+ * overflow to Infinity) a 400, all as
  * problem details.
  */
 export function jsonBody(limitBytes: number): [RequestHandler, express.ErrorRequestHandler] {
@@ -73,6 +74,12 @@ function rejectUnsafeJson(key: string, value: unknown): unknown {
   if (!key.isWellFormed() || (typeof value === 'string' && !value.isWellFormed())) {
     throw new SyntaxError(
       `${REJECTED}The request body holds a lone UTF-16 surrogate, which is not text.`,
+    );
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    // 1e400 parses to Infinity, which JSON (and the canonical JSON that is hashed and signed) cannot hold.
+    throw new SyntaxError(
+      `${REJECTED}The request body holds a number too large to represent (e.g. 1e400).`,
     );
   }
   if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
