@@ -84,6 +84,16 @@ describe('bad input', () => {
     expect(res.body.detail).toMatch(/too large/);
   });
 
+  // Regression: a compressed body that does not decompress was a 500.
+  it.each(['gzip', 'deflate', 'br'])(
+    'answers 400 to a body that is not valid %s',
+    async (encoding) => {
+      const res = await postKeys('not compressed').set('Content-Encoding', encoding);
+      expectProblem(res, 400);
+      expect(res.body.type).toBe('urn:clincore:problem:encoding-invalid');
+    },
+  );
+
   it('answers 400 to a body nested deeper than 64 levels, which would exhaust the validator', async () => {
     for (const depth of [65, 2_500, 10_000]) {
       const name = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
