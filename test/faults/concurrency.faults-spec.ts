@@ -47,6 +47,7 @@ describe('concurrency histories', () => {
     if_match_races: 0,
     mixed_races: 0,
     quota_races: 0,
+    key_races: 0,
     invariant_checks: 0,
     cases: 0,
     case_events_checked: 0,
@@ -226,6 +227,61 @@ describe('concurrency histories', () => {
     });
   }
 
+  /** Concurrent rotations of one key, and concurrent revocations of another: one winner each. */
+  async function raceOnKeys(round: number): Promise<void> {
+    const issue = async (name: string) => {
+      const res = await call('POST', '/admin/api-keys', clinic.adminKey, { name, role: 'member' });
+      expect(res.status).toBe(201);
+      return { id: res.body.id as string, key: res.body.api_key as string };
+    };
+    const rotated = await issue(`rotated ${String(round)}`);
+    const revoked = await issue(`revoked ${String(round)}`);
+    const [rotations, revocations] = await Promise.all([
+      Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          call('POST', '/auth/api-keys/rotate', rotated.key, {
+            grace_period_seconds: i % 2 ? 60 : 0,
+          }),
+        ),
+      ),
+      Promise.all(
+        Array.from({ length: 6 }, () =>
+          call('POST', `/admin/api-keys/revoke/${revoked.id}`, clinic.adminKey),
+        ),
+      ),
+    ]);
+    totals.key_races += 2;
+    const winners = rotations.filter((r) => r.status === 201);
+    expect(winners).toHaveLength(1);
+    // The losers: already rotated (409), or the key no longer authenticates (401).
+    for (const r of rotations) expect([201, 401, 409]).toContain(r.status);
+    expect(revocations.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(revocations.filter((r) => r.status === 409)).toHaveLength(5);
+    await inTenantTx('app', clinic.tenantId, async (db) => {
+      const successors = await db.query<{ id: string }>(
+        'select id from api_keys where tenant_id = $1 and created_by_key_id = $2',
+        [clinic.tenantId, rotated.id],
+      );
+      const old = await db.query<{ replaced_by_key_id: string | null }>(
+        'select replaced_by_key_id from api_keys where tenant_id = $1 and id = $2',
+        [clinic.tenantId, rotated.id],
+      );
+      // One live successor, and the old key names it: no orphan keys from the losers.
+      expect(successors.rows.map((r) => r.id)).toEqual([winners[0]?.body.id]);
+      expect(old.rows[0]?.replaced_by_key_id).toBe(winners[0]?.body.id);
+      // Regression: two concurrent revocations both succeeded (two 200s, two audit events).
+      const audited = await db.query<{ action: string; target_id: string }>(
+        `select action, target_id from audit_events where tenant_id = $1
+            and action in ('api_key.revoked', 'api_key.rotated') and target_id in ($2, $3)`,
+        [clinic.tenantId, rotated.id, revoked.id],
+      );
+      expect(audited.rows.map((r) => `${r.action} ${r.target_id}`).sort()).toEqual(
+        [`api_key.revoked ${revoked.id}`, `api_key.rotated ${rotated.id}`].sort(),
+      );
+      totals.invariant_checks += 3;
+    });
+  }
+
   async function checkCaseInvariants(ids: string[]): Promise<void> {
     await inTenantTx('app', clinic.tenantId, async (db) => {
       for (const id of ids) {
@@ -366,7 +422,7 @@ describe('concurrency histories', () => {
 
   it(`keeps every invariant over ${String(ROUNDS)} rounds of racing clients`, async () => {
     for (let round = 1; round <= ROUNDS; round += 1) {
-      const [ids] = await Promise.all([raceOnCases(), raceOnQuota(round)]);
+      const [ids] = await Promise.all([raceOnCases(), raceOnQuota(round), raceOnKeys(round)]);
       await checkCaseInvariants(ids);
       await checkAuditChain(clinic.tenantId);
       totals.rounds += 1;
