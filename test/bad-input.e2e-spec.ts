@@ -8,6 +8,13 @@ import {
   type TestTenant,
 } from './support/api';
 
+/** A cursor of the API's shape (base64url JSON [instant, uuid]) with a forged instant. */
+function forgedCursor(at: string): string {
+  return Buffer.from(JSON.stringify([at, '00000000-0000-4000-8000-000000000000'])).toString(
+    'base64url',
+  );
+}
+
 /** Hostile and careless input: always a clear 4xx problem, never a 500, never lost or altered data. */
 describe('bad input', () => {
   let api: TestApi;
@@ -64,6 +71,28 @@ describe('bad input', () => {
     expect(res.body.detail).toMatch(/forbidden key/);
     expect(({} as Record<string, unknown>).role).toBeUndefined();
   });
+
+  // Regression found by test/faults/hostile-input: 1e400 parsed to Infinity, which the
+  // canonical JSON of a case cannot hold (a 500 from POST /cases with the generic protocol).
+  it.each(['1e400', '-1e400'])('answers 400 to the number %s, which overflows', async (n) => {
+    const res = await api.http
+      .post('/cases')
+      .set('X-API-Key', tenant.adminKey)
+      .set('Content-Type', 'application/json')
+      .send(`{"protocol":"generic","subject_ref":"x","inputs":{"x":${n}}}`);
+    expectProblem(res, 400);
+    expect(res.body.detail).toMatch(/too large/);
+  });
+
+  // Regression: a compressed body that does not decompress was a 500.
+  it.each(['gzip', 'deflate', 'br'])(
+    'answers 400 to a body that is not valid %s',
+    async (encoding) => {
+      const res = await postKeys('not compressed').set('Content-Encoding', encoding);
+      expectProblem(res, 400);
+      expect(res.body.type).toBe('urn:clincore:problem:encoding-invalid');
+    },
+  );
 
   it('answers 400 to a body nested deeper than 64 levels, which would exhaust the validator', async () => {
     for (const depth of [65, 2_500, 10_000]) {
@@ -163,6 +192,34 @@ describe('bad input', () => {
     } finally {
       await owner.end();
     }
+  });
+
+  it.each(['/cases', '/admin/audit-events', '/admin/access-logs'])(
+    'bounds the page size of %s to 1..100 (400 naming limit outside it)',
+    async (route) => {
+      for (const limit of ['0', '101', '-1', '1.5', 'abc', '1e9', '99999999999999999999']) {
+        const res = await api.http.get(`${route}?limit=${limit}`).set('X-API-Key', tenant.adminKey);
+        expectProblem(res, 400);
+        expect(Object.keys(res.body.errors ?? {})).toContain('limit');
+      }
+      await api.http.get(`${route}?limit=100`).set('X-API-Key', tenant.adminKey).expect(200);
+    },
+  );
+
+  // Regressions found by test/faults/hostile-input: each of these was a 500 from the database.
+  it.each([
+    '/admin/audit-events?cursor=1e300',
+    '/admin/audit-events?cursor=99999999999999999999',
+    '/admin/audit-events?cursor=9223372036854775807',
+    '/cases?subject_ref=%00',
+    '/cases?protocol=a%00b',
+    '/admin/audit-events?target_id=x%00',
+    '/admin/access-logs?cursor=%00',
+    `/cases?cursor=${forgedCursor('-271821-04-20T00:00:00.000Z')}`,
+    `/admin/access-logs?cursor=${forgedCursor('-271821-04-20T00:00:00.000Z')}`,
+    `/admin/access-logs?cursor=${forgedCursor('+275760-09-13T00:00:00.000Z')}`,
+  ])('answers 400, not a database error, to GET %s', async (url) => {
+    expectProblem(await api.http.get(url).set('X-API-Key', tenant.adminKey), 400);
   });
 
   it('answers 404 problem details for an unknown route or method', async () => {

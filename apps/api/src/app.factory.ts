@@ -7,24 +7,28 @@ import { accessLogMiddleware } from '@clincore/access-logs/access-log.middleware
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
+import { loadRateLimitConfig } from '@clincore/auth/rate-limit.config';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
+import { applyHttpServerLimits } from './http-server-limits';
 import { jsonBody } from './json-body';
 import { createLogger, PinoNestLogger, requestLogMiddleware } from './logging';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { ProblemDetailsFilter } from './problem-details.filter';
+import { rejectNulInUrl } from './reject-nul-in-url';
 import { RequestValidationException } from './request-validation.exception';
 import { setupSwagger } from './swagger';
 
 /** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */
 export async function createApiApp(): Promise<NestExpressApplication> {
   // Every variable is checked before anything opens a connection.
-  const { bodyLimitBytes } = loadAppConfig();
+  const { bodyLimitBytes, http } = loadAppConfig();
   loadAuthConfig();
+  loadRateLimitConfig();
   loadDatabaseConfig();
   loadSigningConfig();
   loadBillingConfig();
@@ -39,6 +43,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   app.useLogger(new PinoNestLogger(logger));
   app.use(requestLogMiddleware(logger));
   configureHttp(app, bodyLimitBytes);
+  applyHttpServerLimits(app.getHttpServer(), http);
   return app;
 }
 
@@ -58,6 +63,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): voi
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
+  app.use(rejectNulInUrl);
   app.use(...jsonBody(bodyLimitBytes));
   app.useGlobalPipes(
     new ValidationPipe({

@@ -15,7 +15,8 @@ const REJECTED = 'clincore-rejected: ';
 /**
  * The JSON body parser and its error handler: malformed JSON is a 400, an
  * oversized body a 413, and what valid JSON may carry but the API must not
- * take (excessive nesting, NUL characters, prototype keys) a 400, all as
+ * take (excessive nesting, NUL characters, prototype keys, numbers that
+ * overflow to Infinity) a 400, all as
  * problem details.
  */
 export function jsonBody(limitBytes: number): [RequestHandler, express.ErrorRequestHandler] {
@@ -75,6 +76,12 @@ function rejectUnsafeJson(key: string, value: unknown): unknown {
       `${REJECTED}The request body holds a lone UTF-16 surrogate, which is not text.`,
     );
   }
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    // 1e400 parses to Infinity, which JSON (and the canonical JSON that is hashed and signed) cannot hold.
+    throw new SyntaxError(
+      `${REJECTED}The request body holds a number too large to represent (e.g. 1e400).`,
+    );
+  }
   if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) {
     throw new SyntaxError(
       `${REJECTED}The request body holds a NUL character, which is not accepted.`,
@@ -87,6 +94,7 @@ const DETAILS: Record<string, string> = {
   'entity.parse.failed': 'The request body is not valid JSON.',
   'entity.too.large': 'The request body is larger than this server accepts.',
   'encoding.unsupported': 'The request body has an unsupported content encoding.',
+  'encoding.invalid': 'The request body does not decode with its Content-Encoding.',
   'charset.unsupported': 'The request body has an unsupported charset.',
 };
 
@@ -95,20 +103,28 @@ function bodyErrors(error: unknown, req: Request, res: Response, _next: NextFunc
 }
 
 function bodyProblem(error: unknown): Problem {
-  const { type, status, message } = error as {
+  const { type, status, message, code } = error as {
     type?: unknown;
     status?: unknown;
     message?: unknown;
+    code?: unknown;
   };
-  if (typeof type !== 'string' || typeof status !== 'number' || status < 400 || status >= 500) {
-    return toProblem(error);
-  }
+  if (typeof status !== 'number' || status < 400 || status >= 500) return toProblem(error);
+  // A gzip/deflate/br body that does not decompress comes as a zlib error (code Z_* for
+  // gzip and deflate, ERR_* for brotli) with status 400 but no type.
+  const kind =
+    typeof type === 'string'
+      ? type
+      : typeof code === 'string' && /^(Z_|ERR_)/.test(code)
+        ? 'encoding.invalid'
+        : undefined;
+  if (kind === undefined) return toProblem(error);
   const rejected =
     typeof message === 'string' && message.startsWith(REJECTED)
       ? message.slice(REJECTED.length)
       : undefined;
   return {
-    type: `urn:clincore:problem:${type.replace(/\./g, '-')}`,
+    type: `urn:clincore:problem:${kind.replace(/\./g, '-')}`,
     title:
       status === 413
         ? 'Payload too large'
@@ -116,6 +132,6 @@ function bodyProblem(error: unknown): Problem {
           ? 'Unsupported media type'
           : 'Bad request',
     status,
-    detail: rejected ?? DETAILS[type] ?? 'The request body could not be read.',
+    detail: rejected ?? DETAILS[kind] ?? 'The request body could not be read.',
   };
 }

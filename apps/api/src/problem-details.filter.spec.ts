@@ -13,6 +13,7 @@ describe('problem details', () => {
       [AuthErrorCode.ApiKeyNotFound]: 404,
       [AuthErrorCode.ApiKeyAlreadyRevoked]: 409,
       [AuthErrorCode.InvalidExpiry]: 400,
+      [AuthErrorCode.RateLimited]: 429,
     };
     for (const code of Object.values(AuthErrorCode)) {
       const problem = toProblem(new AuthException(code, 'm'));

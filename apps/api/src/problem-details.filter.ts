@@ -150,6 +150,8 @@ function authProblem(exception: AuthException): Problem {
       return make(409, 'Already revoked');
     case AuthErrorCode.InvalidExpiry:
       return make(400, 'Invalid request');
+    case AuthErrorCode.RateLimited:
+      return make(429, 'Too many requests');
   }
 }
 

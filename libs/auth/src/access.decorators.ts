@@ -4,6 +4,7 @@ import {
   ApiForbiddenResponse,
   ApiSecurity,
   ApiServiceUnavailableResponse,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ProblemDto } from '@clincore/common/problem.dto';
@@ -32,6 +33,23 @@ export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & 
     ...(role === 'admin'
       ? [ApiForbiddenResponse({ type: ProblemDto, description: 'The key is not an admin key' })]
       : []),
+    ApiTooManyRequestsResponse({
+      type: ProblemDto,
+      description:
+        'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST); not billed',
+      headers: {
+        'Retry-After': {
+          description: 'Seconds until a call is allowed again',
+          schema: { type: 'integer' },
+        },
+        'RateLimit-Limit': { description: 'Bucket size (burst)', schema: { type: 'integer' } },
+        'RateLimit-Remaining': { description: 'Calls left right now', schema: { type: 'integer' } },
+        'RateLimit-Reset': {
+          description: 'Seconds until the bucket is full',
+          schema: { type: 'integer' },
+        },
+      },
+    }),
   );
 
 /** The operator's bootstrap token as a bearer credential. */

@@ -183,7 +183,14 @@ export class ApiKeysService {
       })
       .where('tenant_id = :tenantId and id = :keyId', { tenantId: tenantIdOf(tenant), keyId })
       // A rotation needs a live key; a revocation may also cut a rotation's grace short.
-      .andWhere(replacedBy ? 'revoked_at is null' : '(revoked_at is null or revoked_at > now())')
+      // clock_timestamp(), not now(): after waiting for a concurrent revocation's row lock,
+      // now() (this transaction's start) can precede the revoked_at just committed, and
+      // the key would be revoked twice (two 200s, two audit events).
+      .andWhere(
+        replacedBy
+          ? 'revoked_at is null'
+          : '(revoked_at is null or revoked_at > clock_timestamp())',
+      )
       .setParameter('grace', graceSeconds)
       .execute();
     if (result.affected === 0) {

@@ -9,6 +9,7 @@ export enum AuthErrorCode {
   ApiKeyNotFound = 'api-key-not-found',
   ApiKeyAlreadyRevoked = 'api-key-already-revoked',
   InvalidExpiry = 'invalid-expiry',
+  RateLimited = 'rate-limited',
 }
 
 export class AuthException extends DomainException<AuthErrorCode> {

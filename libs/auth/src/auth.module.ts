@@ -12,6 +12,8 @@ import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { authConfig } from './auth.config';
 import { BootstrapTokenService } from './bootstrap-token.service';
+import { rateLimitConfig } from './rate-limit.config';
+import { RateLimitGuard } from './rate-limit.guard';
 import { ApiKeyEntity } from './entities/api-key.entity';
 
 @Module({
@@ -21,6 +23,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
     ConfigModule.forFeature(authConfig),
     ConfigModule.forFeature(appConfig),
     ConfigModule.forFeature(databaseConfig),
+    ConfigModule.forFeature(rateLimitConfig),
   ],
   controllers: [ApiKeysController, ApiKeyRotationController],
   providers: [
@@ -28,6 +31,8 @@ import { ApiKeyEntity } from './entities/api-key.entity';
     ApiKeysService,
     BootstrapTokenService,
     { provide: APP_GUARD, useClass: AccessGuard },
+    // After AccessGuard (guards run in this order): it needs the key id.
+    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
   exports: [ApiKeysService, BootstrapTokenService],
 })

@@ -15,6 +15,19 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
   shutdownTimeoutMs: number;
+  /** Bounds of the HTTP server itself (slow or oversized clients); see http-server-limits.ts. */
+  http: HttpServerLimits;
+}
+
+export interface HttpServerLimits {
+  /** Largest request head (request line and headers); larger gets 431. */
+  maxHeaderBytes: number;
+  /** Time a client has to send the complete request head; then 408 and the socket closes. */
+  headersTimeoutMs: number;
+  /** Time a client has to send the complete request, body included. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
 }
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -30,6 +43,22 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: envString(env, 'HOST') ?? '0.0.0.0',
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    http: loadHttpServerLimits(env),
+  };
+}
+
+function loadHttpServerLimits(env: NodeJS.ProcessEnv): HttpServerLimits {
+  const headersTimeoutMs = envInt(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = envInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  // Node refuses a head deadline past the whole-request deadline.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', 'must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
+  return {
+    maxHeaderBytes: envInt(env, 'HTTP_MAX_HEADER_BYTES', 16 * 1024, 1024, 1024 * 1024),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: envInt(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 0, 600_000),
   };
 }
 

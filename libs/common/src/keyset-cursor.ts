@@ -12,12 +12,7 @@ export function decodeKeysetCursor(cursor: string): { at: Date; id: string } | u
     if (Array.isArray(parsed) && parsed.length === 2) {
       const [at, id] = parsed as unknown[];
       const date = typeof at === 'string' ? new Date(at) : undefined;
-      if (
-        date &&
-        !Number.isNaN(date.getTime()) &&
-        typeof id === 'string' &&
-        UUID_PATTERN.test(id)
-      ) {
+      if (date && inTimestampRange(date) && typeof id === 'string' && UUID_PATTERN.test(id)) {
         return { at: date, id };
       }
     }
@@ -25,4 +20,14 @@ export function decodeKeysetCursor(cursor: string): { at: Date; id: string } | u
     // not one of ours
   }
   return undefined;
+}
+
+/**
+ * Years 1 to 9999: every instant this API issues, and safely inside what
+ * PostgreSQL's timestamptz holds (a JavaScript date may be 271821 BC, which
+ * PostgreSQL refuses with an error rather than an empty page).
+ */
+function inTimestampRange(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(year) && year >= 1 && year <= 9999;
 }

@@ -85,11 +85,16 @@ export class ListAuditEventsQuery {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @ApiPropertyOptional({
+    description: 'next_cursor of the previous page',
+    maximum: Number.MAX_SAFE_INTEGER,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  // Past 2^53 a number is not exact, and past 2^63 PostgreSQL refuses it as a bigint.
+  @Max(Number.MAX_SAFE_INTEGER)
   cursor?: number;
 }
 
