@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -38,6 +40,7 @@ export class SigningKeyring implements OnModuleInit {
     @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
     @Inject(databaseConfig.KEY) private readonly database: ConfigType<typeof databaseConfig>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -71,7 +74,10 @@ export class SigningKeyring implements OnModuleInit {
 
   /** Whether `kid` is still the active key (another instance may have rotated since this one started). */
   async isActive(kid: string): Promise<boolean> {
-    const rows: Array<{ status: string }> = await this.dataSource.query(
+    // On the caller's transaction connection when there is one (finalize holds one): a
+    // second pooled connection per request would let as many concurrent finalizes as the
+    // pool has connections starve each other until the pool wait times out.
+    const rows: Array<{ status: string }> = await this.txHost.tx.query(
       'select status from signing_keys where kid = $1',
       [kid],
     );
@@ -111,7 +117,7 @@ export class SigningKeyring implements OnModuleInit {
   private async publicKey(kid: string): Promise<KeyObject | undefined> {
     const cached = this.publicKeys.get(kid);
     if (cached) return cached;
-    const rows: Array<{ public_key: string }> = await this.dataSource.query(
+    const rows: Array<{ public_key: string }> = await this.txHost.tx.query(
       'select public_key from signing_keys where kid = $1',
       [kid],
     );
