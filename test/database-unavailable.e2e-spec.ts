@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { bootstrapTenant, expectProblem, startApi, type TestApi, withKey } from './support/api';
+import { createCase } from './support/cases';
 
 describe('database unavailable', () => {
   let api: TestApi;
@@ -24,5 +25,20 @@ describe('database unavailable', () => {
       await holder.release();
     }
     await withKey(api, tenant.adminKey).get('/cases').expect(200);
+  });
+
+  it('finalizes on a pool of one: a request never needs a second connection while it holds one', async () => {
+    // Finalize used to check its signing key on a second pooled connection inside its
+    // transaction: with as many finalizes as connections, each waited for the others.
+    api = await startApi({ DB_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '1000' });
+    const tenant = await bootstrapTenant(api.http, 'One Connection');
+    const partner = withKey(api, tenant.adminKey);
+    const opened = await createCase(api.http, tenant.adminKey);
+    await partner
+      .post(`/cases/${opened.id}/finalize`)
+      .send({ signed_by: 'Dr. Pool', meaning: 'approval' })
+      .expect(200);
+    const replay = await partner.post(`/cases/${opened.id}/verify-replay`).expect(200);
+    expect(replay.body.ok).toBe(true);
   });
 });

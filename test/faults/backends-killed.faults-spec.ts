@@ -52,11 +52,17 @@ describe('backends killed', () => {
     await sleep(1_500);
     const kills: Array<{ state: string; killed: number }> = [];
     for (const state of ['idle', 'idle', 'any'] as const) {
-      const rows = await stack.cluster.admin<{ killed: boolean }>(
-        `select pg_terminate_backend(pid) as killed from pg_stat_activity
-          where ${API_BACKENDS} ${state === 'any' ? '' : `and state = 'idle'`}`,
-      );
-      kills.push({ state, killed: rows.filter((r) => r.killed).length });
+      // Under load the pool's few sessions are often busy: try until one is caught idle.
+      let killed = 0;
+      for (let attempt = 0; killed === 0 && attempt < 40; attempt += 1) {
+        const rows = await stack.cluster.admin<{ killed: boolean }>(
+          `select pg_terminate_backend(pid) as killed from pg_stat_activity
+            where ${API_BACKENDS} ${state === 'any' ? '' : `and state = 'idle'`}`,
+        );
+        killed = rows.filter((r) => r.killed).length;
+        if (killed === 0) await sleep(25);
+      }
+      kills.push({ state, killed });
       await sleep(1_500);
     }
     const settled = Date.now() - 500;
@@ -79,7 +85,8 @@ describe('backends killed', () => {
       api_running: stack.api!.running,
     };
 
-    expect(kills.reduce((sum, k) => sum + k.killed, 0)).toBeGreaterThan(3);
+    // Every round found sessions to kill (the pool had reopened them after the round before).
+    expect(kills.map((k) => k.killed > 0)).toEqual([true, true, true]);
     expect(stack.api!.running).toBe(true);
     expect(total.status_5xx_other).toBe(0);
     expect(total.no_answer).toBe(0);

@@ -87,6 +87,7 @@ describe('pool exhaustion and a slow or silent database', () => {
     const sampler = setInterval(() => {
       if (api.running) rss.push(api.rssMiB());
     }, 250);
+    const logFrom = api.log.length;
     try {
       load.start();
       await sleep(1_000);
@@ -120,8 +121,9 @@ describe('pool exhaustion and a slow or silent database', () => {
         recovery_ms: recovered - lifted,
         after_recovery: load.summary(load.between(recovered)),
         rss_mib_max_during: Math.max(...rss),
+        api_warnings: warningsSince(api, logFrom),
         failed_after_lift: afterLift
-          .filter((r) => !(typeof r.outcome === 'number' && r.outcome < 300))
+          .filter((r) => !(typeof r.outcome === 'number' && r.outcome < 300) || r.ms > 500)
           .map((r) => ({
             op: r.op,
             started_ms: r.startedAt - lifted,
@@ -205,4 +207,21 @@ function viaPort(url: string, port: number): string {
   const parsed = new URL(url);
   parsed.port = String(port);
   return parsed.toString();
+}
+
+/** What the API warned about since line `from` of its log, counted by message (request lines left out). */
+function warningsSince(api: ApiProcess, from: number): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of api.log.slice(from)) {
+    let entry: { msg?: string; err?: { message?: string }; res?: unknown };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (entry.res !== undefined) continue;
+    const key = [entry.msg, entry.err?.message].filter(Boolean).join(': ');
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }

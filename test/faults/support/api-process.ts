@@ -36,7 +36,7 @@ export class ApiProcess {
       for (const line of chunk.toString().split('\n')) {
         if (!line) continue;
         this.lines.push(line);
-        if (this.lines.length > 400) this.lines.shift();
+        if (this.lines.length > 10_000) this.lines.shift();
       }
     };
     child.stdout?.on('data', keep);
@@ -127,7 +127,7 @@ export class ApiProcess {
     return this.lines.slice(-lines).join('\n');
   }
 
-  /** Everything kept (the last 400 lines). */
+  /** Everything kept (the last 10 000 lines). */
   get log(): readonly string[] {
     return this.lines;
   }

@@ -132,7 +132,15 @@ function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string): number =>
     Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch (error) {
+    throw new Error(
+      'As root, the fault suites run PostgreSQL as the "postgres" system user, and there is none ' +
+        '(the embedded launcher of the global set-up creates it; with DATABASE_URL set, create it).',
+      { cause: error },
+    );
+  }
 }
 
 /** Runs a server binary (as the server user when root) and resolves with its output. */
