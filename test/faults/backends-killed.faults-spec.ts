@@ -88,6 +88,7 @@ describe('backends killed', () => {
     // Every round found sessions to kill (the pool had reopened them after the round before).
     expect(kills.map((k) => k.killed > 0)).toEqual([true, true, true]);
     expect(stack.api!.running).toBe(true);
+    if (total.status_5xx_other > 0) process.stderr.write(`${stack.api!.output(400)}\n`);
     expect(total.status_5xx_other).toBe(0);
     expect(total.no_answer).toBe(0);
     expect(after.sent).toBeGreaterThan(10);

@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { writeFigures } from './support/figures';
+import { call } from './support/http';
 import { checkData, expectDataIntact } from './support/invariants';
-import { LoadClient } from './support/load';
+import { LoadClient, NEWS2_INPUTS } from './support/load';
 import { sleep } from './support/ports';
 import { FaultStack, type Tenant } from './support/stack';
 import { tenantRecords } from './support/usage';
@@ -110,6 +111,40 @@ describe('graceful shutdown under load', () => {
     expect(records.counted_calls).toBe(answered);
     expect(records.counted_calls_by_route).toBe(answered);
     expectDataIntact(check);
+  });
+
+  it('with SHUTDOWN_DELAY_MS, keeps serving while /ready says 503, then stops within delay + timeout', async () => {
+    const delayMs = 1_500;
+    // The suite's API is gone (the test above stopped it): a new one with the delay.
+    const api = await stack.startApi({ SHUTDOWN_DELAY_MS: String(delayMs) });
+    expect(await stack.readyStatus()).toBe(200);
+    const sigterm = Date.now();
+    api.signal('SIGTERM');
+    await sleep(200);
+    // During the delay: the probe gets an answer, 503, and a partner's request is still served.
+    const ready = await stack.readyStatus();
+    const served = await call(stack.baseUrl, 'POST', '/cases', tenant.adminKey, {
+      protocol: 'news2',
+      subject_ref: 'MRN-DELAY',
+      inputs: NEWS2_INPUTS,
+    });
+    const exit = await api.waitForExit(delayMs + SHUTDOWN_TIMEOUT_MS + 5_000);
+    const listenerClosed = await stack.readyStatus();
+    await writeFigures('graceful-shutdown-delay', {
+      shutdown_delay_ms: delayMs,
+      ready_during_delay: ready,
+      request_during_delay: served.status,
+      ready_after_exit: listenerClosed,
+      exit: { code: exit.code, after_sigterm_ms: exit.afterMs },
+    });
+
+    expect(ready).toBe(503);
+    expect(served.status).toBe(201);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.afterMs).toBeGreaterThanOrEqual(delayMs);
+    expect(exit.afterMs).toBeLessThan(delayMs + SHUTDOWN_TIMEOUT_MS);
+    expect(Date.now() - sigterm).toBeGreaterThanOrEqual(delayMs);
+    expect(listenerClosed).toBe(0);
   });
 });
 

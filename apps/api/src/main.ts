@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         `\nDevelopment bootstrap token (kept in ${config.dataDir}/bootstrap-token):\n  ${devToken}\n\n`,
       );
     }
-    stopGracefully(app, config.shutdownTimeoutMs, embedded);
+    stopGracefully(app, config, embedded);
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
 /** SIGTERM/SIGINT: drain the API, then stop the embedded database and exit. */
 function stopGracefully(
   app: NestExpressApplication,
-  timeoutMs: number,
+  config: { shutdownTimeoutMs: number; shutdownDelayMs: number },
   embedded?: EmbeddedDatabase,
 ): void {
   let stopping = false;
@@ -74,7 +74,7 @@ function stopGracefully(
     if (stopping) return;
     stopping = true;
     logger.log(`${signal}: draining`);
-    await drainAndClose(app, timeoutMs);
+    await drainAndClose(app, config.shutdownTimeoutMs, config.shutdownDelayMs);
     await embedded?.stop();
     logger.log('stopped');
     process.exit(0);

@@ -15,6 +15,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
   shutdownTimeoutMs: number;
+  /** After SIGTERM, how long the API keeps serving with /ready at 503 before it stops listening. */
+  shutdownDelayMs: number;
   /** Bounds of the HTTP server itself (slow or oversized clients); see http-server-limits.ts. */
   http: HttpServerLimits;
 }
@@ -43,6 +45,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: envString(env, 'HOST') ?? '0.0.0.0',
     bodyLimitBytes: envInt(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    shutdownDelayMs: envInt(env, 'SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     http: loadHttpServerLimits(env),
   };
 }
