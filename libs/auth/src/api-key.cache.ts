@@ -27,6 +27,7 @@ interface Entry {
 const MAX_ENTRIES = 10_000;
 const TTL_MS = 60_000;
 /** A query on the listener now and then, so a half-open connection is noticed. */
+const HEARTBEAT_TIMEOUT_MS = 5_000;
 const HEARTBEAT_MS = 15_000;
 
 /**
@@ -127,6 +128,11 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
       connectionString: this.config.url,
       application_name: 'clincore-key-listener',
       keepAlive: true,
+      // A database that goes silent must not leave the listener reporting itself up: the
+      // heartbeat (and the connect) give up after this, the listener counts as lost and
+      // the cache is bypassed until it reconnects.
+      connectionTimeoutMillis: HEARTBEAT_TIMEOUT_MS,
+      query_timeout: HEARTBEAT_TIMEOUT_MS,
     });
     const lost = (reason: string): void => {
       if (this.listener !== client) return;
