@@ -25,7 +25,7 @@ describe('staging smoke tool', () => {
       const lines: string[] = [];
       const report = path.join(dir, 'smoke.md');
       await smokeCommand(
-        ['--base-url', base, '--bootstrap-token', bootstrapToken(), '--report', report],
+        ['--base-url', base, `--bootstrap-token=${bootstrapToken()}`, '--report', report],
         (l) => lines.push(l),
       );
       expect(lines.filter((l) => / PASS /.test(l))).toHaveLength(14);
@@ -42,7 +42,8 @@ describe('staging smoke tool', () => {
   it('fails, naming the checks, and exits non-zero when the server does not hold up', async () => {
     const lines: string[] = [];
     await smokeCommand(
-      ['--base-url', base, '--bootstrap-token', 'not-the-token-not-the-token-0000'],
+      // A token may start with '-' (base64url): the '=' form carries it as a value, not an option.
+      ['--base-url', base, '--bootstrap-token=-not-the-token-not-the-token-000'],
       (l) => lines.push(l),
     );
     expect(lines.find((l) => l.includes('bootstrap creates tenant'))).toMatch(/FAIL/);

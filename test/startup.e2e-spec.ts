@@ -61,7 +61,7 @@ describe('start-up', () => {
       try {
         expect(existsSync(file)).toBe(true);
         token = readFileSync(file, 'utf8').trim();
-        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(token).toMatch(/^ccb_[A-Za-z0-9_-]{43}$/);
         await first.http
           .post('/bootstrap')
           .set('Authorization', `Bearer ${token}`)

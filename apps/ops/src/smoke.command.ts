@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { type Print, UsageError } from './provision.command';
 
 export const SMOKE_USAGE =
-  'usage: npm run smoke -- --base-url https://staging.example --bootstrap-token <token> [--report smoke.md]';
+  'usage: npm run smoke -- --base-url https://staging.example --bootstrap-token=<token> [--report smoke.md] (or the token in BOOTSTRAP_TOKEN)';
 
 interface Check {
   name: string;

@@ -60,7 +60,8 @@ export class BootstrapTokenService implements OnModuleInit {
     const file = path.join(this.app.dataDir, DEV_TOKEN_FILE);
     if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
     await mkdir(this.app.dataDir, { recursive: true });
-    const token = randomBytes(32).toString('base64url');
+    // The prefix keeps a token from starting with '-', which a command line would take for an option.
+    const token = `ccb_${randomBytes(32).toString('base64url')}`;
     await writeFile(file, `${token}\n`, { mode: 0o600 });
     return token;
   }
