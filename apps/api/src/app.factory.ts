@@ -1,9 +1,9 @@
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { NextFunction, Request, Response } from 'express';
-import helmet from 'helmet';
-import { accessLogMiddleware } from '@clincore/access-logs/access-log.middleware';
+import type { HelmetOptions } from 'helmet';
+import type { Logger } from 'pino';
+import { accessLogObserver } from '@clincore/access-logs/access-log.observer';
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
@@ -12,14 +12,13 @@ import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
-import { requestIdOf } from '@clincore/common/request-id';
 import { AppModule } from './app.module';
 import { applyHttpServerLimits } from './http-server-limits';
 import { jsonBody } from './json-body';
-import { createLogger, PinoNestLogger, requestLogMiddleware } from './logging';
-import { httpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { createLogger, PinoNestLogger, requestLogObserver } from './logging';
+import { httpMetricsObserver } from './metrics/http-metrics.observer';
 import { ProblemDetailsFilter } from './problem-details.filter';
-import { rejectNulInUrl } from './reject-nul-in-url';
+import { helmetHeaders, requestPipeline } from './request-pipeline';
 import { RequestValidationException } from './request-validation.exception';
 import { setupSwagger } from './swagger';
 
@@ -41,29 +40,28 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   });
   const logger = createLogger();
   app.useLogger(new PinoNestLogger(logger));
-  app.use(requestLogMiddleware(logger));
-  configureHttp(app, bodyLimitBytes);
+  configureHttp(app, bodyLimitBytes, logger);
   applyHttpServerLimits(app.getHttpServer(), http);
   return app;
 }
 
-function configureHttp(app: NestExpressApplication, bodyLimitBytes: number): void {
+/** Security headers on every response: helmet's defaults but for this. */
+export const SECURITY_HEADER_OPTIONS: Readonly<HelmetOptions> = {
+  // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.
+  contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+};
+
+function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logger: Logger): void {
   app.disable('x-powered-by');
   // An ETag is a SHA-1 of every body: work on each response that API clients do not use.
   app.set('etag', false);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('X-Request-Id', requestIdOf(req));
-    next();
-  });
-  app.use(accessLogMiddleware(app.get(AccessLogWriter)));
-  app.use(httpMetricsMiddleware);
   app.use(
-    helmet({
-      // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-    }),
+    requestPipeline(helmetHeaders(SECURITY_HEADER_OPTIONS), [
+      accessLogObserver(app.get(AccessLogWriter)),
+      httpMetricsObserver,
+      requestLogObserver(logger),
+    ]),
   );
-  app.use(rejectNulInUrl);
   app.use(...jsonBody(bodyLimitBytes));
   app.useGlobalPipes(
     new ValidationPipe({

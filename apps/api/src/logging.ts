@@ -1,11 +1,34 @@
 import type { LoggerService } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import pino, { type Level, type Logger } from 'pino';
 import { requestIdOf } from '@clincore/common/request-id';
+import type { RequestObserver } from '@clincore/common/request-observer';
 
-/** JSON logs on stdout, at LOG_LEVEL (default info; silent under test). */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 250;
+const LOG_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * JSON logs on stdout, at LOG_LEVEL (default info; silent under test).
+ *
+ * Buffered: lines are written in 4 KiB batches and at least every 250 ms,
+ * not with one write(2) per line (about 6% of the CPU of a cached read).
+ * pino flushes the buffer synchronously on exit; a SIGKILL loses at most the
+ * last 250 ms of lines. A stdout that stops draining holds at most 16 MiB.
+ */
 export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
-  return pino({ level: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info') });
+  const destination = pino.destination({
+    dest: 1,
+    sync: false,
+    minLength: LOG_BUFFER_BYTES,
+    maxLength: LOG_MAX_BUFFERED_BYTES,
+  });
+  setInterval(() => {
+    destination.flush();
+  }, LOG_FLUSH_MS).unref();
+  return pino(
+    { level: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info') },
+    destination,
+  );
 }
 
 /**
@@ -15,28 +38,19 @@ export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
  * bodies cannot reach the log, and no per-request child logger or redaction
  * pass is needed (pino-http's cost: about 150 µs of CPU per request here).
  */
-export function requestLogMiddleware(logger: Logger) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = performance.now();
-    const done = (): void => {
-      res.off('finish', done);
-      res.off('close', done);
-      const status = res.writableFinished ? res.statusCode : 499;
-      const level: Level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      logger[level](
-        {
-          request_id: requestIdOf(req),
-          req: { method: req.method, url: req.originalUrl.split('?')[0] },
-          res: { status },
-          responseTime: Math.round(performance.now() - started),
-        },
-        status === 499 ? 'request aborted' : 'request completed',
-      );
-    };
-    res.on('finish', done);
-    res.on('close', done);
-    next();
+export function requestLogObserver(logger: Logger): RequestObserver {
+  return ({ req, status, durationMs }) => {
+    const level: Level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
+    logger[level](
+      {
+        request_id: requestIdOf(req),
+        req: { method: req.method, url: req.originalUrl.split('?')[0] },
+        res: { status },
+        responseTime: Math.round(durationMs),
+      },
+      status === 499 ? 'request aborted' : 'request completed',
+    );
   };
 }
 

@@ -1,0 +1,58 @@
+import express from 'express';
+import helmet from 'helmet';
+import request from 'supertest';
+import { SECURITY_HEADER_OPTIONS } from '../apps/api/src/app.factory';
+import { startApi, type TestApi } from './support/api';
+
+/** Headers that depend on the response, not on the security policy. */
+const PER_RESPONSE = new Set([
+  'date',
+  'connection',
+  'keep-alive',
+  'content-length',
+  'content-type',
+  'x-request-id',
+  'cache-control',
+  'x-powered-by',
+  'www-authenticate',
+  'etag',
+]);
+
+function policyHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !PER_RESPONSE.has(name)));
+}
+
+describe('request pipeline', () => {
+  let api: TestApi;
+  let helmetOwn: Record<string, unknown>;
+  beforeAll(async () => {
+    api = await startApi();
+    // What helmet itself sets with the same options, on a bare Express app.
+    const bare = express().use(helmet(SECURITY_HEADER_OPTIONS));
+    bare.get('/', (_req, res) => res.json({}));
+    helmetOwn = policyHeaders((await request(bare).get('/')).headers);
+  });
+  afterAll(() => api.close());
+
+  it('sends exactly the security headers helmet sends, on success, 4xx and the NUL check', async () => {
+    expect(helmetOwn).toMatchObject({
+      'content-security-policy': expect.not.stringContaining(
+        'upgrade-insecure-requests',
+      ) as unknown,
+      'strict-transport-security': expect.stringContaining('max-age=') as unknown,
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+    });
+    const responses = await Promise.all([
+      api.http.get('/health').expect(200),
+      api.http.get('/no-such-route').expect(404),
+      api.http.get('/cases').expect(401),
+      api.http.get('/cases?subject_ref=a%00b').expect(400),
+    ]);
+    for (const res of responses) {
+      expect(policyHeaders(res.headers)).toEqual(helmetOwn);
+      expect(res.headers['x-powered-by']).toBeUndefined();
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});
