@@ -1,7 +1,11 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { attachTenantToRequest, setTenantContext } from '@clincore/tenancy/tenant-context';
+import {
+  attachTenantToRequest,
+  markAccessChecked,
+  setTenantContext,
+} from '@clincore/tenancy/tenant-context';
 import { ACCESS_METADATA, type Access } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrorCode, AuthException } from './auth.exception';
@@ -28,9 +32,11 @@ export class AccessGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<Request>();
     switch (access?.kind) {
       case 'public':
+        markAccessChecked(request);
         return true;
       case 'bootstrap-token':
         this.bootstrapToken.verify(request.headers.authorization);
+        markAccessChecked(request);
         return true;
       case 'api-key': {
         const header = request.headers['x-api-key'];
@@ -46,6 +52,7 @@ export class AccessGuard implements CanActivate {
           );
         }
         setTenantContext(tenant);
+        markAccessChecked(request);
         return true;
       }
       case undefined:

@@ -20,7 +20,7 @@ const EVICT_EVERY_MS = 60_000;
  * memory (with N replicas behind a balancer a key gets up to N times the
  * limit; it guards capacity, not a contract, and the exact per-tenant count
  * is the quota's job). Registered after `AccessGuard`, so the key is known,
- * and guards run before the quota interceptor, so a refused call is not
+ * and before the quota guard (BillingModule), so a refused call is not
  * billed. Calls without a key (probes, bootstrap) pass untouched.
  */
 @Injectable()

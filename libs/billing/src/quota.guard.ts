@@ -1,14 +1,8 @@
-import {
-  type CallHandler,
-  type ExecutionContext,
-  Injectable,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { from, type Observable, switchMap } from 'rxjs';
 import { quotaRejections } from '@clincore/common/metrics';
-import { findTenantContext } from '@clincore/tenancy/tenant-context';
+import { accessChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
 import { BillingException } from './billing.exception';
 import { NO_QUOTA } from './no-quota.decorator';
 import { type QuotaState, UsageService } from './usage.service';
@@ -17,37 +11,41 @@ import { type QuotaState, UsageService } from './usage.service';
  * Counts every authenticated tenant call before its handler runs and refuses
  * it with 402 past the quota. Unauthenticated routes (probes, bootstrap) and
  * `@NoQuota()` routes pass untouched. The remaining quota travels in headers.
+ *
+ * The last guard: after the access guard (the tenant is known) and the rate
+ * limit (a throttled call is not billed). A guard rather than an interceptor,
+ * so that a request needs no RxJS pipeline of its own.
  */
 @Injectable()
-export class QuotaInterceptor implements NestInterceptor {
+export class QuotaGuard implements CanActivate {
   constructor(
     private readonly usage: UsageService,
     private readonly reflector: Reflector,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const tenant = findTenantContext();
-    if (!tenant || this.reflector.get<boolean | undefined>(NO_QUOTA, context.getHandler()))
-      return next.handle();
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
+    // Guards run in registration order; counting before access was decided would skip every call.
+    if (!accessChecked(request)) throw new Error('QuotaGuard ran before the access guard');
+    const tenant = tenantOfRequest(request);
+    if (!tenant || this.reflector.get<boolean | undefined>(NO_QUOTA, context.getHandler()))
+      return true;
     const response = context.switchToHttp().getResponse<Response>();
     const route = `${request.method} ${routeTemplateOf(request)}`;
-    return from(
-      this.usage.consume(tenant.tenantId, route).then(
-        (state) => setQuotaHeaders(response, state),
-        (error: unknown) => {
-          if (error instanceof BillingException) {
-            quotaRejections.inc({ reason: error.code });
-            setQuotaHeaders(response, {
-              limit: error.details.limit,
-              remaining: 0,
-              resetsAt: new Date(error.details.resets_at),
-            });
-          }
-          throw error;
-        },
-      ),
-    ).pipe(switchMap(() => next.handle()));
+    try {
+      setQuotaHeaders(response, await this.usage.consume(tenant.tenantId, route));
+      return true;
+    } catch (error) {
+      if (error instanceof BillingException) {
+        quotaRejections.inc({ reason: error.code });
+        setQuotaHeaders(response, {
+          limit: error.details.limit,
+          remaining: 0,
+          resetsAt: new Date(error.details.resets_at),
+        });
+      }
+      throw error;
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import {
   Patch,
   Post,
   Query,
-  UseInterceptors,
+  Res,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -21,11 +21,11 @@ import {
   ApiPreconditionFailedResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
-import { CaseEtagInterceptor } from './case-etag.interceptor';
 import { CasesService } from './cases.service';
 import { CaseDto, CaseEventListDto, CaseListDto } from './dto/case.dto';
 import { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
@@ -33,7 +33,6 @@ import { ListCasesQuery } from './dto/list-cases.query';
 
 @ApiTags('cases')
 @ApiKeyAuth()
-@UseInterceptors(CaseEtagInterceptor)
 @Controller('cases')
 export class CasesController {
   constructor(private readonly cases: CasesService) {}
@@ -45,8 +44,12 @@ export class CasesController {
     type: ProblemDto,
     description: 'Unknown protocol or invalid inputs (per-field errors)',
   })
-  create(@CurrentTenant() tenant: TenantContext, @Body() dto: CreateCaseDto): Promise<CaseDto> {
-    return this.cases.create(tenant, dto);
+  async create(
+    @CurrentTenant() tenant: TenantContext,
+    @Body() dto: CreateCaseDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CaseDto> {
+    return withEtag(res, await this.cases.create(tenant, dto));
   }
 
   @Get()
@@ -65,11 +68,12 @@ export class CasesController {
   @ApiOkResponse({ type: CaseDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
-  get(
+  async get(
     @CurrentTenant() tenant: TenantContext,
     @Param('id', new ParseUUIDPipe()) id: string,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<CaseDto> {
-    return this.cases.get(tenant, id);
+    return withEtag(res, await this.cases.get(tenant, id));
   }
 
   @Patch(':id')
@@ -87,13 +91,14 @@ export class CasesController {
     type: ProblemDto,
     description: 'If-Match does not name the current version',
   })
-  update(
+  async update(
     @CurrentTenant() tenant: TenantContext,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() dto: UpdateCaseDto,
+    @Res({ passthrough: true }) res: Response,
     @Headers('if-match') ifMatch?: string,
   ): Promise<CaseDto> {
-    return this.cases.update(tenant, id, dto, ifMatch);
+    return withEtag(res, await this.cases.update(tenant, id, dto, ifMatch));
   }
 
   @Get(':id/events')
@@ -107,4 +112,10 @@ export class CasesController {
   ): Promise<CaseEventListDto> {
     return this.cases.events(tenant, id);
   }
+}
+
+/** A single case goes out with its version as a strong ETag, for If-Match on PATCH. */
+function withEtag(res: Response, body: CaseDto): CaseDto {
+  res.setHeader('ETag', `"${String(body.version)}"`);
+  return body;
 }

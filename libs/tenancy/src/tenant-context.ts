@@ -37,6 +37,16 @@ export function currentTenantId(): string | undefined {
 }
 
 const TENANT_ON_REQUEST = Symbol('clincore.tenant');
+const ACCESS_CHECKED = Symbol('clincore.accessChecked');
+
+/** Set by the access guard once it has decided who may call; guards after it check for it. */
+export function markAccessChecked(request: object): void {
+  (request as { [ACCESS_CHECKED]?: true })[ACCESS_CHECKED] = true;
+}
+
+export function accessChecked(request: object): boolean {
+  return (request as { [ACCESS_CHECKED]?: true })[ACCESS_CHECKED] === true;
+}
 
 /** Also kept on the request, for what runs after the request context has closed (the access log). */
 export function attachTenantToRequest(request: object, context: TenantContext): void {
