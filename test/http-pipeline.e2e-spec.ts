@@ -1,3 +1,4 @@
+import { ApplicationConfig } from '@nestjs/core';
 import express from 'express';
 import helmet from 'helmet';
 import request from 'supertest';
@@ -53,6 +54,24 @@ describe('request pipeline', () => {
       expect(policyHeaders(res.headers)).toEqual(helmetOwn);
       expect(res.headers['x-powered-by']).toBeUndefined();
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+});
+
+describe('global enhancers', () => {
+  it('are our guards only: no global interceptor, so no request runs an RxJS pipeline', async () => {
+    const api = await startApi();
+    try {
+      const config = api.app.get(ApplicationConfig);
+      expect(config.getGlobalInterceptors()).toEqual([]);
+      expect(config.getGlobalRequestInterceptors()).toEqual([]);
+      expect(config.getGlobalGuards().map((g) => g.constructor.name)).toEqual([
+        'AccessGuard',
+        'RateLimitGuard',
+        'QuotaGuard',
+      ]);
+    } finally {
+      await api.close();
     }
   });
 });

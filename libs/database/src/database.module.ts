@@ -6,6 +6,7 @@ import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { clientIpOf, setRequestIp } from '@clincore/common/request-context';
 import { requestIdOf } from '@clincore/common/request-id';
+import { withoutUnmountedClsEnhancers } from './cls-enhancers';
 import { buildDataSourceOptions } from './data-source.options';
 import { databaseConfig } from './database.config';
 import { DatabaseSafetyCheck } from './database-safety.check';
@@ -38,23 +39,25 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
         retryAttempts: 0,
       }),
     }),
-    ClsModule.forRoot({
-      global: true,
-      middleware: {
-        mount: true,
-        generateId: true,
-        idGenerator: requestIdOf,
-        setup: (_cls, req: Parameters<typeof clientIpOf>[0]) => setRequestIp(clientIpOf(req)),
-        // No proxy providers here; resolving them costs a module lookup per request.
-        resolveProxyProviders: false,
-      },
-      plugins: [
-        new ClsPluginTransactional({
-          imports: [TypeOrmModule],
-          adapter: new TransactionalAdapterTypeOrm({ dataSourceToken: getDataSourceToken() }),
-        }),
-      ],
-    }),
+    withoutUnmountedClsEnhancers(
+      ClsModule.forRoot({
+        global: true,
+        middleware: {
+          mount: true,
+          generateId: true,
+          idGenerator: requestIdOf,
+          setup: (_cls, req: Parameters<typeof clientIpOf>[0]) => setRequestIp(clientIpOf(req)),
+          // No proxy providers here; resolving them costs a module lookup per request.
+          resolveProxyProviders: false,
+        },
+        plugins: [
+          new ClsPluginTransactional({
+            imports: [TypeOrmModule],
+            adapter: new TransactionalAdapterTypeOrm({ dataSourceToken: getDataSourceToken() }),
+          }),
+        ],
+      }),
+    ),
   ],
   providers: [DatabaseSafetyCheck, DatabaseStatusService, Sql],
   exports: [DatabaseStatusService, Sql],
