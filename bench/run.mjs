@@ -11,7 +11,7 @@
 // tenants, 1 thousand to 20 thousand cases and calls, for a smoke run.
 // BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,22 +105,53 @@ function cpuSeconds(pid) {
   }
 }
 
+/**
+ * CPU seconds the embedded PostgreSQL has used so far: the postmaster and its
+ * children (NaN on an external server, which may be on another machine).
+ */
+function databaseCpuSeconds() {
+  if (process.env.DATABASE_URL) return NaN;
+  try {
+    const postmaster = readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0];
+    let total = cpuSeconds(postmaster);
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === postmaster) total += cpuSeconds(pid);
+      } catch {
+        /* gone */
+      }
+    }
+    return total;
+  } catch {
+    return NaN;
+  }
+}
+
 const results = [];
 const servers = {};
 /**
  * Warm-up, then the measured run. Beside req/s and latency, the server's CPU
  * time per request: on a shared 2-core machine throughput moves with whatever
  * else runs, CPU per request much less, so optimizations are compared by it.
+ * `repeats` measured runs report the one with the median req/s (all in `runs`).
  */
-function measure(title, spec, extra = {}) {
+function measure(title, spec, { repeats = 1, ...extra } = {}) {
   if (only && !only.test(title)) return undefined;
   drive({ ...spec, duration: warmupSeconds, ...(spec.warm ?? {}) });
   const port = Number(new URL(spec.url).port);
   const pid = Object.entries(ports).find(([, p]) => p === port)?.[0];
-  const before = cpuSeconds(servers[pid]);
-  const run = drive({ ...spec, duration: seconds });
-  const cpu = cpuSeconds(servers[pid]) - before;
-  const r = { title, ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), ...extra };
+  const runs = [];
+  for (let i = 0; i < repeats; i += 1) {
+    const before = cpuSeconds(servers[pid]);
+    const dbBefore = databaseCpuSeconds();
+    const run = drive({ ...spec, duration: seconds });
+    const cpu = cpuSeconds(servers[pid]) - before;
+    const dbCpu = databaseCpuSeconds() - dbBefore;
+    runs.push({ ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), db_cpu_us_per_req: Math.round((dbCpu / run.requests) * 1e6) });
+  }
+  const median = [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(repeats / 2)];
+  const r = { title, ...median, ...extra, ...(repeats > 1 ? { runs: runs.map((x) => x.rps) } : {}) };
   results.push(r);
   print(r);
   return r;
@@ -138,7 +169,9 @@ function print(r) {
     String(r.p99).padStart(7),
     String(r.failed).padStart(7),
     String(r.cpu_us_per_req ?? '').padStart(9),
+    String(Number.isNaN(r.db_cpu_us_per_req) ? '' : (r.db_cpu_us_per_req ?? '')).padStart(9),
     codes,
+    r.runs ? `median of ${r.runs.join(', ')}` : '',
   );
 }
 
@@ -228,7 +261,7 @@ try {
   }
   const header = () => {
     console.log(`\n${connections} connections, ${seconds} s per scenario after ${warmupSeconds} s warm-up, node ${process.version}, ${pinned ? 'servers on cpu 0, load on cpu 1' : 'unpinned'}`);
-    console.log('scenario'.padEnd(58), 'req/s'.padStart(7), 'p50'.padStart(7), 'p99'.padStart(7), 'failed'.padStart(7), 'cpu µs/req'.padStart(9), 'non-2xx');
+    console.log('scenario'.padEnd(58), 'req/s'.padStart(7), 'p50'.padStart(7), 'p99'.padStart(7), 'failed'.padStart(7), 'cpu µs/req'.padStart(9), 'db µs/req', 'non-2xx');
   };
 
   await seed(size.casesSmall, size.callsSmall);
@@ -238,10 +271,12 @@ try {
   const byId = (list) => list.map((t) => ({ path: `/cases/${t.id}`, headers: t.headers }));
   // The JIT and the pools warm up once, before the first scenario, so that it is not the coldest.
   drive({ url: base, targets: byId(targets), duration: 3 * warmupSeconds });
+  // The growth ratios compare runs minutes apart: each size is measured three times, the median counts.
+  const growthRuns = { repeats: 3 };
   const growth = {};
   growth.small = {
-    get: measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }),
-    list: measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }),
+    get: measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns),
+    list: measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns),
     usage: measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) }),
   };
 
@@ -251,10 +286,10 @@ try {
   const health = measure('GET /health', { url: `${base}/health` });
   const express = measure('  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` });
   measure('GET /ready (database + migrations)', { url: `${base}/ready` });
-  const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) });
+  const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns);
   const refGet = measure('  reference: node:http + pg, same SQL', { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) });
   const pgGet = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['GET /cases/{id}'], targets.slice(0, 100).map((t) => ({ tenant: t.tenant, id: t.id })));
-  const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) });
+  const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns);
   measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
   // Its latency below saturation (at 32 connections p50 is mostly the queue).
   const usage = measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
