@@ -46,6 +46,9 @@ export async function seedUsage(adminUrl, tenantIds, calls) {
   return withAdmin(adminUrl, async (db) => {
     const have = Number((await db.query('select count(*) from access_logs')).rows[0].count);
     const missing = Math.max(0, calls - have);
+    // Daily partitions for the 30 days the rows spread over, as a deployment running the daily
+    // maintenance would have them (the migration creates only yesterday and the week ahead).
+    await db.query(`select ensure_access_log_partitions((now() at time zone 'utc')::date - 31, 32)`);
     const batch = 1_000_000;
     for (let done = 0; done < missing; done += batch) {
       const n = Math.min(batch, missing - done);
