@@ -18,7 +18,7 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   process.env.NODE_ENV = 'test';
   process.env.LOG_LEVEL ??= 'silent';
-  process.env.BOOTSTRAP_TOKEN = randomBytes(32).toString('base64url');
+  process.env.BOOTSTRAP_TOKEN = randomBytes(32).toString('hex');
   // Development defaults (token, keys) go to a throw-away directory, never the checkout.
   const scratch = await mkdtemp(path.join(tmpdir(), 'clincore-test-data-'));
   process.env.DATA_DIR = scratch;
