@@ -14,6 +14,16 @@ export type HeaderSet = readonly (readonly [name: string, value: string])[];
  * per request, and helmet stays the one place the policy is written.
  */
 export function helmetHeaders(options: Readonly<HelmetOptions>): HeaderSet {
+  // A directive computed per request (a CSP nonce) would be frozen into one value for every response.
+  const csp = options.contentSecurityPolicy;
+  const directives = typeof csp === 'object' ? Object.values(csp.directives ?? {}) : [];
+  if (
+    directives.some(
+      (d) =>
+        typeof d === 'function' || (Array.isArray(d) && d.some((v) => typeof v === 'function')),
+    )
+  )
+    throw new Error('a CSP directive computed per request cannot be precomputed');
   const headers = new Map<string, string>();
   const recorder = {
     setHeader(name: string, value: number | string | readonly string[]): void {

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Request, Response } from 'express';
-import { tenantOfRequest } from '@clincore/tenancy/tenant-context';
+import { markRateLimitChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
 import { AuthErrorCode, AuthException } from './auth.exception';
 import { rateLimitConfig } from './rate-limit.config';
 import { RateLimiter } from './rate-limiter';
@@ -40,16 +40,16 @@ export class RateLimitGuard implements CanActivate, OnModuleDestroy {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.limiter === undefined) return true;
     const request = context.switchToHttp().getRequest<Request>();
+    if (this.limiter === undefined) return pass(request);
     const keyId = tenantOfRequest(request)?.apiKeyId;
-    if (keyId === undefined) return true;
+    if (keyId === undefined) return pass(request);
     const decision = this.limiter.take(keyId);
     const response = context.switchToHttp().getResponse<Response>();
     response.setHeader('RateLimit-Limit', decision.limit);
     response.setHeader('RateLimit-Remaining', decision.remaining);
     response.setHeader('RateLimit-Reset', decision.resetSeconds);
-    if (decision.allowed) return true;
+    if (decision.allowed) return pass(request);
     response.setHeader('Retry-After', decision.retryAfterSeconds);
     throw new AuthException(
       AuthErrorCode.RateLimited,
@@ -60,4 +60,9 @@ export class RateLimitGuard implements CanActivate, OnModuleDestroy {
   onModuleDestroy(): void {
     clearInterval(this.evictTimer);
   }
+}
+
+function pass(request: Request): true {
+  markRateLimitChecked(request);
+  return true;
 }

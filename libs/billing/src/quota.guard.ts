@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { quotaRejections } from '@clincore/common/metrics';
-import { accessChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
+import { accessChecked, rateLimitChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
 import { BillingException } from './billing.exception';
 import { NO_QUOTA } from './no-quota.decorator';
 import { type QuotaState, UsageService } from './usage.service';
@@ -25,8 +25,10 @@ export class QuotaGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request>();
-    // Guards run in registration order; counting before access was decided would skip every call.
-    if (!accessChecked(request)) throw new Error('QuotaGuard ran before the access guard');
+    // Guards run in registration order: counting before access was decided would skip every
+    // call, and counting before the rate limit would bill throttled calls.
+    if (!accessChecked(request) || !rateLimitChecked(request))
+      throw new Error('QuotaGuard ran before the access or the rate-limit guard');
     const tenant = tenantOfRequest(request);
     if (!tenant || this.reflector.get<boolean | undefined>(NO_QUOTA, context.getHandler()))
       return true;

@@ -26,6 +26,12 @@ export const quotaRejections = new Counter({
   registers: [metricsRegistry],
 });
 
+export const logLinesDropped = new Counter({
+  name: 'clincore_log_lines_dropped_total',
+  help: 'Log lines dropped because stdout did not drain (16 MiB buffered)',
+  registers: [metricsRegistry],
+});
+
 /** Gauges whose value is read when scraped, from whoever registered a reader. */
 export function observedGauge(name: string, help: string, read: () => number): void {
   metricsRegistry.removeSingleMetric(name);

@@ -67,6 +67,8 @@ describe('production secrets rules', () => {
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'my-Bootstrap-token-1234567890-abcdefghij' }],
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'changemeX7q2Lk9ZpR4tW8vN3bY6cH1jF5sD0gA' }],
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'X7q2Lk9ZpR4tW8vN3bY6cH1jF5sD0gA_test' }],
+    ['bootstrap_token', { BOOTSTRAP_TOKEN: 'xchangemechangemechangemechangeme1' }],
+    ['bootstrap_token', { BOOTSTRAP_TOKEN: 'MySecretPassword2026MySecretPassword1' }],
     ['signing_keys', { SIGNING_KEYS: undefined }],
     ['signing_keys', { SIGNING_KEYS: '[{"kid":"k","private_key":"bm90IGEga2V5","active":true}]' }],
     [

@@ -45,14 +45,14 @@ export function checkProductionSecrets(env: NodeJS.ProcessEnv, now = new Date())
 
   const token = env.BOOTSTRAP_TOKEN ?? '';
   const bits = entropyBits(token);
-  const marker = WEAK_MARKERS.find((m) => containsAsWord(token.toLowerCase(), m));
+  const marker = WEAK_MARKERS.find((m) => containsWeakWord(token.toLowerCase(), m));
   rule(
     'bootstrap_token',
     token === '' ||
       (token.length >= 32 && bits >= 128 && new Set(token).size >= 8 && marker === undefined),
     token === ''
       ? 'BOOTSTRAP_TOKEN is unset: /bootstrap and /platform are disabled (503)'
-      : `BOOTSTRAP_TOKEN has ${token.length} characters, about ${Math.floor(bits)} bits${marker ? ', and contains a known weak word' : ''}`,
+      : `BOOTSTRAP_TOKEN has ${token.length} characters, about ${Math.floor(bits)} bits${marker ? ', and contains a known weak word (generate a new random token)' : ''}`,
   );
 
   let keys: SigningKey[] = [];
@@ -119,13 +119,18 @@ export function assertProductionReady(env: NodeJS.ProcessEnv): void {
   }
 }
 
+/** Below this length a weak word turns up inside random tokens often enough to matter. */
+const SHORT_WORD = 6;
+
 /**
- * The word at the token's start or end, or next to a separator: how people
- * write `dev-token-…` or `my_secret_2026`. Not anywhere inside: a random
- * base64url token of 43 characters holds `dev` or `test` somewhere about one
- * time in 800, and such a token is strong.
+ * A long weak word anywhere (a random token holds a given 6 letters about
+ * once in 30 million). A short one (`dev`, `test`) only as a word of its own,
+ * at the token's start or end or next to a separator, as people write
+ * `dev-token-…`: anywhere inside, a random 43-character base64url token
+ * holds one about one time in 800, and such a token is strong.
  */
-function containsAsWord(token: string, word: string): boolean {
+function containsWeakWord(token: string, word: string): boolean {
+  if (word.length >= SHORT_WORD) return token.includes(word);
   const separator = /[^a-z0-9]/;
   for (let at = token.indexOf(word); at >= 0; at = token.indexOf(word, at + 1)) {
     const before = at === 0 ? '' : token.charAt(at - 1);

@@ -38,14 +38,26 @@ export function currentTenantId(): string | undefined {
 
 const TENANT_ON_REQUEST = Symbol('clincore.tenant');
 const ACCESS_CHECKED = Symbol('clincore.accessChecked');
+const RATE_LIMIT_CHECKED = Symbol('clincore.rateLimitChecked');
+
+type Marks = { [ACCESS_CHECKED]?: true; [RATE_LIMIT_CHECKED]?: true };
 
 /** Set by the access guard once it has decided who may call; guards after it check for it. */
 export function markAccessChecked(request: object): void {
-  (request as { [ACCESS_CHECKED]?: true })[ACCESS_CHECKED] = true;
+  (request as Marks)[ACCESS_CHECKED] = true;
 }
 
 export function accessChecked(request: object): boolean {
-  return (request as { [ACCESS_CHECKED]?: true })[ACCESS_CHECKED] === true;
+  return (request as Marks)[ACCESS_CHECKED] === true;
+}
+
+/** Set by the rate-limit guard when it lets a call through; the quota guard checks for it. */
+export function markRateLimitChecked(request: object): void {
+  (request as Marks)[RATE_LIMIT_CHECKED] = true;
+}
+
+export function rateLimitChecked(request: object): boolean {
+  return (request as Marks)[RATE_LIMIT_CHECKED] === true;
 }
 
 /** Also kept on the request, for what runs after the request context has closed (the access log). */
