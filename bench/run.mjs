@@ -113,7 +113,10 @@ function databaseCpuSeconds() {
   if (process.env.DATABASE_URL) return NaN;
   try {
     const postmaster = readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0];
-    let total = cpuSeconds(postmaster);
+    // The postmaster's own time plus its reaped children's (cutime, cstime): a backend that
+    // exits during the run moves its CPU there instead of dropping out of the sum.
+    const fields = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1].split(' ');
+    let total = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
