@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import { call } from './support/http';
 import { writeFigures } from './support/figures';
 import { checkData, expectDataIntact } from './support/invariants';
-import { LoadClient, NEWS2_INPUTS } from './support/load';
+import { NEWS2_INPUTS } from '../support/cases';
+import { LoadClient } from './support/load';
 import { sleep } from './support/ports';
 import { FaultStack, type Tenant } from './support/stack';
 

@@ -144,7 +144,8 @@ async function loadCredentials(file: string): Promise<Credentials> {
   return credentials;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now, on the loopback interface. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -1,16 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { NEWS2_INPUTS } from '../../support/cases';
 import { sleep } from './ports';
-
-export const NEWS2_INPUTS = {
-  respiration_rate: 22,
-  spo2: 94,
-  spo2_scale: 1,
-  on_oxygen: false,
-  systolic_bp: 105,
-  pulse: 95,
-  consciousness: 'alert',
-  temperature: 38.3,
-};
 
 /** What became of one request: an HTTP status, or no answer at all. */
 export type Outcome = number | 'refused' | 'reset' | 'timeout';
