@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource } from 'typeorm';
+import { BoundedPgClient } from '@clincore/database/bounded-pg-client';
 import {
   buildDataSourceOptions,
   QUERY_TIMEOUT_MARGIN_MS,
@@ -53,6 +55,31 @@ describe('a database that goes silent', () => {
       expect(Date.now() - again).toBeLessThan(1_000);
     } finally {
       await dataSource.destroy();
+    }
+  });
+});
+
+describe('a connection opened while a request is served', () => {
+  it('keeps no request context: later answers on it do not run in the request that opened it', async () => {
+    // The request context (nestjs-cls) is an AsyncLocalStorage like this one.
+    const context = new AsyncLocalStorage<string>();
+    const client = new BoundedPgClient(process.env.DATABASE_URL);
+    await context.run('request that opened the connection', () => client.connect());
+    try {
+      // A callback runs from the socket's events, in whatever context the socket holds.
+      const seen = await context.run(
+        'a later request',
+        () =>
+          new Promise<string | undefined>((resolve, reject) => {
+            client.query('select 1', (error: Error | null) => {
+              if (error) reject(error);
+              else resolve(context.getStore());
+            });
+          }),
+      );
+      expect(seen).toBeUndefined();
+    } finally {
+      await client.end();
     }
   });
 });

@@ -1,4 +1,8 @@
+import { AsyncResource } from 'node:async_hooks';
 import { Client, type ClientConfig } from 'pg';
+
+/** Created at load, outside every request: running in its scope means no request context. */
+const outsideRequests = new AsyncResource('clincore.pg-connect');
 
 /**
  * A node-postgres client whose `query_timeout` ends the connection. Plain
@@ -7,10 +11,19 @@ import { Client, type ClientConfig } from 'pg';
  * query on it queues behind one that will never complete. Here the timed-out
  * connection is destroyed, the pool discards it, and the next request gets a
  * fresh one, so the API heals once a silent database speaks again.
+ *
+ * It also connects outside any request's context. A socket keeps the
+ * async-local store that was current when it was created, and its events run
+ * in it for as long as the pooled connection lives: opened while a request is
+ * served, it would pin that request's context (tenant, transaction) and run
+ * every later answer on the connection inside it.
  */
 export class BoundedPgClient extends Client {
   constructor(config?: string | ClientConfig) {
     super(config);
+    const connect = this.connect.bind(this) as (...args: unknown[]) => unknown;
+    this.connect = ((...args: unknown[]) =>
+      outsideRequests.runInAsyncScope(() => connect(...args))) as Client['connect'];
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
     this.query = ((...args: unknown[]) => {
       const result = query(...args);

@@ -49,6 +49,10 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
           setup: (_cls, req: Parameters<typeof clientIpOf>[0]) => setRequestIp(clientIpOf(req)),
           // No proxy providers here; resolving them costs a module lookup per request.
           resolveProxyProviders: false,
+          // Nothing reads the request from the context. Stored there, every timer and promise of
+          // the request would keep all of it alive, and under load much of it outlived a young-
+          // generation GC and was promoted (bench: 20% of allocated bytes promoted, 14% without).
+          saveReq: false,
         },
         plugins: [
           new ClsPluginTransactional({
