@@ -3,6 +3,7 @@ import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { type FindOptionsWhere, LessThan, MoreThan } from 'typeorm';
 import { currentRequest } from '@clincore/common/request-context';
+import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import {
   type AuditEntry,
@@ -30,14 +31,17 @@ const VERIFY_BATCH = 1000;
  */
 @Injectable()
 export class AuditService {
-  constructor(private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>) {}
+  constructor(
+    private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
+    private readonly sql: Sql,
+  ) {}
 
   async record(entry: AuditEntry): Promise<void> {
     if (!this.txHost.isTransactionActive()) {
       throw new Error('an audit event must be written in the transaction of the change it records');
     }
     const { requestId, ip } = currentRequest();
-    await appendAuditEvent((sql, params) => this.txHost.tx.query(sql, params), entry, {
+    await appendAuditEvent((text, params) => this.sql.query(text, params), entry, {
       requestId,
       ip,
     });

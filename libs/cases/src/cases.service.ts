@@ -317,7 +317,7 @@ export class CasesService {
 
   /** The case and its created event in one statement (one round trip instead of two). */
   private async insertCaseWithFirstEvent(entity: CaseEntity, event: CaseEvent): Promise<void> {
-    await this.txHost.tx.query(
+    await this.sql.query(
       `with opened as (
          insert into cases (tenant_id, id, protocol, engine_version, status, subject_ref, inputs, result,
                             version, head_hash, created_at, updated_at, finalized_at, signature)

@@ -2,16 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { Pool, PoolClient } from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 /**
- * One SQL statement for the hot path: inside a request's transaction on that
- * transaction's connection; otherwise straight on the pool under TypeORM, in
- * autocommit, without a TypeORM query runner per statement (same pool, same
- * timeouts). For statements that bind their tenant themselves (`consume_call`,
- * `read_case`, `list_cases`): RLS applies as on every other path.
+ * One SQL statement for the hot paths, without TypeORM's per-statement work
+ * (subscriber broadcasts before and after, a result object, several awaits):
+ * inside a request's transaction on that transaction's connection; otherwise
+ * straight on the pool under TypeORM, in autocommit (same pool, same
+ * timeouts). RLS applies as on every other path: in a transaction the tenant
+ * is bound when it starts (`TenantRlsSubscriber`); outside one, the SQL
+ * functions called here (`consume_call`, `read_case`, `list_cases`) bind it
+ * themselves. Errors are the driver's own, which `isDatabaseUnavailable`
+ * reads as it reads TypeORM's wrapped ones.
  */
 @Injectable()
 export class Sql {
@@ -21,8 +25,25 @@ export class Sql {
   ) {}
 
   async query<Row>(text: string, params: unknown[]): Promise<Row[]> {
-    if (this.txHost.isTransactionActive()) return this.txHost.tx.query(text, params);
+    if (this.txHost.isTransactionActive()) {
+      const manager = this.txHost.tx;
+      const connection = transactionConnectionOf(manager.queryRunner);
+      // Without one (a released runner), TypeORM's path raises its own error.
+      if (connection === undefined) return manager.query(text, params);
+      return (await connection.query(text, params)).rows as Row[];
+    }
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     return (await pool.query(text, params)).rows as Row[];
   }
+}
+
+/**
+ * The pg connection under a TypeORM query runner that is in a transaction
+ * and not released; undefined otherwise. TypeORM keeps it in a protected
+ * field; if a TypeORM version renames it, callers take TypeORM's own path.
+ */
+export function transactionConnectionOf(runner: QueryRunner | undefined): PoolClient | undefined {
+  if (runner === undefined || runner.isReleased || !runner.isTransactionActive) return undefined;
+  const connection = (runner as unknown as { databaseConnection?: PoolClient }).databaseConnection;
+  return typeof connection?.query === 'function' ? connection : undefined;
 }

@@ -4,6 +4,7 @@ import {
   type TransactionStartEvent,
 } from 'typeorm';
 import { currentTenantId } from '@clincore/tenancy/tenant-context';
+import { transactionConnectionOf } from './sql';
 
 /**
  * Binds every transaction to the request's tenant. `set_config(..., true)` is
@@ -16,7 +17,11 @@ export class TenantRlsSubscriber implements EntitySubscriberInterface {
   async afterTransactionStart(event: TransactionStartEvent): Promise<void> {
     const tenantId = currentTenantId();
     if (tenantId !== undefined) {
-      await event.queryRunner.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
+      const sql = `select set_config('app.tenant_id', $1, true)`;
+      // Straight on the transaction's connection when there is one: it starts every write.
+      const connection = transactionConnectionOf(event.queryRunner);
+      if (connection === undefined) await event.queryRunner.query(sql, [tenantId]);
+      else await connection.query(sql, [tenantId]);
     }
   }
 }
