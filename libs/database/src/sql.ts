@@ -27,14 +27,28 @@ export class Sql {
   async query<Row>(text: string, params: unknown[]): Promise<Row[]> {
     if (this.txHost.isTransactionActive()) {
       const manager = this.txHost.tx;
-      const connection = transactionConnectionOf(manager.queryRunner);
-      // Without one (a released runner), TypeORM's path raises its own error.
-      if (connection === undefined) return manager.query(text, params);
-      return (await connection.query(text, params)).rows as Row[];
+      return manager.queryRunner
+        ? queryInTransaction<Row>(manager.queryRunner, text, params)
+        : manager.query(text, params);
     }
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     return (await pool.query(text, params)).rows as Row[];
   }
+}
+
+/**
+ * One statement in a query runner's transaction, straight on its pg
+ * connection; through TypeORM when there is none (a released runner: TypeORM
+ * raises its own error).
+ */
+export async function queryInTransaction<Row>(
+  runner: QueryRunner,
+  text: string,
+  params: unknown[],
+): Promise<Row[]> {
+  const connection = transactionConnectionOf(runner);
+  if (connection === undefined) return (await runner.query(text, params)) as Row[];
+  return (await connection.query(text, params)).rows as Row[];
 }
 
 /**

@@ -4,7 +4,7 @@ import {
   type TransactionStartEvent,
 } from 'typeorm';
 import { currentTenantId } from '@clincore/tenancy/tenant-context';
-import { transactionConnectionOf } from './sql';
+import { queryInTransaction } from './sql';
 
 /**
  * Binds every transaction to the request's tenant. `set_config(..., true)` is
@@ -17,11 +17,10 @@ export class TenantRlsSubscriber implements EntitySubscriberInterface {
   async afterTransactionStart(event: TransactionStartEvent): Promise<void> {
     const tenantId = currentTenantId();
     if (tenantId !== undefined) {
-      const sql = `select set_config('app.tenant_id', $1, true)`;
-      // Straight on the transaction's connection when there is one: it starts every write.
-      const connection = transactionConnectionOf(event.queryRunner);
-      if (connection === undefined) await event.queryRunner.query(sql, [tenantId]);
-      else await connection.query(sql, [tenantId]);
+      // Straight on the transaction's connection: this statement starts every write.
+      await queryInTransaction(event.queryRunner, `select set_config('app.tenant_id', $1, true)`, [
+        tenantId,
+      ]);
     }
   }
 }
