@@ -5,6 +5,7 @@ import { AuditTrail1763900300000 } from './1763900300000-audit-trail';
 import { BillingAndUsage1763900400000 } from './1763900400000-billing-and-usage';
 import { AccessLogs1763900500000 } from './1763900500000-access-logs';
 import { HotPath1763900600000 } from './1763900600000-hot-path';
+import { AccessLogIndex1763900700000 } from './1763900700000-access-log-index';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   BillingAndUsage1763900400000,
   AccessLogs1763900500000,
   HotPath1763900600000,
+  AccessLogIndex1763900700000,
 ];
