@@ -3,9 +3,22 @@ import { ClsServiceManager } from 'nestjs-cls';
 
 const CLIENT_IP = 'clincore.ip';
 
-/** The client's address as Express sees it (honours `trust proxy` when it is set). */
-export function clientIpOf(req: IncomingMessage & { ip?: string }): string | undefined {
-  return req.ip ?? req.socket.remoteAddress;
+const IP_ON_REQUEST = Symbol('clincore.ip');
+
+type WithIp = IncomingMessage & { ip?: string; [IP_ON_REQUEST]?: string | null };
+
+/**
+ * The client's address as Express sees it (honours `trust proxy` when it is
+ * set). Express computes `req.ip` anew on each read (walking
+ * X-Forwarded-For through proxy-addr); the request context and the access log
+ * both ask, so the first answer is kept on the request.
+ */
+export function clientIpOf(req: WithIp): string | undefined {
+  const kept = req[IP_ON_REQUEST];
+  if (kept !== undefined) return kept ?? undefined;
+  const ip = req.ip ?? req.socket.remoteAddress;
+  req[IP_ON_REQUEST] = ip ?? null;
+  return ip;
 }
 
 export function setRequestIp(ip: string | undefined): void {
