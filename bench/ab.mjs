@@ -8,7 +8,8 @@
 // <git-ref> is checked out into a temporary worktree (sharing node_modules),
 // both trees are built, then `bench/run.mjs` runs in each in turn (B first in
 // odd rounds, so neither side always runs on a warmer machine). Prints each
-// scenario's req/s and API CPU µs/req per run, their medians and the change.
+// scenario's req/s, API CPU and database CPU µs/req per run (the database's
+// empty on an external server), their medians and the change.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,23 +59,24 @@ try {
   const of = (key, title, field) => runs[key].map((results) => results.find((r) => r.title === title)?.[field]);
   const change = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%` : '');
   console.log(`\nA = ${sides.A.label}, B = ${sides.B.label}; ${rounds} round(s); bench ${benchArgs.join(' ') || '(full)'}`);
-  console.log('scenario'.padEnd(52), 'side', 'req/s (each run)'.padEnd(26), 'median', ' cpu µs/req (each run)'.padEnd(26), 'median');
+  console.log('scenario'.padEnd(52), 'side', 'req/s (each run)'.padEnd(20), 'median', ' API cpu µs/req'.padEnd(20), 'median', ' db cpu µs/req'.padEnd(20), 'median');
+  const cells = (values, mid) => [' ' + values.map((v) => (Number.isFinite(v) ? v : '')).join(', ').padEnd(19), String(mid).padStart(6)];
   for (const { title } of runs.B[0]) {
     const row = {};
     for (const key of ['A', 'B']) {
       const rps = of(key, title, 'rps');
       const cpu = of(key, title, 'cpu_us_per_req');
-      row[key] = { rps: median(rps), cpu: median(cpu) };
+      const db = of(key, title, 'db_cpu_us_per_req');
+      row[key] = { rps: median(rps), cpu: median(cpu), db: median(db) };
       console.log(
         (key === 'A' ? title : '').padEnd(52).slice(0, 52),
         key.padEnd(4),
-        rps.join(', ').padEnd(26),
-        String(row[key].rps).padStart(6),
-        ' ' + cpu.map((c) => c ?? '').join(', ').padEnd(25),
-        String(row[key].cpu).padStart(6),
+        ...cells(rps, row[key].rps).map((c, i) => (i === 0 ? c.slice(1).padEnd(20) : c)),
+        ...cells(cpu, row[key].cpu),
+        ...cells(db, row[key].db),
       );
     }
-    console.log(''.padEnd(52), 'B/A'.padEnd(4), ''.padEnd(26), change(row.A.rps, row.B.rps).padStart(6), ' '.padEnd(26), change(row.A.cpu, row.B.cpu).padStart(6));
+    console.log(''.padEnd(52), 'B/A'.padEnd(4), ''.padEnd(20), change(row.A.rps, row.B.rps).padStart(6), ''.padEnd(20), change(row.A.cpu, row.B.cpu).padStart(6), ''.padEnd(20), change(row.A.db, row.B.db).padStart(6));
   }
 } finally {
   spawnSync('git', ['worktree', 'remove', '--force', base], { cwd: root });
