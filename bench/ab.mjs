@@ -7,9 +7,11 @@
 // other, several times, and comparing CPU per request gives figures that hold.
 // <git-ref> is checked out into a temporary worktree (sharing node_modules),
 // both trees are built, then `bench/run.mjs` runs in each in turn (B first in
-// odd rounds, so neither side always runs on a warmer machine). Prints each
+// odd rounds, so neither side always runs on a warmer machine), both driven by
+// the working tree's bench/run.mjs so that only the API differs. Prints each
 // scenario's req/s, API CPU and database CPU µs/req per run (the database's
-// empty on an external server), their medians and the change.
+// empty on an external server), or with --instructions the instructions per
+// request, their medians and the change.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +45,8 @@ try {
   const runs = { A: [], B: [] };
   for (let round = 1; round <= rounds; round += 1) {
     for (const key of round % 2 === 1 ? ['B', 'A'] : ['A', 'B']) {
-      const out = run(sides[key].dir, process.execPath, ['bench/run.mjs', ...benchArgs]);
+      // The working tree's bench drives both sides, so that only the API differs between them.
+      const out = run(sides[key].dir, process.execPath, [path.join(root, 'bench/run.mjs'), ...benchArgs]);
       const file = /results: (\S+\.json)/.exec(out)?.[1];
       if (!file) throw new Error(`no results file in the output of ${sides[key].label}:\n${out}`);
       const { results } = JSON.parse(readFileSync(path.join(sides[key].dir, file), 'utf8'));
@@ -59,24 +62,23 @@ try {
   const of = (key, title, field) => runs[key].map((results) => results.find((r) => r.title === title)?.[field]);
   const change = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%` : '');
   console.log(`\nA = ${sides.A.label}, B = ${sides.B.label}; ${rounds} round(s); bench ${benchArgs.join(' ') || '(full)'}`);
-  console.log('scenario'.padEnd(52), 'side', 'req/s (each run)'.padEnd(20), 'median', ' API cpu µs/req'.padEnd(20), 'median', ' db cpu µs/req'.padEnd(20), 'median');
-  const cells = (values, mid) => [' ' + values.map((v) => (Number.isFinite(v) ? v : '')).join(', ').padEnd(19), String(mid).padStart(6)];
+  // Load runs: req/s, API and database CPU per request. --instructions runs: instructions per request.
+  const columns = runs.B[0].some((r) => 'ir_per_req' in r)
+    ? [['instructions/req (each run)', 'ir_per_req', 34]]
+    : [['req/s (each run)', 'rps', 20], ['API cpu µs/req', 'cpu_us_per_req', 20], ['db cpu µs/req', 'db_cpu_us_per_req', 20]];
+  console.log('scenario'.padEnd(52), 'side', ...columns.map(([label, , width]) => `${label.padEnd(width)} ${'median'.padStart(10)}`));
+  const fmt = (v) => (Number.isFinite(v) ? v.toLocaleString('en') : '');
   for (const { title } of runs.B[0]) {
-    const row = {};
+    const mid = {};
     for (const key of ['A', 'B']) {
-      const rps = of(key, title, 'rps');
-      const cpu = of(key, title, 'cpu_us_per_req');
-      const db = of(key, title, 'db_cpu_us_per_req');
-      row[key] = { rps: median(rps), cpu: median(cpu), db: median(db) };
-      console.log(
-        (key === 'A' ? title : '').padEnd(52).slice(0, 52),
-        key.padEnd(4),
-        ...cells(rps, row[key].rps).map((c, i) => (i === 0 ? c.slice(1).padEnd(20) : c)),
-        ...cells(cpu, row[key].cpu),
-        ...cells(db, row[key].db),
-      );
+      const cells = columns.map(([, field, width]) => {
+        const values = of(key, title, field);
+        mid[`${key}.${field}`] = median(values);
+        return `${values.map(fmt).join(', ').padEnd(width)} ${fmt(median(values)).padStart(10)}`;
+      });
+      console.log((key === 'A' ? title : '').padEnd(52).slice(0, 52), key.padEnd(4), ...cells);
     }
-    console.log(''.padEnd(52), 'B/A'.padEnd(4), ''.padEnd(20), change(row.A.rps, row.B.rps).padStart(6), ''.padEnd(20), change(row.A.cpu, row.B.cpu).padStart(6), ''.padEnd(20), change(row.A.db, row.B.db).padStart(6));
+    console.log(''.padEnd(52), 'B/A'.padEnd(4), ...columns.map(([, field, width]) => `${''.padEnd(width)} ${change(mid[`A.${field}`], mid[`B.${field}`]).padStart(10)}`));
   }
 } finally {
   spawnSync('git', ['worktree', 'remove', '--force', base], { cwd: root });

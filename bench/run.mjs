@@ -10,8 +10,13 @@
 // 10 thousand to 10 million counted calls (and access-log rows); --quick = 10
 // tenants, 1 thousand to 20 thousand cases and calls, for a smoke run.
 // BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
+//
+// --instructions: instead of load, the API runs under valgrind's callgrind and
+// each hot route is measured in instructions per request (user space, every
+// thread of the process, GC included), a count that does not move with
+// whatever else the machine runs; see docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +27,11 @@ import { seedCases, seedUsage } from './seed.mjs';
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const instructions = args.includes('--instructions');
+if (instructions && spawnSync('valgrind', ['--version']).status !== 0) {
+  console.error('--instructions needs valgrind (Debian: apt-get install valgrind)');
+  process.exit(2);
+}
 const onlyArg = args.find((a) => a.startsWith('--only='))?.slice(7);
 // --only=<regular expression>: just the scenarios whose titles match.
 const only = onlyArg ? new RegExp(onlyArg) : null;
@@ -67,7 +77,8 @@ function start(command, env) {
 }
 
 async function waitFor(url) {
-  for (let i = 0; i < 240; i += 1) {
+  // Under valgrind the API starts some 20 times slower.
+  for (let i = 0; i < (instructions ? 2400 : 240); i += 1) {
     try {
       if ((await fetch(url)).status < 500) return;
     } catch {
@@ -75,7 +86,7 @@ async function waitFor(url) {
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`${url} not up within 60 s`);
+  throw new Error(`${url} not up within ${instructions ? 600 : 60} s`);
 }
 
 async function call(route, init = {}) {
@@ -228,7 +239,12 @@ try {
   const env = { DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', DATABASE_URL: db.databaseUrl, MIGRATION_DATABASE_URL: db.migrationDatabaseUrl };
   // BENCH_API_NODE_OPTIONS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', to profile the API under load.
   const apiFlags = (process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-  servers.api = start([process.execPath, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
+  // Under callgrind, instrumented only while a measured window runs (--instr-atstart=no);
+  // V8 writes and rewrites machine code, which valgrind must re-read (--smc-check).
+  const callgrind = instructions
+    ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${path.join(dataDir, 'callgrind.out')}`, '-q']
+    : [];
+  servers.api = start([...callgrind, process.execPath, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
   await waitFor(`${base}/ready`);
   await admin.connect();
   const token = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();
@@ -268,86 +284,144 @@ try {
   };
 
   await seed(size.casesSmall, size.callsSmall);
-  header();
-  let targets = await readTargets();
-  const hot = tenants[0];
-  const byId = (list) => list.map((t) => ({ path: `/cases/${t.id}`, headers: t.headers }));
-  // The JIT and the pools warm up once, before the first scenario, so that it is not the coldest.
-  drive({ url: base, targets: byId(targets), duration: 3 * warmupSeconds });
-  // The growth ratios compare runs minutes apart: each size is measured three times, the median counts.
-  const growthRuns = { repeats: 3 };
-  const growth = {};
-  growth.small = {
-    get: measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns),
-    list: measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns),
-    usage: measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) }),
-  };
+  const summary = instructions ? await countInstructions() : await underLoad();
 
-  await seed(size.casesLarge, size.callsLarge);
-  targets = await readTargets();
-  header();
-  const health = measure('GET /health', { url: `${base}/health` });
-  const express = measure('  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` });
-  measure('GET /ready (database + migrations)', { url: `${base}/ready` });
-  const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns);
-  const refGetSpec = { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) };
-  const refGet = measure('  reference: node:http + pg, same SQL', refGetSpec);
-  const pgGet = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['GET /cases/{id}'], targets.slice(0, 100).map((t) => ({ tenant: t.tenant, id: t.id })));
-  const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns);
-  measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
-  // Its latency below saturation (at 32 connections p50 is mostly the queue).
-  const usage = measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
-  const postSpec = { url: base, method: 'POST', body: JSON.stringify(NEWS2), targets: tenants.map((t) => ({ path: '/cases', headers: keyOf(t) })) };
-  const post = measure('POST /cases (NEWS2)', postSpec);
-  const refPostSpec = { url: `http://127.0.0.1:${ports.pg}`, method: 'POST', body: JSON.stringify({ ...NEWS2, subject_ref: 'MRN-reference' }), headers: { 'Content-Type': 'application/json' }, targets: tenants.map((t) => ({ path: `/t/${t.tenant_id}/cases?key=${t.api_key_id}` })) };
-  const refPost = measure('  reference: node:http + pg, same SQL', refPostSpec);
-  const pgPost = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['POST /cases'], tenants.map((t) => ({ tenant: t.tenant_id, key: t.api_key_id })), { inputs: JSON.stringify(NEWS2.inputs), result: JSON.stringify(sample.result) });
-  // Half of the measured peak, open loop at a constant rate: the latency a partner sees below saturation.
-  const half = {};
-  // The node:http reference at the API's rate, right after it: what the database and this
-  // machine's disk leave for any server on the same statements (a commit waits for its WAL flush).
-  if (get) {
-    half.get = measure('GET /cases/{id} at half of peak', { url: base, targets: byId(targets), rate: Math.round(get.rps / 2) });
-    half.refGet = measure('  reference: node:http + pg, GET /cases/{id} at the same rate', { ...refGetSpec, rate: Math.round(get.rps / 2) });
+  /** Instructions per request of the hot routes, the API under callgrind (--instructions). */
+  async function countInstructions() {
+    const [target] = await readTargets(1);
+    const post = { method: 'POST', headers: keyOf(tenants[0]), body: JSON.stringify(NEWS2) };
+    const scenarios = [
+      ['GET /health', () => ({ path: '/health' })],
+      ['GET /cases/{id}', () => ({ path: `/cases/${target.id}`, init: { headers: target.headers } })],
+      ['POST /cases (NEWS2)', () => ({ path: '/cases', init: post })],
+    ];
+    const warm = Number(process.env.BENCH_WARM_REQUESTS ?? 4000);
+    const count = Number(process.env.BENCH_COUNTED_REQUESTS ?? 1000);
+    console.log(`\ninstructions per request: the API under callgrind, ${warm} requests to warm up, then ${count} counted, 4 at a time`);
+    const control = (...a) => {
+      // vgdb finds the API's pipes by user and host names read from the environment: the API's HOST.
+      const r = spawnSync('callgrind_control', [...a, String(servers.api)], { encoding: 'utf8', env: { ...process.env, HOST: env.HOST } });
+      if (r.status !== 0) throw new Error(`callgrind_control ${a.join(' ')}: ${r.stderr || r.stdout}`);
+    };
+    const totals = () => {
+      // The newest dump; its totals line counts the window since the last zeroing.
+      const files = readdirSync(dataDir).filter((f) => f.startsWith('callgrind.out')).map((f) => path.join(dataDir, f));
+      const newest = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      if (!newest) throw new Error(`no callgrind dump in ${dataDir}`);
+      return Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(newest, 'utf8'))?.[1] ?? NaN);
+    };
+    const fire = async (make, n) => {
+      let left = n;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (left > 0) {
+          left -= 1;
+          const { path: p, init } = make();
+          const res = await fetch(`${base}${p}`, init);
+          await res.arrayBuffer();
+          if (res.status >= 300) throw new Error(`${init?.method ?? 'GET'} ${p}: ${res.status}`);
+        }
+      }));
+    };
+    for (const [title, make] of scenarios) {
+      if (only && !only.test(title)) continue;
+      await fire(make, warm);
+      control('--instr=on');
+      await fire(make, 50); // valgrind re-translates the code it now instruments: not counted
+      control('--zero');
+      await fire(make, count);
+      control('--dump');
+      control('--instr=off');
+      const r = { title, requests: count, ir_per_req: Math.round(totals() / count) };
+      results.push(r);
+      console.log(title.padEnd(58), String(r.ir_per_req.toLocaleString('en')).padStart(14), 'instructions per request');
+    }
+    return {};
   }
-  if (post) {
-    half.post = measure('POST /cases at half of peak', { ...postSpec, rate: Math.round(post.rps / 2) });
-    half.refPost = measure('  reference: node:http + pg, POST /cases at the same rate', { ...refPostSpec, rate: Math.round(post.rps / 2) });
+
+  /** Load scenarios: peak, latency below saturation, growth, references. */
+  async function underLoad() {
+    header();
+    let targets = await readTargets();
+    const hot = tenants[0];
+    const byId = (list) => list.map((t) => ({ path: `/cases/${t.id}`, headers: t.headers }));
+    // The JIT and the pools warm up once, before the first scenario, so that it is not the coldest.
+    drive({ url: base, targets: byId(targets), duration: 3 * warmupSeconds });
+    // The growth ratios compare runs minutes apart: each size is measured three times, the median counts.
+    const growthRuns = { repeats: 3 };
+    const growth = {};
+    growth.small = {
+      get: measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns),
+      list: measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns),
+      usage: measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) }),
+    };
+
+    await seed(size.casesLarge, size.callsLarge);
+    targets = await readTargets();
+    header();
+    const health = measure('GET /health', { url: `${base}/health` });
+    const express = measure('  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` });
+    measure('GET /ready (database + migrations)', { url: `${base}/ready` });
+    const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns);
+    const refGetSpec = { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) };
+    const refGet = measure('  reference: node:http + pg, same SQL', refGetSpec);
+    const pgGet = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['GET /cases/{id}'], targets.slice(0, 100).map((t) => ({ tenant: t.tenant, id: t.id })));
+    const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns);
+    measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
+    // Its latency below saturation (at 32 connections p50 is mostly the queue).
+    const usage = measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
+    const postSpec = { url: base, method: 'POST', body: JSON.stringify(NEWS2), targets: tenants.map((t) => ({ path: '/cases', headers: keyOf(t) })) };
+    const post = measure('POST /cases (NEWS2)', postSpec);
+    const refPostSpec = { url: `http://127.0.0.1:${ports.pg}`, method: 'POST', body: JSON.stringify({ ...NEWS2, subject_ref: 'MRN-reference' }), headers: { 'Content-Type': 'application/json' }, targets: tenants.map((t) => ({ path: `/t/${t.tenant_id}/cases?key=${t.api_key_id}` })) };
+    const refPost = measure('  reference: node:http + pg, same SQL', refPostSpec);
+    const pgPost = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['POST /cases'], tenants.map((t) => ({ tenant: t.tenant_id, key: t.api_key_id })), { inputs: JSON.stringify(NEWS2.inputs), result: JSON.stringify(sample.result) });
+    // Half of the measured peak, open loop at a constant rate: the latency a partner sees below saturation.
+    const half = {};
+    // The node:http reference at the API's rate, right after it: what the database and this
+    // machine's disk leave for any server on the same statements (a commit waits for its WAL flush).
+    if (get) {
+      half.get = measure('GET /cases/{id} at half of peak', { url: base, targets: byId(targets), rate: Math.round(get.rps / 2) });
+      half.refGet = measure('  reference: node:http + pg, GET at that rate', { ...refGetSpec, rate: Math.round(get.rps / 2) });
+    }
+    if (post) {
+      half.post = measure('POST /cases at half of peak', { ...postSpec, rate: Math.round(post.rps / 2) });
+      half.refPost = measure('  reference: node:http + pg, POST at that rate', { ...refPostSpec, rate: Math.round(post.rps / 2) });
+    }
+
+    // One hot tenant: every request on one tenant's key and cases.
+    const hotGet = measure('hot tenant: GET /cases/{id}', { url: base, targets: byId(targets.filter((t) => t.tenant === hot.tenant_id)) });
+    const hotPost = measure('hot tenant: POST /cases', { ...postSpec, targets: [{ path: '/cases', headers: keyOf(hot) }] });
+
+    // Finalize needs a fresh open case per request: the cases the API's POST runs made, in turn
+    // (the reference servers' cases carry stand-in hashes). Past the last one, 409s would show.
+    const open = await appCasesOf(admin, tenants);
+    const signature = JSON.stringify({ signed_by: 'Dr Bench', meaning: 'review' });
+    // One by hand first: a scenario that cannot succeed should say why, not report zeros.
+    const first = open.shift();
+    const probe = await fetch(`${base}${first.path}`, { method: 'POST', headers: { ...first.headers, 'Content-Type': 'application/json' }, body: signature });
+    if (probe.status !== 200) throw new Error(`finalize: ${probe.status} ${await probe.text()}`);
+    // The warm-up takes its cases from the end of the list, the measured run from the start.
+    const warmCases = open.splice(Math.floor(open.length / 2));
+    const finalize = measure(`POST /cases/{id}/finalize (${open.length} open cases)`, { url: base, method: 'POST', body: signature, headers: { 'Content-Type': 'application/json' }, inTurn: true, targets: open, warm: { targets: warmCases } });
+
+
+    const ratio = (a, b) => (a && b ? Math.round((a.rps / b.rps) * 100) : null);
+    const summary = {
+      'GET /health vs bare Express (target 85%)': ratio(health, express),
+      'GET /cases/{id} vs node:http + pg (target 70%)': ratio(get, refGet),
+      'POST /cases vs node:http + pg (target 70%)': ratio(post, refPost),
+      'GET /cases/{id} vs pgbench': ratio(get, pgGet),
+      'POST /cases vs pgbench': ratio(post, pgPost),
+      'GET /cases/{id} growth, large vs small (target 90%)': ratio(get, growth.small.get),
+      'GET /cases?limit=20 growth, large vs small (target 90%)': ratio(list, growth.small.list),
+      'hot tenant GET /cases/{id} vs spread (target 60%)': ratio(hotGet, get),
+      'hot tenant POST /cases vs spread (target 60%)': ratio(hotPost, post),
+    };
+    console.log('\nratios (%)');
+    for (const [k, v] of Object.entries(summary)) console.log(`  ${k}: ${v ?? 'n/a'}`);
+    console.log(`  p99 at half of peak: GET /cases/{id} ${half.get?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refGet?.p99 ?? 'n/a'} ms), POST /cases ${half.post?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refPost?.p99 ?? 'n/a'} ms) (target < 20 ms)`);
+    console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls, 50 req/s: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms; ${growth.small.usage?.p50 ?? 'n/a'} ms at ${size.callsSmall})`);
+    return summary;
   }
-
-  // One hot tenant: every request on one tenant's key and cases.
-  const hotGet = measure('hot tenant: GET /cases/{id}', { url: base, targets: byId(targets.filter((t) => t.tenant === hot.tenant_id)) });
-  const hotPost = measure('hot tenant: POST /cases', { ...postSpec, targets: [{ path: '/cases', headers: keyOf(hot) }] });
-
-  // Finalize needs a fresh open case per request: the cases the API's POST runs made, in turn
-  // (the reference servers' cases carry stand-in hashes). Past the last one, 409s would show.
-  const open = await appCasesOf(admin, tenants);
-  const signature = JSON.stringify({ signed_by: 'Dr Bench', meaning: 'review' });
-  // One by hand first: a scenario that cannot succeed should say why, not report zeros.
-  const first = open.shift();
-  const probe = await fetch(`${base}${first.path}`, { method: 'POST', headers: { ...first.headers, 'Content-Type': 'application/json' }, body: signature });
-  if (probe.status !== 200) throw new Error(`finalize: ${probe.status} ${await probe.text()}`);
-  // The warm-up takes its cases from the end of the list, the measured run from the start.
-  const warmCases = open.splice(Math.floor(open.length / 2));
-  const finalize = measure(`POST /cases/{id}/finalize (${open.length} open cases)`, { url: base, method: 'POST', body: signature, headers: { 'Content-Type': 'application/json' }, inTurn: true, targets: open, warm: { targets: warmCases } });
-
-
-  const ratio = (a, b) => (a && b ? Math.round((a.rps / b.rps) * 100) : null);
-  const summary = {
-    'GET /health vs bare Express (target 85%)': ratio(health, express),
-    'GET /cases/{id} vs node:http + pg (target 70%)': ratio(get, refGet),
-    'POST /cases vs node:http + pg (target 70%)': ratio(post, refPost),
-    'GET /cases/{id} vs pgbench': ratio(get, pgGet),
-    'POST /cases vs pgbench': ratio(post, pgPost),
-    'GET /cases/{id} growth, large vs small (target 90%)': ratio(get, growth.small.get),
-    'GET /cases?limit=20 growth, large vs small (target 90%)': ratio(list, growth.small.list),
-    'hot tenant GET /cases/{id} vs spread (target 60%)': ratio(hotGet, get),
-    'hot tenant POST /cases vs spread (target 60%)': ratio(hotPost, post),
-  };
-  console.log('\nratios (%)');
-  for (const [k, v] of Object.entries(summary)) console.log(`  ${k}: ${v ?? 'n/a'}`);
-  console.log(`  p99 at half of peak: GET /cases/{id} ${half.get?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refGet?.p99 ?? 'n/a'} ms), POST /cases ${half.post?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refPost?.p99 ?? 'n/a'} ms) (target < 20 ms)`);
-  console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls, 50 req/s: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms; ${growth.small.usage?.p50 ?? 'n/a'} ms at ${size.callsSmall})`);
   mkdirSync('bench/results', { recursive: true });
   const file = path.join('bench/results', `bench-${quick ? 'quick-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ quick, connections, seconds, pinned, node: process.version, size, seeded, results, summary, minutes: (Date.now() - started) / 60000 }, null, 2));
