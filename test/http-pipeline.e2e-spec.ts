@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApplicationConfig } from '@nestjs/core';
 import express from 'express';
 import helmet from 'helmet';
@@ -70,6 +71,49 @@ describe('global enhancers', () => {
         'RateLimitGuard',
         'QuotaGuard',
       ]);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('HTTP server', () => {
+  it("builds each request and response on Express's prototypes, with Node's options for the response", async () => {
+    const api = await startApi();
+    try {
+      const server = api.app.getHttpServer();
+      const expressApp = api.app.getHttpAdapter().getInstance() as {
+        request: object;
+        response: object;
+      };
+      const seen: {
+        req: unknown;
+        res: unknown;
+        highWaterMark: number;
+        socketHighWaterMark: number;
+      }[] = [];
+      // Before Express: what Node built. Express would otherwise swap the prototypes per request.
+      const look = (req: IncomingMessage, res: ServerResponse): void => {
+        seen.push({
+          req: Object.getPrototypeOf(req),
+          res: Object.getPrototypeOf(res),
+          highWaterMark: res.writableHighWaterMark,
+          socketHighWaterMark: req.socket.writableHighWaterMark,
+        });
+      };
+      server.prependListener('request', look);
+      try {
+        await api.http.get('/health').expect(200, { status: 'ok' });
+        await api.http.post('/cases').send({}).expect(401);
+      } finally {
+        server.off('request', look);
+      }
+      expect(seen).toHaveLength(2);
+      for (const s of seen) {
+        expect(s.req).toBe(expressApp.request);
+        expect(s.res).toBe(expressApp.response);
+        expect(s.highWaterMark).toBe(s.socketHighWaterMark);
+      }
     } finally {
       await api.close();
     }

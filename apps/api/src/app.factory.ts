@@ -13,6 +13,7 @@ import { loadAppConfig } from '@clincore/common/app.config';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { AppModule } from './app.module';
+import { PrototypedExpressAdapter } from './express-adapter';
 import { applyHttpServerLimits } from './http-server-limits';
 import { jsonBody } from './json-body';
 import { createLogger, PinoNestLogger, requestLogObserver } from './logging';
@@ -32,12 +33,16 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   loadSigningConfig();
   loadBillingConfig();
   loadAccessLogsConfig();
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
-    bodyParser: false,
-    bufferLogs: true,
-    // Errors reach the caller (main prints them and exits 1); Nest would exit the process itself.
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule,
+    new PrototypedExpressAdapter(),
+    {
+      bodyParser: false,
+      bufferLogs: true,
+      // Errors reach the caller (main prints them and exits 1); Nest would exit the process itself.
+      abortOnError: false,
+    },
+  );
   const logger = createLogger();
   app.useLogger(new PinoNestLogger(logger));
   configureHttp(app, bodyLimitBytes, logger);
