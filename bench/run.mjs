@@ -16,7 +16,7 @@
 // thread of the process, GC included), a count that does not move with
 // whatever else the machine runs; see docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -303,11 +303,16 @@ try {
       const r = spawnSync('callgrind_control', [...a, String(servers.api)], { encoding: 'utf8', env: { ...process.env, HOST: env.HOST } });
       if (r.status !== 0) throw new Error(`callgrind_control ${a.join(' ')}: ${r.stderr || r.stdout}`);
     };
-    const totals = () => {
+    const totals = (title) => {
       // The newest dump; its totals line counts the window since the last zeroing.
       const files = readdirSync(dataDir).filter((f) => f.startsWith('callgrind.out')).map((f) => path.join(dataDir, f));
       const newest = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
       if (!newest) throw new Error(`no callgrind dump in ${dataDir}`);
+      // BENCH_CALLGRIND_KEEP=<dir>: keep each window's dump there, for callgrind_annotate.
+      if (process.env.BENCH_CALLGRIND_KEEP) {
+        mkdirSync(process.env.BENCH_CALLGRIND_KEEP, { recursive: true });
+        copyFileSync(newest, path.join(process.env.BENCH_CALLGRIND_KEEP, `callgrind.${title.replace(/\W+/g, '_')}.out`));
+      }
       return Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(newest, 'utf8'))?.[1] ?? NaN);
     };
     const fire = async (make, n) => {
@@ -331,7 +336,7 @@ try {
       await fire(make, count);
       control('--dump');
       control('--instr=off');
-      const r = { title, requests: count, ir_per_req: Math.round(totals() / count) };
+      const r = { title, requests: count, ir_per_req: Math.round(totals(title) / count) };
       results.push(r);
       console.log(title.padEnd(58), String(r.ir_per_req.toLocaleString('en')).padStart(14), 'instructions per request');
     }
