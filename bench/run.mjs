@@ -142,6 +142,43 @@ function databaseCpuSeconds() {
   }
 }
 
+/**
+ * Callgrind names JIT-compiled JavaScript only by address; V8's perf map
+ * (--perf-basic-prof-only-functions: "start size name", hex) names them. A
+ * code address can be reused after GC: the latest entry wins.
+ */
+function nameJitFrames(dump, mapFile) {
+  let lines;
+  try {
+    lines = readFileSync(mapFile, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return dump;
+  }
+  const byStart = new Map();
+  for (const line of lines) {
+    const [start, size, ...name] = line.split(' ');
+    byStart.set(parseInt(start, 16), [parseInt(size, 16), name.join(' ')]);
+  }
+  const starts = [...byStart.keys()].sort((a, b) => a - b);
+  const nameAt = (address) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= address) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    const start = starts[hi];
+    if (start === undefined) return undefined;
+    const [size, name] = byStart.get(start);
+    return address < start + size ? name : undefined;
+  };
+  return dump.replace(/^(c?fn=\(\d+\)) 0x([0-9a-f]+)$/gm, (line, head, hex) => {
+    const name = nameAt(parseInt(hex, 16));
+    return name ? `${head} ${name}` : line;
+  });
+}
+
 const results = [];
 const servers = {};
 /**
@@ -244,7 +281,9 @@ try {
   const callgrind = instructions
     ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${path.join(dataDir, 'callgrind.out')}`, '-q']
     : [];
-  servers.api = start([...callgrind, process.execPath, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
+  // Kept dumps get JavaScript function names from V8's perf map (/tmp/perf-<pid>.map).
+  const perfMap = instructions && process.env.BENCH_CALLGRIND_KEEP ? ['--perf-basic-prof-only-functions'] : [];
+  servers.api = start([...callgrind, process.execPath, ...perfMap, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
   await waitFor(`${base}/ready`);
   await admin.connect();
   const token = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();
@@ -311,7 +350,8 @@ try {
       // BENCH_CALLGRIND_KEEP=<dir>: keep each window's dump there, for callgrind_annotate.
       if (process.env.BENCH_CALLGRIND_KEEP) {
         mkdirSync(process.env.BENCH_CALLGRIND_KEEP, { recursive: true });
-        copyFileSync(newest, path.join(process.env.BENCH_CALLGRIND_KEEP, `callgrind.${title.replace(/\W+/g, '_')}.out`));
+        const kept = path.join(process.env.BENCH_CALLGRIND_KEEP, `callgrind.${title.replace(/\W+/g, '_')}.out`);
+        writeFileSync(kept, nameJitFrames(readFileSync(newest, 'utf8'), `/tmp/perf-${servers.api}.map`));
       }
       return Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(newest, 'utf8'))?.[1] ?? NaN);
     };
