@@ -8,12 +8,13 @@
 // <git-ref> is checked out into a temporary worktree (sharing node_modules),
 // both trees are built, then `bench/run.mjs` runs in each in turn (B first in
 // odd rounds, so neither side always runs on a warmer machine), both driven by
-// the working tree's bench/run.mjs so that only the API differs. Prints each
+// the working tree's bench (run.mjs, its load worker and reference servers)
+// so that only the API differs. Prints each
 // scenario's req/s, API CPU and database CPU µs/req per run (the database's
 // empty on an external server), or with --instructions the instructions per
 // request, their medians and the change.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -40,7 +41,6 @@ try {
   run(root, 'git', ['worktree', 'add', '--detach', base, commit]);
   symlinkSync(path.join(root, 'node_modules'), path.join(base, 'node_modules'));
   for (const side of Object.values(sides)) run(side.dir, 'npm', ['run', 'build', '--silent']);
-  if (!existsSync(path.join(base, 'bench/run.mjs'))) throw new Error(`${ref} has no bench/run.mjs`);
 
   const runs = { A: [], B: [] };
   for (let round = 1; round <= rounds; round += 1) {

@@ -16,7 +16,7 @@
 // thread of the process, GC included), a count that does not move with
 // whatever else the machine runs; see docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -100,7 +100,7 @@ function drive(spec) {
   // The spec goes by file: thousands of targets would pass the kernel's limit for one argument.
   const specFile = path.join(dataDir, 'load-spec.json');
   writeFileSync(specFile, JSON.stringify({ connections, ...spec }));
-  const [file, ...rest] = [...loadCpu, process.execPath, 'bench/load-worker.mjs', specFile];
+  const [file, ...rest] = [...loadCpu, process.execPath, path.join(import.meta.dirname, 'load-worker.mjs'), specFile];
   const out = spawnSync(file, rest, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   if (out.status !== 0) throw new Error(`load worker failed (${out.status})`);
   return JSON.parse(out.stdout);
@@ -299,9 +299,13 @@ try {
   const keyOf = (t) => ({ 'X-API-Key': t.api_key, 'Content-Type': 'application/json' });
   const sample = await call('/cases', { method: 'POST', headers: keyOf(tenants[0]), body: JSON.stringify(NEWS2) });
 
-  servers.pg = start([process.execPath, 'bench/reference-server.mjs', 'pg', String(ports.pg)], { DATABASE_URL: db.databaseUrl }).pid;
-  servers.express = start([process.execPath, 'bench/reference-server.mjs', 'express', String(ports.express)], {}).pid;
-  await waitFor(`http://127.0.0.1:${ports.express}/health`);
+  // The reference servers serve the load scenarios only.
+  if (!instructions) {
+    const reference = path.join(import.meta.dirname, 'reference-server.mjs');
+    servers.pg = start([process.execPath, reference, 'pg', String(ports.pg)], { DATABASE_URL: db.databaseUrl }).pid;
+    servers.express = start([process.execPath, reference, 'express', String(ports.express)], {}).pid;
+    await waitFor(`http://127.0.0.1:${ports.express}/health`);
+  }
 
   const seeded = { cases: 0, perTenant: 0, usage: null };
   async function seed(cases, calls) {
@@ -347,13 +351,14 @@ try {
       const files = readdirSync(dataDir).filter((f) => f.startsWith('callgrind.out')).map((f) => path.join(dataDir, f));
       const newest = files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
       if (!newest) throw new Error(`no callgrind dump in ${dataDir}`);
+      const dump = readFileSync(newest, 'utf8');
       // BENCH_CALLGRIND_KEEP=<dir>: keep each window's dump there, for callgrind_annotate.
       if (process.env.BENCH_CALLGRIND_KEEP) {
         mkdirSync(process.env.BENCH_CALLGRIND_KEEP, { recursive: true });
         const kept = path.join(process.env.BENCH_CALLGRIND_KEEP, `callgrind.${title.replace(/\W+/g, '_')}.out`);
-        writeFileSync(kept, nameJitFrames(readFileSync(newest, 'utf8'), `/tmp/perf-${servers.api}.map`));
+        writeFileSync(kept, nameJitFrames(dump, `/tmp/perf-${servers.api}.map`));
       }
-      return Number(/^(?:totals|summary): (\d+)/m.exec(readFileSync(newest, 'utf8'))?.[1] ?? NaN);
+      return Number(/^(?:totals|summary): (\d+)/m.exec(dump)?.[1] ?? NaN);
     };
     const fire = async (make, n) => {
       let left = n;
