@@ -10,6 +10,7 @@ import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadRateLimitConfig } from '@clincore/auth/rate-limit.config';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
+import { openRequestContext } from '@clincore/common/request-context';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { AppModule } from './app.module';
@@ -68,6 +69,8 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logg
     ]),
   );
   app.use(...jsonBody(bodyLimitBytes));
+  // Where nestjs-cls's own middleware ran: after the body is read, before routing.
+  app.use(openRequestContext());
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
