@@ -2,9 +2,11 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import {
+  type ApiKeyRole,
   attachTenantToRequest,
   markAccessChecked,
   setTenantContext,
+  type TenantContext,
 } from '@clincore/tenancy/tenant-context';
 import { ACCESS_METADATA, type Access } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
@@ -24,7 +26,8 @@ export class AccessGuard implements CanActivate {
     private readonly bootstrapToken: BootstrapTokenService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous unless an API key has to be looked up in the database (not cached yet). */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [
       context.getHandler(),
       context.getClass(),
@@ -40,20 +43,10 @@ export class AccessGuard implements CanActivate {
         return true;
       case 'api-key': {
         const header = request.headers['x-api-key'];
-        const tenant = await this.apiKeys.authenticate(
-          typeof header === 'string' ? header : undefined,
-        );
-        // Known from here on, so the tenant sees even its refused calls in its access log.
-        attachTenantToRequest(request, tenant);
-        if (access.role === 'admin' && tenant.role !== 'admin') {
-          throw new AuthException(
-            AuthErrorCode.InsufficientRole,
-            'This route needs an admin API key.',
-          );
-        }
-        setTenantContext(tenant);
-        markAccessChecked(request);
-        return true;
+        const tenant = this.apiKeys.authenticate(typeof header === 'string' ? header : undefined);
+        return tenant instanceof Promise
+          ? tenant.then((resolved) => admitApiKey(request, access.role, resolved))
+          : admitApiKey(request, access.role, tenant);
       }
       case undefined:
         throw new AuthException(
@@ -62,4 +55,15 @@ export class AccessGuard implements CanActivate {
         );
     }
   }
+}
+
+function admitApiKey(request: Request, role: ApiKeyRole | 'any', tenant: TenantContext): true {
+  // Known from here on, so the tenant sees even its refused calls in its access log.
+  attachTenantToRequest(request, tenant);
+  if (role === 'admin' && tenant.role !== 'admin') {
+    throw new AuthException(AuthErrorCode.InsufficientRole, 'This route needs an admin API key.');
+  }
+  setTenantContext(tenant);
+  markAccessChecked(request);
+  return true;
 }

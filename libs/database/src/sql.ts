@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
@@ -24,15 +24,23 @@ export class Sql {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
   ) {}
 
-  async query<Row>(text: string, params: unknown[]): Promise<Row[]> {
+  query<Row>(text: string, params: unknown[]): Promise<Row[]> {
     if (this.txHost.isTransactionActive()) {
       const manager = this.txHost.tx;
       return manager.queryRunner
         ? queryInTransaction<Row>(manager.queryRunner, text, params)
-        : manager.query(text, params);
+        : manager.query<Row[]>(text, params);
     }
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    return (await pool.query(text, params)).rows as Row[];
+    // With a callback pg-pool makes no promise of its own: one promise per statement, not four
+    // (each runs Node 20's promise hooks). pg-pool still releases the connection with the error,
+    // so a timed-out one is discarded as before.
+    return new Promise((resolve, reject) => {
+      pool.query(text, params, (error: Error | undefined, result: QueryResult) => {
+        if (error) reject(error);
+        else resolve(result.rows as Row[]);
+      });
+    });
   }
 }
 
