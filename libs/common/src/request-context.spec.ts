@@ -45,8 +45,12 @@ describe('openRequestContext', () => {
   it("runs the rest of the request in a context of its own, with the request's id and ip", () => {
     const seen: ReturnType<typeof currentRequest>[] = [];
     const open = openRequestContext();
-    open(request({ 'x-request-id': 'req-a' }, '192.0.2.10'), res, () => seen.push(currentRequest()));
-    open(request({ 'x-request-id': 'req-b' }, '192.0.2.11'), res, () => seen.push(currentRequest()));
+    open(request({ 'x-request-id': 'req-a' }, '192.0.2.10'), res, () =>
+      seen.push(currentRequest()),
+    );
+    open(request({ 'x-request-id': 'req-b' }, '192.0.2.11'), res, () =>
+      seen.push(currentRequest()),
+    );
     expect(seen).toEqual([
       { requestId: 'req-a', ip: '192.0.2.10' },
       { requestId: 'req-b', ip: '192.0.2.11' },
