@@ -13,7 +13,15 @@ function key(kid: string, active: boolean, createdAt?: string): Record<string, u
   return { kid, private_key: der, active, ...(createdAt ? { created_at: createdAt } : {}) };
 }
 
+const dataDirs: string[] = [];
+
+afterAll(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function goodEnv(): NodeJS.ProcessEnv {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'clincore-prodsec-'));
+  dataDirs.push(dataDir);
   return {
     NODE_ENV: 'production',
     // Hex: random, and never spelling a weak word, so the test cannot fail by chance.
@@ -25,7 +33,7 @@ function goodEnv(): NodeJS.ProcessEnv {
     DATABASE_URL: 'postgres://clincore_app:s3cure-pw@db.internal:5432/clincore?sslmode=verify-full',
     MIGRATION_DATABASE_URL:
       'postgres://clincore_owner:0ther-pw@db.internal:5432/clincore?sslmode=verify-full',
-    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'clincore-prodsec-')),
+    DATA_DIR: dataDir,
   };
 }
 
