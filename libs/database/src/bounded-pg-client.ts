@@ -1,5 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
 import { Client, type ClientConfig } from 'pg';
+import { installPlainRowTemplates } from './pg-row-template';
+
+installPlainRowTemplates();
 
 /** Created at load, outside every request: running in its scope means no request context. */
 const outsideRequests = new AsyncResource('clincore.pg-connect');
