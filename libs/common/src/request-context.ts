@@ -29,7 +29,9 @@ export function clientIpOf(req: WithIp): string | undefined {
  * same through a chain of async functions (plugin hooks, id generator, setup)
  * and, as Nest middleware, through Nest's middleware proxy: some fourteen
  * promises per request, each of which also runs the promise hooks that
- * AsyncLocalStorage turns on in Node 20. This one creates none.
+ * AsyncLocalStorage turns on in Node 20. This one creates none. The request
+ * itself stays out of the context: every timer and promise of the request keeps
+ * the context alive, and a request kept with it outlived young-generation GCs.
  */
 export function openRequestContext(): (
   req: WithIp,

@@ -1,12 +1,12 @@
 import pg, { type FieldDef } from 'pg';
 
-/** The part of node-postgres's `Result` (not in its typings) that this replaces. */
 type Parser = (value: string) => unknown;
 
 interface TypeParsers {
   getTypeParser(oid: number, format: string): Parser;
 }
 
+/** The part of node-postgres's `Result` (not in its typings) that this replaces. */
 interface PgResult {
   fields: FieldDef[];
   _parsers: Parser[] | undefined;
