@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import v8 from 'node:v8';
 import { ApplicationConfig } from '@nestjs/core';
 import express from 'express';
 import helmet from 'helmet';
 import request from 'supertest';
 import { SECURITY_HEADER_OPTIONS } from '../apps/api/src/app.factory';
-import { startApi, type TestApi } from './support/api';
+import { createCase } from './support/cases';
+import { bootstrapTenant, startApi, type TestApi } from './support/api';
 
 /** Headers that depend on the response, not on the security policy. */
 const PER_RESPONSE = new Set([
@@ -114,6 +116,57 @@ describe('HTTP server', () => {
         expect(s.res).toBe(expressApp.response);
         expect(s.highWaterMark).toBe(s.socketHighWaterMark);
       }
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('V8 object layout of requests and responses', () => {
+  // V8's own view of an object, through its natives syntax (enabled for the functions compiled below).
+  v8.setFlagsFromString('--allow-natives-syntax');
+  // Natives syntax only parses in source compiled after the flag is set: hence the Function constructor.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (
+    o: object,
+  ) => boolean;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (
+    a: object,
+    b: object,
+  ) => boolean;
+
+  it('keeps requests and responses out of dictionary mode, and built alike, through Express and Nest', async () => {
+    const api = await startApi();
+    try {
+      const tenant = await bootstrapTenant(api.http);
+      const created = await createCase(api.http, tenant.adminKey);
+      const server = api.app.getHttpServer();
+      const seen: { req: IncomingMessage; res: ServerResponse; fastAtStart: boolean[] }[] = [];
+      const finished: Promise<void>[] = [];
+      const look = (req: IncomingMessage, res: ServerResponse): void => {
+        seen.push({ req, res, fastAtStart: [hasFastProperties(req), hasFastProperties(res)] });
+        finished.push(new Promise((resolve) => res.once('finish', () => resolve())));
+      };
+      server.prependListener('request', look);
+      try {
+        for (let i = 0; i < 3; i += 1) {
+          await api.http.get(`/cases/${created.id}`).set('X-API-Key', tenant.adminKey).expect(200);
+        }
+        await api.http.get('/health').expect(200);
+        await Promise.all(finished);
+      } finally {
+        server.off('request', look);
+      }
+      expect(seen).toHaveLength(4);
+      // A slow (dictionary-mode) object makes every property access on it a hash lookup.
+      for (const s of seen) {
+        expect(s.fastAtStart).toEqual([true, true]);
+        expect([hasFastProperties(s.req), hasFastProperties(s.res)]).toEqual([true, true]);
+      }
+      // The same route leaves its requests with one hidden class, so V8's inline caches hold.
+      expect(haveSameMap(seen[1].req, seen[2].req)).toBe(true);
+      expect(haveSameMap(seen[1].res, seen[2].res)).toBe(true);
     } finally {
       await api.close();
     }
