@@ -284,7 +284,9 @@ try {
     : [];
   // Kept dumps get JavaScript function names from V8's perf map (/tmp/perf-<pid>.map).
   const perfMap = instructions && process.env.BENCH_CALLGRIND_KEEP ? ['--perf-basic-prof-only-functions'] : [];
-  servers.api = start([...callgrind, process.execPath, ...perfMap, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
+  // The Node flags production runs the API with (`npm run start:prod`, as the Dockerfile's CMD).
+  const productionFlags = JSON.parse(readFileSync('package.json', 'utf8')).scripts['start:prod'].split(/\s+/).filter((t) => t.startsWith('--'));
+  servers.api = start([...callgrind, process.execPath, ...perfMap, ...productionFlags, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
   await waitFor(`${base}/ready`);
   await admin.connect();
   const token = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();

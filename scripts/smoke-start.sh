@@ -70,7 +70,7 @@ wait "$inflight"
 [ "$(cat "$data_dir/inflight")" = "201" ] || { echo "in-flight request during shutdown got: $(cat "$data_dir/inflight")"; tail -20 "$log"; exit 1; }
 grep -q '"msg":"stopped"' "$log" || { echo "no graceful stop in the log"; tail -20 "$log"; exit 1; }
 
-start node dist/apps/api/src/main.js
+start npm run start:prod --silent
 http GET "http://127.0.0.1:$port/admin/api-keys" "{\"X-API-Key\":\"$key\"}" | grep -q 'bootstrap admin'
 if grep -q "$key" "$log"; then echo "the API key appeared in the log"; exit 1; fi
 stop
