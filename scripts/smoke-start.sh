@@ -11,6 +11,8 @@ log="$data_dir/api.log"
 pid=""
 cleanup() {
   if [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || true; fi
+  # A node left behind by a stop that failed (its npm gone) is in the last start's group.
+  if [ -n "${group:-}" ]; then kill -TERM -- "-$group" 2>/dev/null || true; fi
   [ -n "${KEEP_SMOKE:-}" ] || rm -rf "$data_dir"
 }
 trap cleanup EXIT
@@ -30,6 +32,7 @@ start() {
   DATA_DIR="$data_dir" PORT=$port HOST=127.0.0.1 env -u DATABASE_URL -u MIGRATION_DATABASE_URL \
     setsid "$@" >>"$log" 2>&1 &
   pid=$!
+  group=$pid
   for _ in $(seq 1 120); do
     if http GET "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "API exited during start:"; tail -50 "$log"; return 1; fi
@@ -42,7 +45,17 @@ stop() {
   # As an orchestrator does: SIGTERM to the service's process (npm passes it on), not the group.
   kill -TERM "$pid"
   for _ in $(seq 1 40); do
-    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" || true; pid=""; return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" || true
+      pid=""
+      # npm can exit before the node process it runs has closed its port: wait for that too,
+      # or the next start finds the port taken.
+      for _ in $(seq 1 40); do
+        if ! http GET "http://127.0.0.1:$port/health" >/dev/null 2>&1; then return 0; fi
+        sleep 0.25
+      done
+      echo "the API's port still answers 10 s after its npm process exited"; tail -20 "$log"; return 1
+    fi
     sleep 0.25
   done
   echo "API did not stop within 10 s of SIGTERM"; tail -20 "$log"; return 1
