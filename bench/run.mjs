@@ -416,16 +416,17 @@ try {
     measure('GET /ready (database + migrations)', { url: `${base}/ready` });
     const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns);
     const refGetSpec = { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) };
-    const refGet = measure('  reference: node:http + pg, same SQL', refGetSpec);
+    // The ratio targets compare medians of three on both sides: single runs move by ±5 points.
+    const refGet = measure('  reference: node:http + pg, same SQL', refGetSpec, growthRuns);
     const pgGet = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['GET /cases/{id}'], targets.slice(0, 100).map((t) => ({ tenant: t.tenant, id: t.id })));
     const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns);
     measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
     // Its latency below saturation (at 32 connections p50 is mostly the queue).
     const usage = measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
     const postSpec = { url: base, method: 'POST', body: JSON.stringify(NEWS2), targets: tenants.map((t) => ({ path: '/cases', headers: keyOf(t) })) };
-    const post = measure('POST /cases (NEWS2)', postSpec);
+    const post = measure('POST /cases (NEWS2)', postSpec, growthRuns);
     const refPostSpec = { url: `http://127.0.0.1:${ports.pg}`, method: 'POST', body: JSON.stringify({ ...NEWS2, subject_ref: 'MRN-reference' }), headers: { 'Content-Type': 'application/json' }, targets: tenants.map((t) => ({ path: `/t/${t.tenant_id}/cases?key=${t.api_key_id}` })) };
-    const refPost = measure('  reference: node:http + pg, same SQL', refPostSpec);
+    const refPost = measure('  reference: node:http + pg, same SQL', refPostSpec, growthRuns);
     const pgPost = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['POST /cases'], tenants.map((t) => ({ tenant: t.tenant_id, key: t.api_key_id })), { inputs: JSON.stringify(NEWS2.inputs), result: JSON.stringify(sample.result) });
     // Half of the measured peak, open loop at a constant rate: the latency a partner sees below saturation.
     const half = {};
