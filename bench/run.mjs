@@ -185,7 +185,8 @@ const servers = {};
  * Warm-up, then the measured run. Beside req/s and latency, the server's CPU
  * time per request: on a shared 2-core machine throughput moves with whatever
  * else runs, CPU per request much less, so optimizations are compared by it.
- * `repeats` measured runs report the one with the median req/s (all in `runs`).
+ * `repeats` measured runs report the one with the median `medianBy` (req/s by
+ * default, p99 for an open loop at a fixed rate; every run's value in `runs`).
  */
 function measure(title, spec, { repeats = 1, medianBy = 'rps', ...extra } = {}) {
   if (only && !only.test(title)) return undefined;
@@ -201,7 +202,6 @@ function measure(title, spec, { repeats = 1, medianBy = 'rps', ...extra } = {}) 
     const dbCpu = databaseCpuSeconds() - dbBefore;
     runs.push({ ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), db_cpu_us_per_req: Math.round((dbCpu / run.requests) * 1e6) });
   }
-  // Closed loop: the run with the median req/s. Open loop (a fixed rate): the one with the median p99.
   const median = [...runs].sort((a, b) => a[medianBy] - b[medianBy])[Math.floor(repeats / 2)];
   const r = { title, ...median, ...extra, ...(repeats > 1 ? { median_by: medianBy, runs: runs.map((x) => x[medianBy]) } : {}) };
   results.push(r);

@@ -32,9 +32,8 @@ describe('production start command', () => {
 
   it('gives Node flags this Node accepts', () => {
     const flags = nodeFlags((scripts['start:prod'] ?? '').split(/\s+/));
-    const run = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], {
-      encoding: 'utf8',
-    });
+    // An empty script: node exits 0 unless it refuses a flag.
+    const run = spawnSync(process.execPath, [...flags, '-e', ''], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
   });
