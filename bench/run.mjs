@@ -8,7 +8,9 @@
 //
 // Sizes: full = 100 tenants, growth from 10 thousand to 1 million cases and from
 // 10 thousand to 10 million counted calls (and access-log rows); --quick = 10
-// tenants, 1 thousand to 20 thousand cases and calls, for a smoke run.
+// tenants, 1 thousand to 20 thousand cases and calls, for a smoke run. The small
+// size has its own database (<bench database>_small) and API process, so that
+// both sizes are measured in turns; so are the sides of every ratio target.
 // BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
 //
 // --instructions: instead of load, the API runs under valgrind's callgrind and
@@ -41,7 +43,8 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const size = quick
   ? { tenants: 10, casesSmall: 100, casesLarge: 2_000, callsSmall: 1_000, callsLarge: 20_000 }
   : { tenants: 100, casesSmall: 100, casesLarge: 10_000, callsSmall: 10_000, callsLarge: 10_000_000 };
-const ports = { api: 3931, pg: 3932, express: 3933 };
+// api: the API on the bench database (the large size); apiSmall: on the small size's database.
+const ports = { api: 3931, pg: 3932, express: 3933, apiSmall: 3934 };
 const base = `http://127.0.0.1:${ports.api}`;
 // Two cores: the servers on one, the load generator on the other; PostgreSQL may use both.
 const pinned = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -89,8 +92,8 @@ async function waitFor(url) {
   throw new Error(`${url} not up within ${instructions ? 600 : 60} s`);
 }
 
-async function call(route, init = {}) {
-  const res = await fetch(`${base}${route}`, init);
+async function call(url, route, init = {}) {
+  const res = await fetch(`${url}${route}`, init);
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${route}: ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -188,25 +191,39 @@ const servers = {};
  * `repeats` measured runs report the one with the median `medianBy` (req/s by
  * default, p99 for an open loop at a fixed rate; every run's value in `runs`).
  */
-function measure(title, spec, { repeats = 1, medianBy = 'rps', ...extra } = {}) {
-  if (only && !only.test(title)) return undefined;
-  drive({ ...spec, duration: warmupSeconds, ...(spec.warm ?? {}) });
-  const port = Number(new URL(spec.url).port);
-  const pid = Object.entries(ports).find(([, p]) => p === port)?.[0];
-  const runs = [];
-  for (let i = 0; i < repeats; i += 1) {
-    const before = cpuSeconds(servers[pid]);
-    const dbBefore = databaseCpuSeconds();
-    const run = drive({ ...spec, duration: seconds });
-    const cpu = cpuSeconds(servers[pid]) - before;
-    const dbCpu = databaseCpuSeconds() - dbBefore;
-    runs.push({ ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), db_cpu_us_per_req: Math.round((dbCpu / run.requests) * 1e6) });
+function measure(title, spec, options = {}) {
+  return measureInTurns([[title, spec]], options)[0];
+}
+
+/**
+ * Scenarios that are compared with one another (the API and a reference, one
+ * size and the other) take turns: round after round each gets its warm-up and
+ * one measured run, so that the drift of this shared VM over the minutes falls
+ * on every side alike rather than on whichever ran last. Each reports its run
+ * with the median `medianBy`; a scenario left out by --only is undefined.
+ */
+function measureInTurns(scenarios, { repeats = 1, medianBy = 'rps' } = {}) {
+  const chosen = scenarios.map(([title, spec]) => ({ title, spec, runs: [], skip: only !== null && !only.test(title) }));
+  for (let round = 0; round < repeats; round += 1) {
+    for (const s of chosen.filter((c) => !c.skip)) {
+      drive({ ...s.spec, duration: warmupSeconds, ...(s.spec.warm ?? {}) });
+      const server = servers[Object.entries(ports).find(([, p]) => p === Number(new URL(s.spec.url).port))?.[0]];
+      const before = cpuSeconds(server);
+      const dbBefore = databaseCpuSeconds();
+      const run = drive({ ...s.spec, duration: seconds });
+      const cpu = cpuSeconds(server) - before;
+      const dbCpu = databaseCpuSeconds() - dbBefore;
+      s.runs.push({ ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), db_cpu_us_per_req: Math.round((dbCpu / run.requests) * 1e6) });
+    }
   }
-  const median = [...runs].sort((a, b) => a[medianBy] - b[medianBy])[Math.floor(repeats / 2)];
-  const r = { title, ...median, ...extra, ...(repeats > 1 ? { median_by: medianBy, runs: runs.map((x) => x[medianBy]) } : {}) };
-  results.push(r);
-  print(r);
-  return r;
+  return chosen.map(({ title, runs, skip }) => {
+    if (skip) return undefined;
+    const median = [...runs].sort((a, b) => a[medianBy] - b[medianBy])[Math.floor(repeats / 2)];
+    const r = { title, ...median, ...(repeats > 1 ? { median_by: medianBy, runs: runs.map((x) => x[medianBy]) } : {}) };
+    results.push(r);
+    print(r);
+    return r;
+  });
 }
 
 function print(r) {
@@ -272,9 +289,36 @@ const started = Date.now();
 const db = await database();
 // The superuser, on the bench database (the embedded launcher's admin URL names `postgres`).
 db.adminUrl = Object.assign(new URL(db.adminUrl), { pathname: new URL(db.databaseUrl).pathname }).toString();
-const admin = new pg.Client({ connectionString: db.adminUrl });
+
+/**
+ * The small size's own database beside the bench database, on the same server
+ * and roles, made afresh each run: `<bench database>_small`. The growth
+ * scenarios measure both sizes in turns, each on its own API process, instead
+ * of growing one database between two phases minutes apart.
+ */
+async function smallDatabase() {
+  const { provisionDatabase } = require('../dist/libs/database/src/provision.js');
+  const { APP_ROLE, OWNER_ROLE } = require('../dist/libs/database/src/database.roles.js');
+  const app = new URL(db.databaseUrl);
+  const owner = new URL(db.migrationDatabaseUrl);
+  if (app.username !== APP_ROLE || owner.username !== OWNER_ROLE) {
+    throw new Error(`the bench's small database needs the provisioned roles (${APP_ROLE}, ${OWNER_ROLE}) in DATABASE_URL and MIGRATION_DATABASE_URL`);
+  }
+  const name = `${app.pathname.slice(1)}_small`;
+  const server = new pg.Client({ connectionString: db.adminUrl });
+  await server.connect();
+  await server.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`).finally(() => server.end());
+  const made = await provisionDatabase({
+    adminUrl: db.adminUrl,
+    database: name,
+    appPassword: decodeURIComponent(app.password) || undefined,
+    ownerPassword: decodeURIComponent(owner.password) || undefined,
+  });
+  return { databaseUrl: made.databaseUrl, migrationDatabaseUrl: made.migrationDatabaseUrl, adminUrl: Object.assign(new URL(db.adminUrl), { pathname: `/${name}` }).toString() };
+}
+
+const sites = [];
 try {
-  const env = { DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', DATABASE_URL: db.databaseUrl, MIGRATION_DATABASE_URL: db.migrationDatabaseUrl };
   // BENCH_API_NODE_OPTIONS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', to profile the API under load.
   const apiFlags = (process.env.BENCH_API_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   // Under callgrind, instrumented only while a measured window runs (--instr-atstart=no);
@@ -286,42 +330,47 @@ try {
   const perfMap = instructions && process.env.BENCH_CALLGRIND_KEEP ? ['--perf-basic-prof-only-functions'] : [];
   // The Node flags production runs the API with (`npm run start:prod`, as the Dockerfile's CMD).
   const productionFlags = JSON.parse(readFileSync('package.json', 'utf8')).scripts['start:prod'].split(/\s+/).filter((t) => t.startsWith('--'));
-  servers.api = start([...callgrind, process.execPath, ...perfMap, ...productionFlags, ...apiFlags, 'dist/apps/api/src/main.js'], { ...env, PORT: String(ports.api) }).pid;
-  await waitFor(`${base}/ready`);
-  await admin.connect();
-  const token = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();
-  const platform = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-  const tenants = [];
-  for (let i = 0; i < size.tenants; i += 1) {
-    const t = await call('/bootstrap', { method: 'POST', headers: platform, body: JSON.stringify({ tenant_name: `Bench ${i}` }) });
-    // Paying tenants: the free tier's quota would turn the run into 402s.
-    await call(`/platform/tenants/${t.tenant_id}`, { method: 'PATCH', headers: platform, body: JSON.stringify({ billing_status: 'active' }) });
-    tenants.push(t);
-  }
-  const tenantIds = tenants.map((t) => t.tenant_id);
   const keyOf = (t) => ({ 'X-API-Key': t.api_key, 'Content-Type': 'application/json' });
-  const sample = await call('/cases', { method: 'POST', headers: keyOf(tenants[0]), body: JSON.stringify(NEWS2) });
 
-  // The reference servers serve the load scenarios only.
-  if (!instructions) {
-    const reference = path.join(import.meta.dirname, 'reference-server.mjs');
-    servers.pg = start([process.execPath, reference, 'pg', String(ports.pg)], { DATABASE_URL: db.databaseUrl }).pid;
-    servers.express = start([process.execPath, reference, 'express', String(ports.express)], {}).pid;
-    await waitFor(`http://127.0.0.1:${ports.express}/health`);
+  /**
+   * The production build of the API on one database (`server`: a key of `ports`),
+   * with its tenants: paying, each with a key, and a case of theirs to copy.
+   */
+  async function startSite(server, database, dir) {
+    mkdirSync(dir, { recursive: true });
+    const url = `http://127.0.0.1:${ports[server]}`;
+    const env = { DATA_DIR: dir, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', DATABASE_URL: database.databaseUrl, MIGRATION_DATABASE_URL: database.migrationDatabaseUrl, PORT: String(ports[server]) };
+    servers[server] = start([...callgrind, process.execPath, ...perfMap, ...productionFlags, ...apiFlags, 'dist/apps/api/src/main.js'], env).pid;
+    await waitFor(`${url}/ready`);
+    const admin = new pg.Client({ connectionString: database.adminUrl });
+    await admin.connect();
+    const site = { url, database, admin, tenants: [], seeded: { cases: 0, perTenant: 0, usage: null } };
+    sites.push(site);
+    const token = readFileSync(path.join(dir, 'bootstrap-token'), 'utf8').trim();
+    const platform = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    for (let i = 0; i < size.tenants; i += 1) {
+      const t = await call(url, '/bootstrap', { method: 'POST', headers: platform, body: JSON.stringify({ tenant_name: `Bench ${i}` }) });
+      // Paying tenants: the free tier's quota would turn the run into 402s.
+      await call(url, `/platform/tenants/${t.tenant_id}`, { method: 'PATCH', headers: platform, body: JSON.stringify({ billing_status: 'active' }) });
+      site.tenants.push(t);
+    }
+    site.sample = await call(url, '/cases', { method: 'POST', headers: keyOf(site.tenants[0]), body: JSON.stringify(NEWS2) });
+    return site;
   }
 
-  const seeded = { cases: 0, perTenant: 0, usage: null };
-  async function seed(cases, calls) {
+  /** Grows a site's database to `cases` cases per tenant and `calls` counted calls. */
+  async function seed(site, cases, calls) {
     const t0 = Date.now();
-    seeded.cases = await seedCases(db.adminUrl, tenantIds, seeded.perTenant + 1, cases, sample);
-    seeded.perTenant = cases;
-    seeded.usage = await seedUsage(db.adminUrl, tenantIds, calls);
-    console.log(`\nseeded: ${seeded.cases} cases, ${seeded.usage.counted_calls} counted calls, ${seeded.usage.access_log_rows} access-log rows (${Math.round((Date.now() - t0) / 1000)} s)`);
+    const tenantIds = site.tenants.map((t) => t.tenant_id);
+    site.seeded.cases = await seedCases(site.database.adminUrl, tenantIds, site.seeded.perTenant + 1, cases, site.sample);
+    site.seeded.perTenant = cases;
+    site.seeded.usage = await seedUsage(site.database.adminUrl, tenantIds, calls);
+    console.log(`\nseeded ${site.url}: ${site.seeded.cases} cases, ${site.seeded.usage.counted_calls} counted calls, ${site.seeded.usage.access_log_rows} access-log rows (${Math.round((Date.now() - t0) / 1000)} s)`);
   }
   // Random targets over every tenant: each request picks a tenant's key and one of its cases.
-  async function readTargets(perTenant = 20) {
-    const rows = (await admin.query(`select tenant_id, id from (select tenant_id, id, row_number() over (partition by tenant_id order by random()) n from cases) s where n <= $1`, [perTenant])).rows;
-    const byTenant = new Map(tenants.map((t) => [t.tenant_id, t]));
+  async function readTargets(site, perTenant = 20) {
+    const rows = (await site.admin.query(`select tenant_id, id from (select tenant_id, id, row_number() over (partition by tenant_id order by random()) n from cases) s where n <= $1`, [perTenant])).rows;
+    const byTenant = new Map(site.tenants.map((t) => [t.tenant_id, t]));
     return rows.map((r) => ({ tenant: r.tenant_id, id: r.id, headers: keyOf(byTenant.get(r.tenant_id)) }));
   }
   const header = () => {
@@ -329,13 +378,25 @@ try {
     console.log('scenario'.padEnd(58), 'req/s'.padStart(7), 'p50'.padStart(7), 'p99'.padStart(7), 'failed'.padStart(7), 'cpu µs/req'.padStart(9), 'db µs/req', 'non-2xx');
   };
 
-  await seed(size.casesSmall, size.callsSmall);
+  // The bench database holds the large size; under --instructions it is the only one, at the small size.
+  const site = await startSite('api', db, dataDir);
+  const small = instructions ? null : await startSite('apiSmall', await smallDatabase(), path.join(dataDir, 'small'));
+  if (small) await seed(small, size.casesSmall, size.callsSmall);
+  await seed(site, instructions ? size.casesSmall : size.casesLarge, instructions ? size.callsSmall : size.callsLarge);
+
+  // The reference servers serve the load scenarios only, on the bench database.
+  if (!instructions) {
+    const reference = path.join(import.meta.dirname, 'reference-server.mjs');
+    servers.pg = start([process.execPath, reference, 'pg', String(ports.pg)], { DATABASE_URL: db.databaseUrl }).pid;
+    servers.express = start([process.execPath, reference, 'express', String(ports.express)], {}).pid;
+    await waitFor(`http://127.0.0.1:${ports.express}/health`);
+  }
   const summary = instructions ? await countInstructions() : await underLoad();
 
   /** Instructions per request of the hot routes, the API under callgrind (--instructions). */
   async function countInstructions() {
-    const [target] = await readTargets(1);
-    const post = { method: 'POST', headers: keyOf(tenants[0]), body: JSON.stringify(NEWS2) };
+    const [target] = await readTargets(site, 1);
+    const post = { method: 'POST', headers: keyOf(site.tenants[0]), body: JSON.stringify(NEWS2) };
     const scenarios = [
       ['GET /health', () => ({ path: '/health' })],
       ['GET /cases/{id}', () => ({ path: `/cases/${target.id}`, init: { headers: target.headers } })],
@@ -346,7 +407,7 @@ try {
     console.log(`\ninstructions per request: the API under callgrind, ${warm} requests to warm up, then ${count} counted, 4 at a time`);
     const control = (...a) => {
       // vgdb finds the API's pipes by user and host names read from the environment: the API's HOST.
-      const r = spawnSync('callgrind_control', [...a, String(servers.api)], { encoding: 'utf8', env: { ...process.env, HOST: env.HOST } });
+      const r = spawnSync('callgrind_control', [...a, String(servers.api)], { encoding: 'utf8', env: { ...process.env, HOST: '127.0.0.1' } });
       if (r.status !== 0) throw new Error(`callgrind_control ${a.join(' ')}: ${r.stderr || r.stdout}`);
     };
     const totals = (title) => {
@@ -394,54 +455,80 @@ try {
   /** Load scenarios: peak, latency below saturation, growth, references. */
   async function underLoad() {
     header();
-    let targets = await readTargets();
+    const { tenants, seeded } = site;
+    const targets = await readTargets(site);
+    const smallTargets = await readTargets(small);
     const hot = tenants[0];
     const byId = (list) => list.map((t) => ({ path: `/cases/${t.id}`, headers: t.headers }));
+    const listOf = (list) => list.map((t) => ({ path: '/cases?limit=20', headers: t.headers }));
+    const usageOf = (list) => list.map((t) => ({ path: '/admin/usage', headers: keyOf(t) }));
     // The JIT and the pools warm up once, before the first scenario, so that it is not the coldest.
+    drive({ url: small.url, targets: byId(smallTargets), duration: 3 * warmupSeconds });
     drive({ url: base, targets: byId(targets), duration: 3 * warmupSeconds });
-    // The growth ratios compare runs minutes apart: each size is measured three times, the median counts.
-    const growthRuns = { repeats: 3 };
-    const growth = {};
-    growth.small = {
-      get: measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns),
-      list: measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns),
-      usage: measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) }),
-    };
 
-    await seed(size.casesLarge, size.callsLarge);
-    targets = await readTargets();
-    header();
     const health = measure('GET /health', { url: `${base}/health` });
     const express = measure('  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` });
     measure('GET /ready (database + migrations)', { url: `${base}/ready` });
-    const get = measure(`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }, growthRuns);
+    // Growth and the ratio targets: the sides take turns, three rounds, the median counts (single
+    // runs minutes apart moved a ratio by ±5 points and more on this VM).
+    const inTurns = { repeats: 3 };
     const refGetSpec = { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) };
-    // The ratio targets compare medians of three on both sides: single runs move by ±5 points.
-    const refGet = measure('  reference: node:http + pg, same SQL', refGetSpec, growthRuns);
+    const [smallGet, get, refGet] = measureInTurns(
+      [
+        [`GET /cases/{id} @ ${small.seeded.cases} cases`, { url: small.url, targets: byId(smallTargets) }],
+        [`GET /cases/{id} @ ${seeded.cases} cases`, { url: base, targets: byId(targets) }],
+        ['  reference: node:http + pg, same SQL', refGetSpec],
+      ],
+      inTurns,
+    );
     const pgGet = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['GET /cases/{id}'], targets.slice(0, 100).map((t) => ({ tenant: t.tenant, id: t.id })));
-    const list = measure(`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: targets.map((t) => ({ path: '/cases?limit=20', headers: t.headers })) }, growthRuns);
-    measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
+    const [smallList, list] = measureInTurns(
+      [
+        [`GET /cases?limit=20 @ ${small.seeded.cases} cases`, { url: small.url, targets: listOf(smallTargets) }],
+        [`GET /cases?limit=20 @ ${seeded.cases} cases`, { url: base, targets: listOf(targets) }],
+      ],
+      inTurns,
+    );
+    measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls`, { url: base, targets: usageOf(tenants) });
     // Its latency below saturation (at 32 connections p50 is mostly the queue).
-    const usage = measure(`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: tenants.map((t) => ({ path: '/admin/usage', headers: keyOf(t) })) });
+    const [smallUsage, usage] = measureInTurns([
+      [`GET /admin/usage @ ${small.seeded.usage.counted_calls} calls, 50 req/s`, { url: small.url, rate: 50, targets: usageOf(small.tenants) }],
+      [`GET /admin/usage @ ${seeded.usage.counted_calls} calls, 50 req/s`, { url: base, rate: 50, targets: usageOf(tenants) }],
+    ]);
     const postSpec = { url: base, method: 'POST', body: JSON.stringify(NEWS2), targets: tenants.map((t) => ({ path: '/cases', headers: keyOf(t) })) };
-    const post = measure('POST /cases (NEWS2)', postSpec, growthRuns);
     const refPostSpec = { url: `http://127.0.0.1:${ports.pg}`, method: 'POST', body: JSON.stringify({ ...NEWS2, subject_ref: 'MRN-reference' }), headers: { 'Content-Type': 'application/json' }, targets: tenants.map((t) => ({ path: `/t/${t.tenant_id}/cases?key=${t.api_key_id}` })) };
-    const refPost = measure('  reference: node:http + pg, same SQL', refPostSpec, growthRuns);
-    const pgPost = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['POST /cases'], tenants.map((t) => ({ tenant: t.tenant_id, key: t.api_key_id })), { inputs: JSON.stringify(NEWS2.inputs), result: JSON.stringify(sample.result) });
-    // Half of the measured peak, open loop at a constant rate: the latency a partner sees below saturation.
-    const half = {};
-    // One 10 s run's p99 moved from 12 to 90 ms on this VM for the same build: each side runs three
-    // times and the run with the median p99 counts.
-    const halfRuns = { repeats: 3, medianBy: 'p99' };
-    // The node:http reference at the API's rate, right after it: what the database and this
+    const [post, refPost] = measureInTurns(
+      [
+        ['POST /cases (NEWS2)', postSpec],
+        ['  reference: node:http + pg, same SQL', refPostSpec],
+      ],
+      inTurns,
+    );
+    const pgPost = pgbench('  reference: pgbench -M prepared, same SQL', db.databaseUrl, pgbenchScripts['POST /cases'], tenants.map((t) => ({ tenant: t.tenant_id, key: t.api_key_id })), { inputs: JSON.stringify(NEWS2.inputs), result: JSON.stringify(site.sample.result) });
+    // Half of the measured peak, open loop at a constant rate: the latency a partner sees below
+    // saturation; beside it the node:http reference at the same rate: what the database and this
     // machine's disk leave for any server on the same statements (a commit waits for its WAL flush).
+    // One 10 s run's p99 moved from 12 to 90 ms on this VM for the same build: the two take turns,
+    // three rounds, and the run with the median p99 counts.
+    const half = {};
+    const halfRuns = { repeats: 3, medianBy: 'p99' };
     if (get) {
-      half.get = measure('GET /cases/{id} at half of peak', { url: base, targets: byId(targets), rate: Math.round(get.rps / 2) }, halfRuns);
-      half.refGet = measure('  reference: node:http + pg, GET at that rate', { ...refGetSpec, rate: Math.round(get.rps / 2) }, halfRuns);
+      [half.get, half.refGet] = measureInTurns(
+        [
+          ['GET /cases/{id} at half of peak', { url: base, targets: byId(targets), rate: Math.round(get.rps / 2) }],
+          ['  reference: node:http + pg, GET at that rate', { ...refGetSpec, rate: Math.round(get.rps / 2) }],
+        ],
+        halfRuns,
+      );
     }
     if (post) {
-      half.post = measure('POST /cases at half of peak', { ...postSpec, rate: Math.round(post.rps / 2) }, halfRuns);
-      half.refPost = measure('  reference: node:http + pg, POST at that rate', { ...refPostSpec, rate: Math.round(post.rps / 2) }, halfRuns);
+      [half.post, half.refPost] = measureInTurns(
+        [
+          ['POST /cases at half of peak', { ...postSpec, rate: Math.round(post.rps / 2) }],
+          ['  reference: node:http + pg, POST at that rate', { ...refPostSpec, rate: Math.round(post.rps / 2) }],
+        ],
+        halfRuns,
+      );
     }
 
     // One hot tenant: every request on one tenant's key and cases.
@@ -450,7 +537,7 @@ try {
 
     // Finalize needs a fresh open case per request: the cases the API's POST runs made, in turn
     // (the reference servers' cases carry stand-in hashes). Past the last one, 409s would show.
-    const open = await appCasesOf(admin, tenants);
+    const open = await appCasesOf(site.admin, tenants);
     const signature = JSON.stringify({ signed_by: 'Dr Bench', meaning: 'review' });
     // One by hand first: a scenario that cannot succeed should say why, not report zeros.
     const first = open.shift();
@@ -458,8 +545,7 @@ try {
     if (probe.status !== 200) throw new Error(`finalize: ${probe.status} ${await probe.text()}`);
     // The warm-up takes its cases from the end of the list, the measured run from the start.
     const warmCases = open.splice(Math.floor(open.length / 2));
-    const finalize = measure(`POST /cases/{id}/finalize (${open.length} open cases)`, { url: base, method: 'POST', body: signature, headers: { 'Content-Type': 'application/json' }, inTurn: true, targets: open, warm: { targets: warmCases } });
-
+    measure(`POST /cases/{id}/finalize (${open.length} open cases)`, { url: base, method: 'POST', body: signature, headers: { 'Content-Type': 'application/json' }, inTurn: true, targets: open, warm: { targets: warmCases } });
 
     const ratio = (a, b) => (a && b ? Math.round((a.rps / b.rps) * 100) : null);
     const summary = {
@@ -468,23 +554,23 @@ try {
       'POST /cases vs node:http + pg (target 70%)': ratio(post, refPost),
       'GET /cases/{id} vs pgbench': ratio(get, pgGet),
       'POST /cases vs pgbench': ratio(post, pgPost),
-      'GET /cases/{id} growth, large vs small (target 90%)': ratio(get, growth.small.get),
-      'GET /cases?limit=20 growth, large vs small (target 90%)': ratio(list, growth.small.list),
+      'GET /cases/{id} growth, large vs small (target 90%)': ratio(get, smallGet),
+      'GET /cases?limit=20 growth, large vs small (target 90%)': ratio(list, smallList),
       'hot tenant GET /cases/{id} vs spread (target 60%)': ratio(hotGet, get),
       'hot tenant POST /cases vs spread (target 60%)': ratio(hotPost, post),
     };
     console.log('\nratios (%)');
     for (const [k, v] of Object.entries(summary)) console.log(`  ${k}: ${v ?? 'n/a'}`);
     console.log(`  p99 at half of peak: GET /cases/{id} ${half.get?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refGet?.p99 ?? 'n/a'} ms), POST /cases ${half.post?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refPost?.p99 ?? 'n/a'} ms) (target < 20 ms)`);
-    console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls, 50 req/s: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms; ${growth.small.usage?.p50 ?? 'n/a'} ms at ${size.callsSmall})`);
+    console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls, 50 req/s: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms; ${smallUsage?.p50 ?? 'n/a'} ms at ${small.seeded.usage.counted_calls})`);
     return summary;
   }
   mkdirSync('bench/results', { recursive: true });
   const file = path.join('bench/results', `bench-${quick ? 'quick-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ quick, connections, seconds, pinned, node: process.version, size, seeded, results, summary, minutes: (Date.now() - started) / 60000 }, null, 2));
+  writeFileSync(file, JSON.stringify({ quick, connections, seconds, pinned, node: process.version, size, seeded: { large: site.seeded, small: small?.seeded ?? null }, results, summary, minutes: (Date.now() - started) / 60000 }, null, 2));
   console.log(`results: ${file} (${Math.round((Date.now() - started) / 1000)} s in all)`);
 } finally {
-  await admin.end().catch(() => {});
+  for (const { admin } of sites) await admin.end().catch(() => {});
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', resolve)))));
   await db.stop();
