@@ -6,6 +6,7 @@ import {
   QUERY_TIMEOUT_MARGIN_MS,
 } from '@clincore/database/data-source.options';
 import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
+import { queryInTransaction } from '@clincore/database/sql';
 import { TcpProxy } from './faults/support/proxy';
 
 /** The app role's URL, through `port`. */
@@ -51,6 +52,39 @@ describe('a database that goes silent', () => {
       proxy.mode = { kind: 'forward' };
       // The silent connection is gone; the next query runs on a fresh one, at once.
       const again = Date.now();
+      expect(await dataSource.query('select 3 as three')).toEqual([{ three: 3 }]);
+      expect(Date.now() - again).toBeLessThan(1_000);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+
+  it('in a transaction too: the timed-out connection is dropped at once, not kept for the rollback to wait on', async () => {
+    const dataSource = new DataSource(
+      buildDataSourceOptions({
+        url: viaPort(proxy.port),
+        poolSize: 1,
+        connectTimeoutMs: 1_000,
+        statementTimeoutMs: 200,
+      }),
+    );
+    await dataSource.initialize();
+    try {
+      const runner = dataSource.createQueryRunner();
+      await runner.startTransaction();
+      expect(await queryInTransaction(runner, 'select 1 as one', [])).toEqual([{ one: 1 }]);
+      proxy.mode = { kind: 'blackhole' };
+      const silent = await queryInTransaction(runner, 'select 2', []).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isDatabaseUnavailable(silent)).toBe(true);
+      proxy.mode = { kind: 'forward' };
+      // Kept, the connection would still wait for the lost answer, and the rollback behind it
+      // for another timeout and margin.
+      const again = Date.now();
+      await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
       expect(await dataSource.query('select 3 as three')).toEqual([{ three: 3 }]);
       expect(Date.now() - again).toBeLessThan(1_000);
     } finally {

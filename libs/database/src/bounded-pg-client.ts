@@ -28,16 +28,24 @@ export class BoundedPgClient extends Client {
     this.connect = ((...args: unknown[]) =>
       outsideRequests.runInAsyncScope(() => connect(...args))) as Client['connect'];
     const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+    // Marks the client ending at once (the pool drops it on release) and, with the unanswered
+    // query still active, destroys the socket.
+    const endOnTimeout = (error: unknown): void => {
+      if (error instanceof Error && error.message === 'Query read timeout')
+        this.end().catch(() => undefined);
+    };
     this.query = ((...args: unknown[]) => {
-      const result = query(...args);
-      if (result instanceof Promise) {
-        result.catch((error: unknown) => {
-          // Marks the client ending at once (the pool drops it on release) and, with the
-          // unanswered query still active, destroys the socket.
-          if (error instanceof Error && error.message === 'Query read timeout')
-            this.end().catch(() => undefined);
-        });
+      const callback = args.at(-1);
+      if (typeof callback === 'function') {
+        // The callback form (pg-pool's, and statements in a transaction) makes no promise.
+        args[args.length - 1] = (error: unknown, result: unknown): unknown => {
+          endOnTimeout(error);
+          return (callback as (error: unknown, result: unknown) => unknown)(error, result);
+        };
+        return query(...args);
       }
+      const result = query(...args);
+      if (result instanceof Promise) result.catch(endOnTimeout);
       return result;
     }) as Client['query'];
   }

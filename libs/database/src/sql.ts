@@ -49,14 +49,21 @@ export class Sql {
  * connection; through TypeORM when there is none (a released runner: TypeORM
  * raises its own error).
  */
-export async function queryInTransaction<Row>(
+export function queryInTransaction<Row>(
   runner: QueryRunner,
   text: string,
   params: unknown[],
 ): Promise<Row[]> {
   const connection = transactionConnectionOf(runner);
-  if (connection === undefined) return (await runner.query(text, params)) as Row[];
-  return (await connection.query(text, params)).rows as Row[];
+  if (connection === undefined) return runner.query(text, params) as Promise<Row[]>;
+  // The callback form: one promise per statement, where pg's promise form and an async
+  // function made four (each runs Node 20's promise hooks).
+  return new Promise((resolve, reject) => {
+    connection.query(text, params, (error: Error | undefined, result: QueryResult) => {
+      if (error) reject(error);
+      else resolve(result.rows as Row[]);
+    });
+  });
 }
 
 /**
