@@ -27,8 +27,8 @@ describe('a database that goes silent', () => {
     await proxy.close();
   });
 
-  it('fails the query after the statement timeout and margin, and the pool heals when it speaks again', async () => {
-    // The API's own pool options, one connection, through a proxy that can stop answering.
+  /** The API's own pool options, one connection, through the proxy that can stop answering. */
+  async function throughProxy(): Promise<DataSource> {
     const dataSource = new DataSource(
       buildDataSourceOptions({
         url: viaPort(proxy.port),
@@ -37,7 +37,11 @@ describe('a database that goes silent', () => {
         statementTimeoutMs: 200,
       }),
     );
-    await dataSource.initialize();
+    return dataSource.initialize();
+  }
+
+  it('fails the query after the statement timeout and margin, and the pool heals when it speaks again', async () => {
+    const dataSource = await throughProxy();
     try {
       expect(await dataSource.query('select 1 as one')).toEqual([{ one: 1 }]);
       proxy.mode = { kind: 'blackhole' };
@@ -60,15 +64,7 @@ describe('a database that goes silent', () => {
   });
 
   it('in a transaction too: the timed-out connection is dropped at once, not kept for the rollback to wait on', async () => {
-    const dataSource = new DataSource(
-      buildDataSourceOptions({
-        url: viaPort(proxy.port),
-        poolSize: 1,
-        connectTimeoutMs: 1_000,
-        statementTimeoutMs: 200,
-      }),
-    );
-    await dataSource.initialize();
+    const dataSource = await throughProxy();
     try {
       const runner = dataSource.createQueryRunner();
       await runner.startTransaction();
