@@ -31,8 +31,8 @@ const MAX_DEPTH = 64;
  * numbers, booleans, null, arrays and objects of those. Anything else gives
  * ELSEWHERE and the package serializes the whole value: members whose names
  * are array indices (JSON.stringify would put them first, in numeric order),
- * `__proto__` (an assignment would set the copy's prototype), `toJSON`, boxed
- * primitives, undefined, functions, symbols and bigints in arrays or at the
+ * `__proto__` (an assignment would set the copy's prototype), lone surrogates
+ * in member names, `toJSON` (on objects and arrays), boxed primitives, undefined, functions, symbols and bigints in arrays or at the
  * top, non-finite numbers and lone surrogates (errors), deep nesting.
  */
 function sortedCopy(value: unknown, depth: number): unknown {
@@ -53,6 +53,14 @@ function sortedCopy(value: unknown, depth: number): unknown {
   }
   if (value === null) return null;
   if (depth === MAX_DEPTH) return ELSEWHERE;
+  // JSON honours toJSON on arrays too, and on anything that inherits one (Date).
+  if (
+    typeof (value as { toJSON?: unknown }).toJSON === 'function' ||
+    value instanceof Number ||
+    value instanceof String ||
+    value instanceof Boolean
+  )
+    return ELSEWHERE;
   if (Array.isArray(value)) {
     const copy: unknown[] = new Array<unknown>(value.length);
     for (let i = 0; i < value.length; i += 1) {
@@ -63,17 +71,10 @@ function sortedCopy(value: unknown, depth: number): unknown {
     return copy;
   }
   const object = value as Record<string, unknown>;
-  if (
-    typeof object.toJSON === 'function' ||
-    value instanceof Number ||
-    value instanceof String ||
-    value instanceof Boolean
-  )
-    return ELSEWHERE;
   const keys = Object.keys(object).sort();
   const copy: Record<string, unknown> = {};
   for (const key of keys) {
-    if (key === '__proto__' || ARRAY_INDEX.test(key)) return ELSEWHERE;
+    if (key === '__proto__' || ARRAY_INDEX.test(key) || !key.isWellFormed()) return ELSEWHERE;
     const member = object[key];
     // JSON leaves out members without a representation, as canonicalize does.
     if (member === undefined || typeof member === 'function' || typeof member === 'symbol')
