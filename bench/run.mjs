@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=<substring>]
+// npm run bench [-- --quick] [-- --only=<regular expression>]
 //
 // The production build of the API on a fresh embedded PostgreSQL (or on
 // DATABASE_URL + MIGRATION_DATABASE_URL + BENCH_ADMIN_DATABASE_URL), seeded at
@@ -10,7 +10,8 @@
 // 10 thousand to 10 million counted calls (and access-log rows); --quick = 10
 // tenants, 1 thousand to 20 thousand cases and calls, for a smoke run. The small
 // size has its own database (<bench database>_small) and API process, so that
-// both sizes are measured in turns; so are the sides of every ratio target.
+// both sizes are measured in turns; so are the API and the references it is
+// compared with (bare Express, node:http + pg, at peak and at half of peak).
 // BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
 //
 // --instructions: instead of load, the API runs under valgrind's callgrind and
@@ -291,30 +292,31 @@ const db = await database();
 db.adminUrl = Object.assign(new URL(db.adminUrl), { pathname: new URL(db.databaseUrl).pathname }).toString();
 
 /**
- * The small size's own database beside the bench database, on the same server
- * and roles, made afresh each run: `<bench database>_small`. The growth
- * scenarios measure both sizes in turns, each on its own API process, instead
- * of growing one database between two phases minutes apart.
+ * The small size's own database beside the bench database, on the same server,
+ * owned by the same role and open to the same app role, made afresh each run
+ * and dropped after it: `<bench database>_small`. Its URLs are the bench
+ * database's with the name changed. The growth scenarios measure both sizes in
+ * turns, each on its own API process, instead of growing one database between
+ * two phases minutes apart.
  */
+let smallName = null;
 async function smallDatabase() {
-  const { provisionDatabase } = require('../dist/libs/database/src/provision.js');
-  const { APP_ROLE, OWNER_ROLE } = require('../dist/libs/database/src/database.roles.js');
   const app = new URL(db.databaseUrl);
   const owner = new URL(db.migrationDatabaseUrl);
-  if (app.username !== APP_ROLE || owner.username !== OWNER_ROLE) {
-    throw new Error(`the bench's small database needs the provisioned roles (${APP_ROLE}, ${OWNER_ROLE}) in DATABASE_URL and MIGRATION_DATABASE_URL`);
-  }
-  const name = `${app.pathname.slice(1)}_small`;
+  smallName = `${app.pathname.slice(1)}_small`;
+  const name = pg.escapeIdentifier(smallName);
   const server = new pg.Client({ connectionString: db.adminUrl });
   await server.connect();
-  await server.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`).finally(() => server.end());
-  const made = await provisionDatabase({
-    adminUrl: db.adminUrl,
-    database: name,
-    appPassword: decodeURIComponent(app.password) || undefined,
-    ownerPassword: decodeURIComponent(owner.password) || undefined,
-  });
-  return { databaseUrl: made.databaseUrl, migrationDatabaseUrl: made.migrationDatabaseUrl, adminUrl: Object.assign(new URL(db.adminUrl), { pathname: `/${name}` }).toString() };
+  try {
+    await server.query(`drop database if exists ${name} with (force)`);
+    await server.query(`create database ${name} owner ${pg.escapeIdentifier(decodeURIComponent(owner.username))}`);
+    await server.query(`revoke all on database ${name} from public`);
+    await server.query(`grant connect, temporary on database ${name} to ${pg.escapeIdentifier(decodeURIComponent(app.username))}`);
+  } finally {
+    await server.end();
+  }
+  const renamed = (url) => Object.assign(new URL(url), { pathname: `/${smallName}` }).toString();
+  return { databaseUrl: renamed(db.databaseUrl), migrationDatabaseUrl: renamed(db.migrationDatabaseUrl), adminUrl: renamed(db.adminUrl) };
 }
 
 const sites = [];
@@ -466,8 +468,13 @@ try {
     drive({ url: small.url, targets: byId(smallTargets), duration: 3 * warmupSeconds });
     drive({ url: base, targets: byId(targets), duration: 3 * warmupSeconds });
 
-    const health = measure('GET /health', { url: `${base}/health` });
-    const express = measure('  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` });
+    const [health, express] = measureInTurns(
+      [
+        ['GET /health', { url: `${base}/health` }],
+        ['  reference: bare Express hello-world', { url: `http://127.0.0.1:${ports.express}/health` }],
+      ],
+      { repeats: 3 },
+    );
     measure('GET /ready (database + migrations)', { url: `${base}/ready` });
     // Growth and the ratio targets: the sides take turns, three rounds, the median counts (single
     // runs minutes apart moved a ratio by ±5 points and more on this VM).
@@ -573,6 +580,10 @@ try {
   for (const { admin } of sites) await admin.end().catch(() => {});
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', resolve)))));
+  if (smallName) {
+    const server = new pg.Client({ connectionString: db.adminUrl });
+    await server.connect().then(() => server.query(`drop database if exists ${pg.escapeIdentifier(smallName)} with (force)`)).catch((error) => console.error(`could not drop ${smallName}: ${error.message}`)).finally(() => server.end());
+  }
   await db.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }
