@@ -32,8 +32,9 @@ const MAX_DEPTH = 64;
  * ELSEWHERE and the package serializes the whole value: members whose names
  * are array indices (JSON.stringify would put them first, in numeric order),
  * `__proto__` (an assignment would set the copy's prototype), lone surrogates
- * in member names, `toJSON` (on objects and arrays), boxed primitives, undefined, functions, symbols and bigints in arrays or at the
- * top, non-finite numbers and lone surrogates (errors), deep nesting.
+ * in member names, `toJSON` (on objects and arrays), boxed primitives,
+ * undefined, functions, symbols and bigints in arrays or at the top,
+ * non-finite numbers and lone surrogates (errors), deep nesting.
  */
 function sortedCopy(value: unknown, depth: number): unknown {
   switch (typeof value) {

@@ -31,17 +31,24 @@ export class Sql {
         ? queryInTransaction<Row>(manager.queryRunner, text, params)
         : manager.query<Row[]>(text, params);
     }
-    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    // With a callback pg-pool makes no promise of its own: one promise per statement, not four
-    // (each runs Node 20's promise hooks). pg-pool still releases the connection with the error,
-    // so a timed-out one is discarded as before.
-    return new Promise((resolve, reject) => {
-      pool.query(text, params, (error: Error | undefined, result: QueryResult) => {
-        if (error) reject(error);
-        else resolve(result.rows as Row[]);
-      });
-    });
+    // pg-pool releases the connection with the error, so a timed-out one is discarded.
+    return rowsOf<Row>((this.dataSource.driver as PostgresDriver).master as Pool, text, params);
   }
+}
+
+/**
+ * A statement's rows through pg's callback form: one promise per statement,
+ * where pg's (and pg-pool's) promise form with an await made four, each
+ * running Node 20's promise hooks. `BoundedPgClient` still ends a connection
+ * whose statement timed out.
+ */
+function rowsOf<Row>(on: Pool | PoolClient, text: string, params: unknown[]): Promise<Row[]> {
+  return new Promise((resolve, reject) => {
+    on.query(text, params, (error: Error | undefined, result: QueryResult) => {
+      if (error) reject(error);
+      else resolve(result.rows as Row[]);
+    });
+  });
 }
 
 /**
@@ -56,14 +63,7 @@ export function queryInTransaction<Row>(
 ): Promise<Row[]> {
   const connection = transactionConnectionOf(runner);
   if (connection === undefined) return runner.query(text, params) as Promise<Row[]>;
-  // The callback form: one promise per statement, where pg's promise form and an async
-  // function made four (each runs Node 20's promise hooks).
-  return new Promise((resolve, reject) => {
-    connection.query(text, params, (error: Error | undefined, result: QueryResult) => {
-      if (error) reject(error);
-      else resolve(result.rows as Row[]);
-    });
-  });
+  return rowsOf<Row>(connection, text, params);
 }
 
 /**
