@@ -1,4 +1,3 @@
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { HelmetOptions } from 'helmet';
@@ -14,6 +13,7 @@ import { openRequestContext } from '@clincore/common/request-context';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { AppModule } from './app.module';
+import { ExactValidationPipe } from './exact-validation.pipe';
 import { PrototypedExpressAdapter } from './express-adapter';
 import { applyHttpServerLimits } from './http-server-limits';
 import { jsonBody } from './json-body';
@@ -72,7 +72,7 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logg
   // Where nestjs-cls's own middleware ran: after the body is read, before routing.
   app.use(openRequestContext());
   app.useGlobalPipes(
-    new ValidationPipe({
+    new ExactValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,

@@ -1,13 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsObject, IsString, Length, Matches } from 'class-validator';
-
-/**
- * Inputs pass through untouched: class-transformer would drop keys named like
- * Object.prototype members (toString, valueOf…), silently losing data.
- */
-const RawJson = (): PropertyDecorator =>
-  Transform(({ obj, key }) => (obj as Record<string, unknown>)[key], { toClassOnly: true });
+import { RawJson } from '@clincore/common/raw-json';
 
 export class CreateCaseDto {
   @ApiProperty({ example: 'news2', description: 'news2, qsofa, curb65, cha2ds2vasc or generic' })
@@ -53,5 +46,6 @@ export class UpdateCaseDto {
     description: 'The complete new inputs',
   })
   @IsObject()
+  @RawJson()
   inputs!: Record<string, unknown>;
 }
