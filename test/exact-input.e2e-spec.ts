@@ -216,7 +216,7 @@ describe('exact input', () => {
         .send({ protocol: 'news2', subject_ref: 'x', inputs: members(5_000) });
       expectProblem(wide, 400);
       expect(wide.body.type).toBe('urn:clincore:problem:entity-too-complex');
-      expect(wide.body.detail).toMatch(/at most 1000 are accepted/);
+      expect(wide.body.detail).toMatch(/more than 1000 members/);
       const many = await as()
         .post('/cases')
         .send({ protocol: 'generic', subject_ref: 'x', inputs: { a: Array(20_000).fill(0) } });

@@ -1,4 +1,5 @@
-import { JSON_BODY_LIMITS, refuseJson } from './json-body';
+import fc from 'fast-check';
+import { JSON_BODY_LIMITS, refuseJson, refuseJsonStructure } from './json-body';
 
 const nested = (depth: number): unknown => {
   let value: unknown = 1;
@@ -30,7 +31,7 @@ describe('refuseJson', () => {
     expect(refuseJson(members(JSON_BODY_LIMITS.membersPerObject))).toBeUndefined();
     expect(refuseJson(members(JSON_BODY_LIMITS.membersPerObject + 1))).toMatchObject({
       type: 'entity.too.complex',
-      detail: expect.stringContaining(`at most ${JSON_BODY_LIMITS.membersPerObject}`),
+      detail: expect.stringContaining(`more than ${JSON_BODY_LIMITS.membersPerObject} members`),
     });
     const items = (n: number) => ({ a: Array.from({ length: n }, () => 0) });
     // The wrapping object's one member counts too.
@@ -57,5 +58,45 @@ describe('refuseJson', () => {
     [{ a: [Infinity] }, /too large/],
   ])('refuses %j anywhere in the body', (value, detail) => {
     expect(refuseJson(value)?.detail).toMatch(detail);
+  });
+});
+
+describe('refuseJsonStructure (the scan of the bytes before parsing)', () => {
+  const small = { depth: 4, membersPerObject: 3, values: 12 };
+  const text = fc.string({ unit: 'grapheme', maxLength: 6 });
+  const { value: jsonValue } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'medium' },
+      fc.constantFrom(null, true, false, 0, -1.5e300),
+      text,
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(text, tie('value'), { maxKeys: 5 }),
+    ),
+  }));
+
+  it('refuses what the walk over the parsed value refuses and nothing else, whatever the spacing and strings', () => {
+    fc.assert(
+      fc.property(jsonValue, fc.constantFrom(undefined, 1, '\t', ' \n '), (value, space) => {
+        const bytes = Buffer.from(JSON.stringify(value, null, space), 'utf8');
+        // Which cap a body breaks first may differ (the walk goes depth first from the end).
+        expect(refuseJsonStructure(bytes, small) !== undefined).toBe(
+          refuseJson(value, small) !== undefined,
+        );
+      }),
+      { numRuns: 2_000, seed: 180_006 },
+    );
+  });
+
+  it.each([
+    ['{"a":"[[[[{{{{:,,,,"}', undefined],
+    ['{"a":"\\"[[[[[[["}', undefined],
+    ['[[[[]]]]', undefined],
+    ['[[[[[]]]]]', 'entity.too.deep'],
+    ['{"a":1,"b":2,"c":3}', undefined],
+    ['{"a":1,"b":2,"c":3,"d":4}', 'entity.too.complex'],
+    ['[[1,2,3],[4,5,6],[7,8,9]]', undefined],
+    ['[[1,2,3],[4,5,6],[7,8,9],[]]', 'entity.too.complex'],
+  ])('%s: %s', (raw, type) => {
+    expect(refuseJsonStructure(Buffer.from(raw), small)?.type).toBe(type);
   });
 });
