@@ -45,7 +45,9 @@ const size = quick
   ? { tenants: 10, casesSmall: 100, casesLarge: 2_000, callsSmall: 1_000, callsLarge: 20_000 }
   : { tenants: 100, casesSmall: 100, casesLarge: 10_000, callsSmall: 10_000, callsLarge: 10_000_000 };
 // api: the API on the bench database (the large size); apiSmall: on the small size's database.
-const ports = { api: 3931, pg: 3932, express: 3933, apiSmall: 3934 };
+// BENCH_PORT_BASE moves the four ports, so that two checkouts can bench side by side.
+const portBase = Number(process.env.BENCH_PORT_BASE ?? 3931);
+const ports = { api: portBase, pg: portBase + 1, express: portBase + 2, apiSmall: portBase + 3 };
 const base = `http://127.0.0.1:${ports.api}`;
 // Two cores: the servers on one, the load generator on the other; PostgreSQL may use both.
 const pinned = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -108,6 +110,47 @@ function drive(spec) {
   const out = spawnSync(file, rest, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   if (out.status !== 0) throw new Error(`load worker failed (${out.status})`);
   return JSON.parse(out.stdout);
+}
+
+/** A load run left going in the background (killed by the caller), e.g. hostile bodies while /health is measured. */
+function driveInBackground(spec) {
+  const specFile = path.join(dataDir, 'background-load-spec.json');
+  writeFileSync(specFile, JSON.stringify({ connections, ...spec }));
+  const [file, ...rest] = [...loadCpu, process.execPath, path.join(import.meta.dirname, 'load-worker.mjs'), specFile];
+  const child = spawn(file, rest, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+/**
+ * Bodies up to BODY_LIMIT_BYTES (256 KiB) of the shapes that cost most to
+ * take apart: a flat one to compare with, then many members, many items,
+ * deep branches, escapes, and the most a protocol's validation can be asked
+ * to report. All are refused (400) by the API, which is the point: what an
+ * attacker can make a replica do per request.
+ */
+function hostileBodies(limit = 256 * 1024 - 512) {
+  const wrap = (protocol, inputs) => `{"protocol":"${protocol}","subject_ref":"MRN-hostile","inputs":${inputs}}`;
+  const fill = (unit) => {
+    const parts = [];
+    for (let len = 0, i = 0; len < limit; i += 1) {
+      const part = unit(i);
+      parts.push(part);
+      len += part.length + 1;
+    }
+    return parts.join(',');
+  };
+  const members = (n, from = 0) => Array.from({ length: n }, (_, i) => `"k${from + i}":1`).join(',');
+  return [
+    ['flat: one 256 KiB string', wrap('generic', `{"note":"${'a'.repeat(limit)}"}`)],
+    ['escapes: a string of \\u00e9', wrap('generic', `{"note":"${'\\u00e9'.repeat(Math.floor(limit / 6))}"}`)],
+    ['members: ~30,000 in one object', wrap('generic', `{${fill((i) => `"k${i}":1`)}}`)],
+    ['items: ~130,000 numbers in one array', wrap('generic', `{"a":[${fill(() => '1')}]}`)],
+    ['objects: ~87,000 empty objects', wrap('generic', `{"a":[${fill(() => '{}')}]}`)],
+    ['deep: branches 62 levels deep', wrap('generic', `{"a":[${fill(() => `${'['.repeat(61)}${']'.repeat(61)}`)}]}`)],
+    ['at the caps: 10 objects of 999 members', wrap('generic', `{${Array.from({ length: 10 }, (_, o) => `"o${o}":{${members(999, o * 1000)}}`).join(',')}}`)],
+    ['NEWS2 with 999 unknown inputs', wrap('news2', `{${members(999)}}`)],
+  ];
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
@@ -554,6 +597,25 @@ try {
     const warmCases = open.splice(Math.floor(open.length / 2));
     measure(`POST /cases/{id}/finalize (${open.length} open cases)`, { url: base, method: 'POST', body: signature, headers: { 'Content-Type': 'application/json' }, inTurn: true, targets: open, warm: { targets: warmCases } });
 
+    // Hostile bodies: the API's CPU per request for each shape (event-loop time, GC included),
+    // 2 clients at a time; then /health's p99 at a fixed rate while 6 clients send the costliest.
+    const hostileHeaders = keyOf(tenants[1] ?? hot);
+    const shapes = hostileBodies().map(([name, body]) => [`hostile body: ${name} (${Math.round(body.length / 1024)} KiB)`, { url: base, method: 'POST', body, headers: hostileHeaders, connections: 2, targets: [{ path: '/cases', headers: hostileHeaders }] }]);
+    const shaped = shapes.map(([title, spec]) => measure(title, spec)).filter(Boolean);
+    const costliest = shapes[shaped.reduce((worst, r, i) => (r.cpu_us_per_req > shaped[worst].cpu_us_per_req ? i : worst), 0)];
+    const healthAlone = measure('GET /health at 100 req/s', { url: `${base}/health`, rate: 100 });
+    let healthUnderHostile;
+    if (costliest && !(only && !only.test('GET /health at 100 req/s while 6 clients send hostile bodies'))) {
+      const background = driveInBackground({ ...costliest[1], connections: 6, duration: warmupSeconds + seconds + 5 });
+      try {
+        healthUnderHostile = measure(`GET /health at 100 req/s while 6 clients send ${costliest[0].replace('hostile body: ', '')}`, { url: `${base}/health`, rate: 100 });
+      } finally {
+        background.kill('SIGTERM');
+      }
+    }
+    const flatCost = shaped[0]?.cpu_us_per_req;
+    const worstCost = Math.max(...shaped.map((r) => r.cpu_us_per_req));
+
     const ratio = (a, b) => (a && b ? Math.round((a.rps / b.rps) * 100) : null);
     const summary = {
       'GET /health vs bare Express (target 85%)': ratio(health, express),
@@ -565,10 +627,12 @@ try {
       'GET /cases?limit=20 growth, large vs small (target 90%)': ratio(list, smallList),
       'hot tenant GET /cases/{id} vs spread (target 60%)': ratio(hotGet, get),
       'hot tenant POST /cases vs spread (target 60%)': ratio(hotPost, post),
+      'costliest hostile body vs flat body, CPU per request (target < 300%)': flatCost && worstCost ? Math.round((worstCost / flatCost) * 100) : null,
     };
     console.log('\nratios (%)');
     for (const [k, v] of Object.entries(summary)) console.log(`  ${k}: ${v ?? 'n/a'}`);
     console.log(`  p99 at half of peak: GET /cases/{id} ${half.get?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refGet?.p99 ?? 'n/a'} ms), POST /cases ${half.post?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refPost?.p99 ?? 'n/a'} ms) (target < 20 ms)`);
+    console.log(`  GET /health p99 at 100 req/s: ${healthAlone?.p99 ?? 'n/a'} ms alone, ${healthUnderHostile?.p99 ?? 'n/a'} ms while 6 clients send the costliest hostile body (target < 250 ms)`);
     console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls, 50 req/s: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms; ${smallUsage?.p50 ?? 'n/a'} ms at ${small.seeded.usage.counted_calls})`);
     return summary;
   }

@@ -97,15 +97,8 @@ export function refuseJsonStructure(
   const isArray: boolean[] = [];
   const counts: number[] = [];
   let values = 0;
-  let inString = false;
   for (let i = 0; i < body.length; i += 1) {
     const byte = body[i] as number;
-    if (inString) {
-      if (byte === 0x5c)
-        i += 1; // backslash: skip the escaped character
-      else if (byte === 0x22) inString = false;
-      continue;
-    }
     if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
     const top = counts.length - 1;
     // An array's first item, whatever it is; the next ones each follow a comma.
@@ -118,8 +111,10 @@ export function refuseJsonStructure(
       if (values > limits.values) return tooManyValues(limits);
       if (!isArray[top] && counts[top] > limits.membersPerObject) return tooManyMembers(limits);
     }
-    if (byte === 0x22) inString = true;
-    else if (byte === 0x7b || byte === 0x5b) {
+    if (byte === 0x22) {
+      i = closingQuote(body, i);
+      if (i < 0) return undefined; // unterminated: the parser says so
+    } else if (byte === 0x7b || byte === 0x5b) {
       if (counts.length >= limits.depth) return tooDeep(limits);
       isArray.push(byte === 0x5b);
       counts.push(0);
@@ -129,6 +124,16 @@ export function refuseJsonStructure(
     }
   }
   return undefined;
+}
+
+/** Where the string opened at `open` ends; -1 if it does not. indexOf keeps long strings cheap. */
+function closingQuote(body: Buffer, open: number): number {
+  for (let at = body.indexOf(0x22, open + 1); at >= 0; at = body.indexOf(0x22, at + 1)) {
+    let backslashes = 0;
+    while (body[at - 1 - backslashes] === 0x5c) backslashes += 1;
+    if (backslashes % 2 === 0) return at;
+  }
+  return -1;
 }
 
 interface Refusal {
