@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type request from 'supertest';
 import { buildOpenApiDocument } from '../apps/api/src/swagger';
 import {
@@ -19,7 +21,8 @@ import { createCase } from './support/cases';
  * problem details whose status is the HTTP status.
  *
  * Values stay within the HTTP server's own limits (URL and headers under
- * 8 KiB): past those Node answers 431 itself, before the application.
+ * 8 KiB): past those Node refuses the request before the application; the
+ * last block checks that those answers are problem details too.
  */
 
 /** An odd value: as a JSON fragment (bodies) and as text (path, query, header). */
@@ -438,4 +441,69 @@ describe('fuzz: every parameter and body property of every operation in the Open
       { seed: 18, numRuns: 1200 },
     );
   }, 120_000);
+});
+
+/** One raw exchange: what Node answers to a request it refuses before the application. */
+function rawExchange(
+  port: number,
+  head: string,
+): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('connect', () => socket.write(head));
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const [headPart = '', body = ''] = received.split('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headPart)?.[1]);
+      const type = /^content-type: *(.*)$/im.exec(headPart)?.[1] ?? '';
+      if (!status) reject(new Error(`no answer: ${JSON.stringify(received)}`));
+      else resolve({ status, type, body });
+    });
+  });
+}
+
+describe('what Node refuses before the application is problem details too', () => {
+  let api: TestApi;
+  let port: number;
+
+  beforeAll(async () => {
+    api = await startApi({ HTTP_MAX_HEADER_BYTES: String(8 * 1024) });
+    await api.app.listen(0, '127.0.0.1');
+    port = (api.app.getHttpServer().address() as AddressInfo).port;
+  });
+  afterAll(() => api.close());
+
+  it.each([
+    [
+      'a URL over the head limit',
+      431,
+      `GET /cases?subject_ref=${'A'.repeat(12 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ],
+    [
+      'a header over the head limit',
+      431,
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(12 * 1024)}\r\n\r\n`,
+    ],
+    ['a malformed request line', 400, 'GET /health HTTP/9\r\nHost: x\r\n\r\n'],
+    [
+      'a control character in a header',
+      400,
+      'GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\u0001b\r\n\r\n',
+    ],
+    ['a NUL in the path', 400, 'GET /he\u0000alth HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ])('%s: %d as application/problem+json', async (_case, status, head) => {
+    const answer = await rawExchange(port, head);
+    expect(answer.status).toBe(status);
+    expect(answer.type).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      status,
+      type: expect.stringMatching(/^urn:clincore:problem:/),
+    });
+    // And the server keeps serving.
+    expect((await fetch(`http://127.0.0.1:${String(port)}/health`)).status).toBe(200);
+  });
 });
