@@ -64,5 +64,15 @@ describe('GET /metrics', () => {
   it('asks for the ops token when one is configured', async () => {
     expectProblem(await api.http.get('/metrics'), 401);
     expectProblem(await api.http.get('/metrics').set('Authorization', 'Bearer wrong'), 401);
+    // Near misses: a prefix, one character more, another scheme, the token twice.
+    for (const authorization of [
+      `Bearer ${token.slice(0, -1)}`,
+      `Bearer ${token}x`,
+      `Basic ${token}`,
+      `Bearer ${token} ${token}`,
+      token,
+    ]) {
+      expectProblem(await api.http.get('/metrics').set('Authorization', authorization), 401);
+    }
   });
 });

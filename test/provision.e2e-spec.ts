@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { provisionCommand } from '../apps/ops/src/provision.command';
 import { provisionDatabase } from '@clincore/database/provision';
 import { startApi } from './support/api';
+import { compareWithAllowList, effectivePrivileges } from './support/privileges';
 
 const DATABASE = 'clincore_provision_test';
 
@@ -63,8 +64,34 @@ describe('db:provision', () => {
         `select pg_get_userbyid(relowner) as owner from pg_class where relname = 'tenants'`,
       );
       expect(owner.rows[0].owner).toBe('clincore_owner');
+      expect(compareWithAllowList(await effectivePrivileges(app))).toEqual({
+        extra: [],
+        missing: [],
+      });
     } finally {
       await app.end();
+    }
+
+    // Privileges widened by hand, or left by an older db:provision, are taken back by the next run.
+    await asAdmin(async (db) => {
+      await db.query(`grant temporary, create on database ${DATABASE} to clincore_app, public`);
+    });
+    const inDatabase = new URL(adminUrl());
+    inDatabase.pathname = `/${DATABASE}`;
+    const widened = new Client({ connectionString: inDatabase.toString() });
+    await widened.connect();
+    await widened.query('grant create on schema public to public');
+    await widened.end();
+    await run([]);
+    const narrowed = new Client({ connectionString: appUrl });
+    await narrowed.connect();
+    try {
+      expect(compareWithAllowList(await effectivePrivileges(narrowed))).toEqual({
+        extra: [],
+        missing: [],
+      });
+    } finally {
+      await narrowed.end();
     }
 
     // Again, without resetting: nothing breaks, passwords stay, no URLs with unknown passwords are printed.

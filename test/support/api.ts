@@ -21,13 +21,16 @@ export interface TestApi {
 const FILE_SIGNING_KEYS = JSON.stringify([freshSigningKey()]);
 
 /** The real API (same factory as main.ts), on the test database, as the app role. */
-export async function startApi(env: Record<string, string | undefined> = {}): Promise<TestApi> {
+export async function startApi(
+  env: Record<string, string | undefined> = {},
+  options: Parameters<typeof createApiApp>[0] = {},
+): Promise<TestApi> {
   const keys = env.SIGNING_KEYS ?? FILE_SIGNING_KEYS;
   const signingKid =
     (JSON.parse(keys) as Array<{ kid: string; active: boolean }>).find((k) => k.active)?.kid ?? '';
   const saved = applyEnv({ SIGNING_KEYS: keys, ...env });
   try {
-    const app = await createApiApp();
+    const app = await createApiApp(options);
     // A start-up that fails half-way still closes what it opened (pool, key listener).
     await app.init().catch(async (error: unknown) => {
       await app.close().catch(() => undefined);

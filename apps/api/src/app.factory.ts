@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { HelmetOptions } from 'helmet';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { accessLogObserver } from '@clincore/access-logs/access-log.observer';
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
@@ -25,7 +25,9 @@ import { RequestValidationException } from './request-validation.exception';
 import { setupSwagger } from './swagger';
 
 /** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */
-export async function createApiApp(): Promise<NestExpressApplication> {
+export async function createApiApp(
+  options: { logDestination?: DestinationStream } = {},
+): Promise<NestExpressApplication> {
   // Every variable is checked before anything opens a connection.
   const { bodyLimitBytes, http } = loadAppConfig();
   loadAuthConfig();
@@ -44,7 +46,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
       abortOnError: false,
     },
   );
-  const logger = createLogger();
+  const logger = createLogger(process.env, options.logDestination);
   app.useLogger(new PinoNestLogger(logger));
   configureHttp(app, bodyLimitBytes, logger);
   applyHttpServerLimits(app.getHttpServer(), http);
@@ -80,6 +82,6 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logg
       exceptionFactory: (errors) => RequestValidationException.fromValidationErrors(errors),
     }),
   );
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalFilters(new ProblemDetailsFilter(logger));
   setupSwagger(app);
 }

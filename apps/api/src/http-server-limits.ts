@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { HttpServerLimits } from '@clincore/common/app.config';
 
 /**
@@ -21,4 +22,39 @@ export function applyHttpServerLimits(server: Server, limits: HttpServerLimits):
     // 10 s head deadline to 40 s); a check walks the open connections only.
     connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
   });
+  server.on('clientError', answerClientError);
+}
+
+/** Node's own answers to what it refuses before a request exists (its default handler's statuses). */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/**
+ * What Node refuses before the application sees a request (a head over the
+ * limit, a deadline passed, a malformed request) is answered as problem
+ * details too, with Node's status; Node's default answer has no body. Written
+ * to the socket directly: there is no request or response object yet.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || started?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+  const title = STATUS_CODES[status] ?? 'Bad Request';
+  const body = JSON.stringify({
+    type: `urn:clincore:problem:${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
+    title,
+    status,
+    detail: 'The server refused the request before reading it; see the status.',
+  });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${String(status)} ${title}\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

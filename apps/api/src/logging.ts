@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Level, type Logger } from 'pino';
+import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { logLinesDropped } from '@clincore/common/metrics';
 import { requestIdOf } from '@clincore/common/request-id';
 import type { RequestObserver } from '@clincore/common/request-observer';
@@ -17,7 +17,20 @@ const LOG_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  * last 250 ms of lines. A stdout that stops draining holds at most 16 MiB;
  * lines past that are dropped and counted (`clincore_log_lines_dropped_total`).
  */
-export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+export function createLogger(
+  env: NodeJS.ProcessEnv = process.env,
+  destination: DestinationStream = stdoutDestination(),
+): Logger {
+  return pino(
+    {
+      level: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+      serializers: { err: serializeError },
+    },
+    destination,
+  );
+}
+
+function stdoutDestination(): DestinationStream {
   const destination = pino.destination({
     dest: 1,
     sync: false,
@@ -29,10 +42,37 @@ export function createLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   destination.on('drop', () => {
     logLinesDropped.inc();
   });
-  return pino(
-    { level: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info') },
-    destination,
-  );
+  return destination;
+}
+
+/** Causes past this depth are cut: a cycle or a runaway chain must not stall the log. */
+const MAX_CAUSE_DEPTH = 5;
+
+export interface LoggedError {
+  type: string;
+  message: string;
+  code?: unknown;
+  stack?: string;
+  cause?: LoggedError;
+}
+
+/**
+ * An error as a log line carries it: type, message, code, stack and the chain
+ * of causes, and nothing else. pino's own serializer copies every enumerable
+ * property, and a driver error carries the query's parameters (key hashes,
+ * patient data), so those never reach a log.
+ */
+export function serializeError(error: unknown, depth = 0): LoggedError {
+  if (!(error instanceof Error)) {
+    return { type: typeof error, message: typeof error === 'string' ? error : 'not an Error' };
+  }
+  const { code } = error as { code?: unknown };
+  const logged: LoggedError = { type: error.name, message: error.message, stack: error.stack };
+  if (typeof code === 'string' || typeof code === 'number') logged.code = code;
+  if (error.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
+    logged.cause = serializeError(error.cause, depth + 1);
+  }
+  return logged;
 }
 
 /**
@@ -85,9 +125,18 @@ export class PinoNestLogger implements LoggerService {
     const fields: Record<string, unknown> = {
       context: typeof context === 'string' ? context : undefined,
     };
-    if (typeof stack === 'string') fields.stack = stack;
-    if (message instanceof Error) fields.err = message;
-    this.logger.error(fields, message instanceof Error ? message.message : String(message));
+    if (message instanceof Error) {
+      fields.err = message;
+      if (typeof stack === 'string') fields.stack = stack;
+      this.logger.error(fields, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      // logger.error({ err, … }, 'text'): Nest hands the text over where a stack would be.
+      const text = typeof stack === 'string' && !stack.includes('\n') ? stack : 'error';
+      this.logger.error({ ...fields, ...message }, text);
+    } else {
+      if (typeof stack === 'string') fields.stack = stack;
+      this.logger.error(fields, String(message));
+    }
   }
 
   warn(message: unknown, ...params: unknown[]): void {

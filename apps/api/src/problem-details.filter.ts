@@ -4,9 +4,9 @@ import {
   type ExceptionFilter,
   HttpException,
   HttpStatus,
-  Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
 import {
   AccessLogsErrorCode,
   AccessLogsException,
@@ -22,6 +22,7 @@ import {
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
 import { requestIdOf } from '@clincore/common/request-id';
+import { serializeError } from './logging';
 import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
 import { NotReadyException } from './health/not-ready.exception';
 import { RequestValidationException } from './request-validation.exception';
@@ -39,12 +40,16 @@ export interface Problem {
 /**
  * Every error leaves as RFC 9457 problem details with the request id. Module
  * exceptions map by code (exhaustive switches); Nest's HTTP exceptions keep
- * their status; anything else is logged with its stack and answered with a
- * 500 that says nothing about the internals.
+ * their status; anything else is logged (message, stack, causes, request id,
+ * method, route) and answered with a 500 that says nothing about the internals.
+ *
+ * Logged straight to pino, whose `err` serializer (logging.ts) keeps the
+ * stack and causes and drops a driver error's parameters: through Nest's
+ * Logger an object message printed as "[object Object]".
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('ProblemDetails');
+  constructor(private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -54,14 +59,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const requestId = requestIdOf(request);
     if (problem.type === DATABASE_UNAVAILABLE) {
       // Expected while the database is away: one line per request, no stack.
-      this.logger.warn(
-        { err: { ...loggableError(exception), stack: undefined }, request_id: requestId },
-        'database unavailable',
-      );
+      const { stack: _stack, ...err } = serializeError(exception);
+      this.logger.warn({ err, ...requestFields(request, requestId) }, 'database unavailable');
     } else if (problem.status >= 500 && !(exception instanceof NotReadyException)) {
       this.logger.error(
-        { err: loggableError(exception), request_id: requestId },
-        'unhandled error',
+        { err: exception, ...requestFields(request, requestId) },
+        `unhandled error: ${exception instanceof Error ? exception.message : typeof exception}`,
       );
     }
     if (response.headersSent) return;
@@ -69,14 +72,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-/**
- * Name, message, code and stack only: a driver error also carries the query's
- * parameters, which may hold key hashes or patient data, so they never reach a log.
- */
-function loggableError(exception: unknown): Record<string, unknown> {
-  if (!(exception instanceof Error)) return { message: String(exception) };
-  const { code } = exception as { code?: unknown };
-  return { type: exception.name, message: exception.message, code, stack: exception.stack };
+/** The route template, never the path: a path holds ids, a query string anything. */
+function requestFields(request: Request, requestId: string): Record<string, string> {
+  const route = (request.route as { path?: unknown } | undefined)?.path;
+  return {
+    request_id: requestId,
+    method: request.method,
+    route: typeof route === 'string' ? route : 'unmatched',
+  };
 }
 
 const DATABASE_UNAVAILABLE = 'urn:clincore:problem:database-unavailable';

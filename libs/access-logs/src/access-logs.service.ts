@@ -34,8 +34,9 @@ export class AccessLogsService {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
-    if (query.from) add('occurred_at >= ?', query.from);
-    if (query.to) add('occurred_at < ?', query.to);
+    // As instants: PostgreSQL refuses offsets past ±15:59 that RFC 3339 allows.
+    if (query.from) add('occurred_at >= ?', new Date(query.from));
+    if (query.to) add('occurred_at < ?', new Date(query.to));
     if (query.status) add('status = ?', query.status);
     if (query.key_id) add('key_id = ?', query.key_id);
     if (query.cursor) {

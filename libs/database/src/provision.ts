@@ -47,13 +47,19 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<Prov
     ]);
     const db = escapeIdentifier(options.database);
     if (exists.rowCount === 0) {
-      await admin.query(`create database ${db} owner ${OWNER_ROLE}`);
+      // UTF8 whatever the server's default: lengths are checked as characters (code points).
+      await admin.query(
+        `create database ${db} owner ${OWNER_ROLE} encoding 'UTF8' template template0`,
+      );
     } else {
       await admin.query(`alter database ${db} owner to ${OWNER_ROLE}`);
     }
+    // The app role connects, and nothing more at this level: no TEMPORARY, no CREATE.
     await admin.query(`revoke all on database ${db} from public`);
-    await admin.query(`grant connect, temporary on database ${db} to ${APP_ROLE}`);
+    await admin.query(`revoke temporary, create on database ${db} from ${APP_ROLE}`);
+    await admin.query(`grant connect on database ${db} to ${APP_ROLE}`);
     await admin.query(`grant connect on database ${db} to ${OWNER_ROLE}`);
+    await restrictPublicSchema(options.adminUrl, options.database);
 
     const server = new URL(options.adminUrl);
     const urlFor = (role: string, password: string | undefined): string => {
@@ -71,6 +77,26 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<Prov
     };
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * Before PostgreSQL 15 every role may create objects in schema public (PUBLIC
+ * has CREATE there): only the owner role may now, the app role only uses it.
+ * Run in the database itself, as the superuser, who alone may change a schema
+ * it owns on those versions.
+ */
+async function restrictPublicSchema(adminUrl: string, database: string): Promise<void> {
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const db = new Client({ connectionString: url.toString() });
+  await db.connect();
+  try {
+    await db.query('revoke create on schema public from public');
+    await db.query(`grant usage, create on schema public to ${OWNER_ROLE}`);
+    await db.query(`grant usage on schema public to ${APP_ROLE}`);
+  } finally {
+    await db.end();
   }
 }
 

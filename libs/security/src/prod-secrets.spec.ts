@@ -26,6 +26,7 @@ function goodEnv(): NodeJS.ProcessEnv {
     NODE_ENV: 'production',
     // Hex: random, and never spelling a weak word, so the test cannot fail by chance.
     BOOTSTRAP_TOKEN: randomBytes(32).toString('hex'),
+    METRICS_TOKEN: randomBytes(32).toString('base64url'),
     SIGNING_KEYS: JSON.stringify([
       key('prod-2026-11', true, '2026-11-01T00:00:00Z'),
       key('prod-2026-08', false),
@@ -49,6 +50,7 @@ describe('production secrets rules', () => {
     expect(results.map((r) => r.rule)).toEqual([
       'node_env',
       'bootstrap_token',
+      'metrics_token',
       'signing_keys',
       'signing_key_age',
       'database_url',
@@ -59,6 +61,7 @@ describe('production secrets rules', () => {
     const printed = JSON.stringify(results);
     for (const secret of [
       env.BOOTSTRAP_TOKEN,
+      env.METRICS_TOKEN,
       's3cure-pw',
       '0ther-pw',
       JSON.parse(env.SIGNING_KEYS as string)[0].private_key,
@@ -77,6 +80,10 @@ describe('production secrets rules', () => {
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'X7q2Lk9ZpR4tW8vN3bY6cH1jF5sD0gA_test' }],
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'xchangemechangemechangemechangeme1' }],
     ['bootstrap_token', { BOOTSTRAP_TOKEN: 'MySecretPassword2026MySecretPassword1' }],
+    ['metrics_token', { METRICS_TOKEN: undefined }],
+    ['metrics_token', { METRICS_TOKEN: '' }],
+    ['metrics_token', { METRICS_TOKEN: 'prometheus' }],
+    ['metrics_token', { METRICS_TOKEN: 'metrics-test-X7q2Lk9ZpR4tW8vN3bY6cH1jF5sD0gA' }],
     ['signing_keys', { SIGNING_KEYS: undefined }],
     ['signing_keys', { SIGNING_KEYS: '[{"kid":"k","private_key":"bm90IGEga2V5","active":true}]' }],
     [
@@ -138,6 +145,29 @@ describe('production secrets rules', () => {
     const unset = goodEnv();
     Reflect.deleteProperty(unset, 'BOOTSTRAP_TOKEN');
     expect(failing(unset)).toEqual([]);
+  });
+
+  it('refuses a metrics token that is the bootstrap token, and says why without printing it', () => {
+    const env = goodEnv();
+    env.METRICS_TOKEN = env.BOOTSTRAP_TOKEN;
+    const results = checkProductionSecrets(env, NOW);
+    expect(results.filter((r) => !r.ok)).toEqual([
+      {
+        rule: 'metrics_token',
+        ok: false,
+        detail:
+          'METRICS_TOKEN is the BOOTSTRAP_TOKEN: a scraper would hold the operator credential',
+      },
+    ]);
+    expect(JSON.stringify(results)).not.toContain(env.BOOTSTRAP_TOKEN);
+  });
+
+  it('refuses to start in production without METRICS_TOKEN, saying what to set', () => {
+    const env = goodEnv();
+    Reflect.deleteProperty(env, 'METRICS_TOKEN');
+    expect(() => assertProductionReady(env)).toThrow(
+      /Refusing to start in production: metrics_token \(METRICS_TOKEN is unset: \/metrics would be public/,
+    );
   });
 
   it('does not apply outside production', () => {

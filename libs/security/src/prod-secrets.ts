@@ -44,15 +44,27 @@ export function checkProductionSecrets(env: NodeJS.ProcessEnv, now = new Date())
   );
 
   const token = env.BOOTSTRAP_TOKEN ?? '';
-  const bits = entropyBits(token);
-  const marker = WEAK_MARKERS.find((m) => containsWeakWord(token.toLowerCase(), m));
+  const bootstrap = tokenStrength(token);
   rule(
     'bootstrap_token',
-    token === '' ||
-      (token.length >= 32 && bits >= 128 && new Set(token).size >= 8 && marker === undefined),
+    token === '' || bootstrap.strong,
     token === ''
       ? 'BOOTSTRAP_TOKEN is unset: /bootstrap and /platform are disabled (503)'
-      : `BOOTSTRAP_TOKEN has ${token.length} characters, about ${Math.floor(bits)} bits${marker ? ', and contains a known weak word (generate a new random token)' : ''}`,
+      : `BOOTSTRAP_TOKEN ${bootstrap.detail}`,
+  );
+
+  // /metrics tells request rates, routes and pool use: not for the public internet.
+  const metricsToken = env.METRICS_TOKEN ?? '';
+  const metrics = tokenStrength(metricsToken);
+  const sameAsBootstrap = metricsToken !== '' && metricsToken === token;
+  rule(
+    'metrics_token',
+    metrics.strong && !sameAsBootstrap,
+    metricsToken === ''
+      ? 'METRICS_TOKEN is unset: /metrics would be public (set a random token; scrapers send Authorization: Bearer <token>)'
+      : sameAsBootstrap
+        ? 'METRICS_TOKEN is the BOOTSTRAP_TOKEN: a scraper would hold the operator credential'
+        : `METRICS_TOKEN ${metrics.detail}`,
   );
 
   let keys: SigningKey[] = [];
@@ -117,6 +129,16 @@ export function assertProductionReady(env: NodeJS.ProcessEnv): void {
         'Run npm run security:prod-secrets for the full report.',
     );
   }
+}
+
+/** At least 32 characters, about 128 bits, 8 distinct characters, no weak word. */
+function tokenStrength(token: string): { strong: boolean; detail: string } {
+  const bits = entropyBits(token);
+  const marker = WEAK_MARKERS.find((m) => containsWeakWord(token.toLowerCase(), m));
+  return {
+    strong: token.length >= 32 && bits >= 128 && new Set(token).size >= 8 && marker === undefined,
+    detail: `has ${token.length} characters, about ${Math.floor(bits)} bits${marker ? ', and contains a known weak word (generate a new random token)' : ''}`,
+  };
 }
 
 /** Below this length a weak word turns up inside random tokens often enough to matter. */

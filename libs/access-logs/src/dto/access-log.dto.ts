@@ -1,15 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsDateString,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Length,
-  Max,
-  Min,
-} from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
+import { CodePointLength } from '@clincore/common/code-point-length.validator';
+import { IsRfc3339DateTime } from '@clincore/common/rfc3339.validator';
 
 export class AccessLogDto {
   @ApiProperty({ format: 'uuid' })
@@ -65,12 +58,12 @@ export class AccessLogListDto {
 export class ListAccessLogsQuery {
   @ApiPropertyOptional({ format: 'date-time', description: 'From this instant on (inclusive)' })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Before this instant' })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsRfc3339DateTime()
   to?: string;
 
   @ApiPropertyOptional({ example: 401 })
@@ -97,6 +90,6 @@ export class ListAccessLogsQuery {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   cursor?: string;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { CodePointLength } from '@clincore/common/code-point-length.validator';
 
 export class AuditEventDto {
   @ApiProperty({ example: 12 })
@@ -62,19 +63,19 @@ export class ListAuditEventsQuery {
   @ApiPropertyOptional({ example: 'case.finalized' })
   @IsOptional()
   @IsString()
-  @Length(1, 100)
+  @CodePointLength(1, 100)
   action?: string;
 
   @ApiPropertyOptional({ example: 'case' })
   @IsOptional()
   @IsString()
-  @Length(1, 50)
+  @CodePointLength(1, 50)
   target_type?: string;
 
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @Length(1, 100)
+  @CodePointLength(1, 100)
   target_id?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })

@@ -1,11 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsObject, IsString, Length, Matches } from 'class-validator';
+import { IsObject, IsString, Matches } from 'class-validator';
+import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { RawJson } from '@clincore/common/raw-json';
 
 export class CreateCaseDto {
   @ApiProperty({ example: 'news2', description: 'news2, qsofa, curb65, cha2ds2vasc or generic' })
   @IsString()
-  @Length(1, 50)
+  @CodePointLength(1, 50)
   protocol!: string;
 
   @ApiProperty({
@@ -15,7 +16,7 @@ export class CreateCaseDto {
     maxLength: 200,
   })
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   @Matches(/\S/, { message: 'subject_ref must not be blank' })
   subject_ref!: string;
 

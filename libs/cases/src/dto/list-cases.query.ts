@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import type { CaseStatus } from '../entities/case.entity';
 
 export class ListCasesQuery {
@@ -12,13 +13,13 @@ export class ListCasesQuery {
   @ApiPropertyOptional({ example: 'news2' })
   @IsOptional()
   @IsString()
-  @Length(1, 50)
+  @CodePointLength(1, 50)
   protocol?: string;
 
   @ApiPropertyOptional({ example: 'MRN-000123' })
   @IsOptional()
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   subject_ref?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
@@ -32,6 +33,6 @@ export class ListCasesQuery {
   @ApiPropertyOptional({ description: 'next_cursor from the previous page' })
   @IsOptional()
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   cursor?: string;
 }

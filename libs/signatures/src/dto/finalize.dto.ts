@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsString, Matches } from 'class-validator';
+import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { SIGNATURE_MEANINGS, type SignatureMeaning } from '@clincore/cases/case-events';
 import { CaseSignatureDto } from '@clincore/cases/dto/case.dto';
 
@@ -11,7 +12,7 @@ export class FinalizeCaseDto {
     maxLength: 200,
   })
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   @Matches(/\S/, { message: 'signed_by must not be blank' })
   signed_by!: string;
 

@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Length, Matches } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
+import { CodePointLength } from '@clincore/common/code-point-length.validator';
 
 export class BootstrapTenantDto {
   @ApiProperty({ example: 'St. Elsewhere Hospital', minLength: 1, maxLength: 200 })
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   @Matches(/\S/, { message: 'tenant_name must not be blank' })
   tenant_name!: string;
 }
