@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { accessLogObserver } from '@clincore/access-logs/access-log.observer';
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
+import { loadApiKeyPepperConfig } from '@clincore/auth/api-key-pepper.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadRateLimitConfig } from '@clincore/auth/rate-limit.config';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
@@ -29,6 +30,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   // Every variable is checked before anything opens a connection.
   const { bodyLimitBytes, http } = loadAppConfig();
   loadAuthConfig();
+  loadApiKeyPepperConfig();
   loadRateLimitConfig();
   loadDatabaseConfig();
   loadSigningConfig();

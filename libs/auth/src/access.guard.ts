@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import { clientIpOf } from '@clincore/common/request-context';
 import {
   type ApiKeyRole,
   attachTenantToRequest,
@@ -11,6 +12,7 @@ import {
 import { ACCESS_METADATA, type Access } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrorCode, AuthException } from './auth.exception';
+import { AuthFailureThrottle } from './auth-failure.throttle';
 import { BootstrapTokenService } from './bootstrap-token.service';
 
 /**
@@ -24,6 +26,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly bootstrapToken: BootstrapTokenService,
+    private readonly failures: AuthFailureThrottle,
   ) {}
 
   /** Synchronous unless an API key has to be looked up in the database (not cached yet). */
@@ -42,10 +45,32 @@ export class AccessGuard implements CanActivate {
         markAccessChecked(request);
         return true;
       case 'api-key': {
+        // The address as the access log records it (Express's req.ip, under its trust-proxy setting).
+        const address = clientIpOf(request) ?? '';
+        const wait = this.failures.waitSeconds(address);
+        if (wait > 0) {
+          context.switchToHttp().getResponse<Response>().setHeader('Retry-After', wait);
+          throw new AuthException(
+            AuthErrorCode.TooManyFailedAuthentications,
+            `Too many failed authentications from this address; retry after ${String(wait)} s.`,
+          );
+        }
         const header = request.headers['x-api-key'];
-        const tenant = this.apiKeys.authenticate(typeof header === 'string' ? header : undefined);
+        let tenant: TenantContext | Promise<TenantContext>;
+        try {
+          tenant = this.apiKeys.authenticate(typeof header === 'string' ? header : undefined);
+        } catch (error) {
+          this.failures.recordFailure(address, error);
+          throw error;
+        }
         return tenant instanceof Promise
-          ? tenant.then((resolved) => admitApiKey(request, access.role, resolved))
+          ? tenant.then(
+              (resolved) => admitApiKey(request, access.role, resolved),
+              (error: unknown) => {
+                this.failures.recordFailure(address, error);
+                throw error;
+              },
+            )
           : admitApiKey(request, access.role, tenant);
       }
       case undefined:
