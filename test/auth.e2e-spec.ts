@@ -210,6 +210,51 @@ describe('API keys and authentication', () => {
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey), 401);
     });
 
+    it('keeps at most the newest key and its direct predecessor through chained rotations with grace', async () => {
+      const tenant = await bootstrapTenant(api.http);
+      const line = [{ id: tenant.adminKeyId, key: tenant.adminKey }];
+      for (let i = 0; i < 5; i += 1) {
+        const current = line[line.length - 1] as { id: string; key: string };
+        // Each key is used (and cached) before it is rotated.
+        await api.http.get('/admin/api-keys').set('X-API-Key', current.key).expect(200);
+        const res = await api.http
+          .post('/auth/api-keys/rotate')
+          .set('X-API-Key', current.key)
+          .send({ grace_period_seconds: 86_400 })
+          .expect(201);
+        line.push({ id: res.body.id, key: res.body.api_key });
+      }
+      const statuses: number[] = [];
+      for (const { key } of line)
+        statuses.push((await api.http.get('/admin/api-keys').set('X-API-Key', key)).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 200, 200]);
+
+      const newest = line[5]?.key as string;
+      const keys = (await api.http.get('/admin/api-keys').set('X-API-Key', newest).expect(200)).body
+        .items as Array<{ id: string; status: string }>;
+      expect(line.map(({ id }) => keys.find((k) => k.id === id)?.status)).toEqual([
+        'revoked',
+        'revoked',
+        'revoked',
+        'revoked',
+        'active',
+        'active',
+      ]);
+      const ended = (
+        await api.http
+          .get('/admin/audit-events?action=api_key.revoked')
+          .set('X-API-Key', newest)
+          .expect(200)
+      ).body.items as Array<{ target_id: string; after: { reason?: string } }>;
+      expect(ended.map((e) => e.target_id).sort()).toEqual(
+        line
+          .slice(0, 4)
+          .map(({ id }) => id)
+          .sort(),
+      );
+      expect(ended.every((e) => /grace ended/.test(e.after.reason ?? ''))).toBe(true);
+    });
+
     it.each([
       { grace_period_seconds: -1 },
       { grace_period_seconds: 1.5 },
