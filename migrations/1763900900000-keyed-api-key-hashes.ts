@@ -15,12 +15,14 @@ export class KeyedApiKeyHashes1763900900000 implements MigrationInterface {
   name = 'KeyedApiKeyHashes1763900900000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`alter table api_keys add column pepper_id text`);
-    await q.query(`update api_keys set pepper_id = 'legacy-sha256'`);
+    // Every existing row becomes legacy through the column default (DDL, so FORCE RLS, which
+    // would hide the rows from an UPDATE without a tenant, does not apply); new rows must
+    // name their pepper.
     await q.query(`
       alter table api_keys
-        alter column pepper_id set not null,
-        add constraint api_keys_pepper_id_check check (pepper_id ~ '^[A-Za-z0-9._-]{1,64}$')`);
+        add column pepper_id text not null default 'legacy-sha256'
+          constraint api_keys_pepper_id_check check (pepper_id ~ '^[A-Za-z0-9._-]{1,64}$')`);
+    await q.query(`alter table api_keys alter column pepper_id drop default`);
 
     await q.query(`
       create function guard_legacy_api_key() returns trigger
