@@ -18,11 +18,23 @@ interface Answer {
  * A GET sent from a given loopback address (the whole of 127.0.0.0/8 is this
  * host): the API sees a distinct client without any trust-proxy setting.
  */
-function getFrom(server: Server, from: string, path: string, key: string): Promise<Answer> {
+function getFrom(
+  server: Server,
+  from: string,
+  path: string,
+  key: string,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path, localAddress: from, headers: { 'X-API-Key': key } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        localAddress: from,
+        headers: { ...headers, 'X-API-Key': key },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -92,12 +104,25 @@ describe('failed authentication: throttle per address and negative cache', () =>
         const retryAfter = Number(refused.headers['retry-after']);
         expect(retryAfter).toBeGreaterThanOrEqual(10);
         expect(retryAfter).toBeLessThanOrEqual(12);
-        // No lookup for a throttled address, whatever key it sends.
+        // No lookup for a throttled address, whatever key it sends; X-Forwarded-For is not
+        // trusted (no TRUST_PROXY), so it cannot claim to be someone else.
         expect((await getFrom(server, '127.0.0.2', '/cases', tenant.adminKey)).status).toBe(429);
+        expect(
+          (
+            await getFrom(server, '127.0.0.2', '/cases', tenant.adminKey, {
+              'X-Forwarded-For': '198.51.100.9',
+            })
+          ).status,
+        ).toBe(429);
         expect(lookups.count).toBe(5);
 
+        // Another address is served, and once the key is cached (valid, no lookup needed) the
+        // throttled address may use it too.
         expect((await getFrom(server, '127.0.0.3', '/cases', tenant.adminKey)).status).toBe(200);
-        await api.http.get('/cases').set('X-API-Key', tenant.adminKey).expect(200);
+        expect(lookups.count).toBe(6);
+        expect((await getFrom(server, '127.0.0.2', '/cases', tenant.adminKey)).status).toBe(200);
+        expect((await getFrom(server, '127.0.0.2', '/cases', bogusKey())).status).toBe(429);
+        expect(lookups.count).toBe(6);
       } finally {
         lookups.restore();
       }
@@ -112,6 +137,25 @@ describe('failed authentication: throttle per address and negative cache', () =>
         expect((await getFrom(server, '127.0.0.4', '/cases', bogusKey())).status).toBe(401);
       }
       expect((await getFrom(server, '127.0.0.4', '/cases', bogusKey())).status).toBe(429);
+    });
+  });
+
+  describe('behind a proxy (TRUST_PROXY)', () => {
+    let api: TestApi;
+    beforeAll(async () => {
+      api = await startApi({ AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'loopback' });
+    });
+    afterAll(() => api.close());
+
+    it('throttles the client the proxy names in X-Forwarded-For, not the proxy', async () => {
+      const tenant = await bootstrapTenant(api.http, 'Proxied Hospital');
+      const from = (client: string, key: string) =>
+        api.http.get('/cases').set('X-Forwarded-For', client).set('X-API-Key', key);
+      for (let i = 0; i < 3; i += 1) expectProblem(await from('203.0.113.7', bogusKey()), 401);
+      const refused = await from('203.0.113.7', bogusKey());
+      expectProblem(refused, 429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      await from('203.0.113.8', tenant.adminKey).expect(200);
     });
   });
 

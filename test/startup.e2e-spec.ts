@@ -19,6 +19,8 @@ describe('start-up', () => {
     [{ BOOTSTRAP_TOKEN: 'short-secret-value' }, /BOOTSTRAP_TOKEN must be at least 32 characters/],
     [{ NODE_ENV: 'staging' }, /NODE_ENV must be development, test or production/],
     [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE must be an integer between 1/],
+    [{ TRUST_PROXY: 'everyone' }, /TRUST_PROXY must be a hop count or/],
+    [{ TRUST_PROXY: '300.1.2.3' }, /TRUST_PROXY holds an address that is not/],
     [
       { NODE_ENV: 'production', API_KEY_PEPPERS: undefined },
       /API_KEY_PEPPERS is required in production/,

@@ -1,6 +1,7 @@
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import type { HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
 import { accessLogObserver } from '@clincore/access-logs/access-log.observer';
@@ -11,6 +12,7 @@ import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadRateLimitConfig } from '@clincore/auth/rate-limit.config';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
+import { ConfigError } from '@clincore/common/config.error';
 import { openRequestContext } from '@clincore/common/request-context';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
@@ -28,7 +30,8 @@ import { setupSwagger } from './swagger';
 /** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */
 export async function createApiApp(): Promise<NestExpressApplication> {
   // Every variable is checked before anything opens a connection.
-  const { bodyLimitBytes, http } = loadAppConfig();
+  const { bodyLimitBytes, http, trustProxy } = loadAppConfig();
+  checkTrustProxy(trustProxy);
   loadAuthConfig();
   loadApiKeyPepperConfig();
   loadRateLimitConfig();
@@ -49,6 +52,7 @@ export async function createApiApp(): Promise<NestExpressApplication> {
   const logger = createLogger();
   app.useLogger(new PinoNestLogger(logger));
   configureHttp(app, bodyLimitBytes, logger);
+  if (trustProxy !== false) app.set('trust proxy', trustProxy);
   applyHttpServerLimits(app.getHttpServer(), http);
   return app;
 }
@@ -58,6 +62,15 @@ export const SECURITY_HEADER_OPTIONS: Readonly<HelmetOptions> = {
   // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.
   contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
 };
+
+/** Before anything connects: Express (proxy-addr) refuses an address it cannot parse, e.g. 300.1.2.3. */
+function checkTrustProxy(trustProxy: false | number | string[]): void {
+  try {
+    express().set('trust proxy', trustProxy);
+  } catch {
+    throw new ConfigError('TRUST_PROXY', 'holds an address that is not an IP address or subnet');
+  }
+}
 
 function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logger: Logger): void {
   app.disable('x-powered-by');

@@ -44,41 +44,57 @@ export class AccessGuard implements CanActivate {
         this.bootstrapToken.verify(request.headers.authorization);
         markAccessChecked(request);
         return true;
-      case 'api-key': {
-        // The address as the access log records it (Express's req.ip, under its trust-proxy setting).
-        const address = clientIpOf(request) ?? '';
-        const wait = this.failures.waitSeconds(address);
-        if (wait > 0) {
-          context.switchToHttp().getResponse<Response>().setHeader('Retry-After', wait);
-          throw new AuthException(
-            AuthErrorCode.TooManyFailedAuthentications,
-            `Too many failed authentications from this address; retry after ${String(wait)} s.`,
-          );
-        }
-        const header = request.headers['x-api-key'];
-        let tenant: TenantContext | Promise<TenantContext>;
-        try {
-          tenant = this.apiKeys.authenticate(typeof header === 'string' ? header : undefined);
-        } catch (error) {
-          this.failures.recordFailure(address, error);
-          throw error;
-        }
-        return tenant instanceof Promise
-          ? tenant.then(
-              (resolved) => admitApiKey(request, access.role, resolved),
-              (error: unknown) => {
-                this.failures.recordFailure(address, error);
-                throw error;
-              },
-            )
-          : admitApiKey(request, access.role, tenant);
-      }
+      case 'api-key':
+        return this.authenticateApiKey(context, request, access.role);
       case undefined:
         throw new AuthException(
           AuthErrorCode.AccessNotDeclared,
           'This route declares no access rule.',
         );
     }
+  }
+
+  /**
+   * Failed authentications spend the client address's budget; an address
+   * with none left gets 429 for any key that would need a database lookup.
+   * A key this replica has cached as valid costs nothing and passes.
+   */
+  private authenticateApiKey(
+    context: ExecutionContext,
+    request: Request,
+    role: ApiKeyRole | 'any',
+  ): true | Promise<true> {
+    const header = request.headers['x-api-key'];
+    const presented = typeof header === 'string' ? header : undefined;
+    let address: string | undefined;
+    try {
+      const cached = this.apiKeys.cached(presented);
+      if (cached) return admitApiKey(request, role, cached);
+      // The address the access log records: req.ip, under Express's trust-proxy setting.
+      const from = (address = clientIpOf(request) ?? '');
+      this.refuseThrottled(from, context);
+      return this.apiKeys.lookUp(presented ?? '').then(
+        (resolved) => admitApiKey(request, role, resolved),
+        (error: unknown) => {
+          this.failures.recordFailure(from, error);
+          throw error;
+        },
+      );
+    } catch (error) {
+      this.failures.recordFailure(address ?? clientIpOf(request) ?? '', error);
+      throw error;
+    }
+  }
+
+  /** 429 with Retry-After while `address` has no failed authentication left to spend. */
+  private refuseThrottled(address: string, context: ExecutionContext): void {
+    const wait = this.failures.waitSeconds(address);
+    if (wait === 0) return;
+    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', wait);
+    throw new AuthException(
+      AuthErrorCode.TooManyFailedAuthentications,
+      `Too many failed authentications from this address; retry after ${String(wait)} s.`,
+    );
   }
 }
 

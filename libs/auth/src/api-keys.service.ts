@@ -62,18 +62,14 @@ export class ApiKeysService implements OnModuleInit {
   }
 
   /**
-   * Who a presented key belongs to. Runs before any tenant is known, so the
-   * lookup goes through the SECURITY DEFINER function `resolve_api_key`.
-   * Answers at once, without a promise, when the key is in the cache (nearly
-   * every request): the access guard then stays synchronous. The cache is
-   * keyed by the key's SHA-256 digest; the keyed hashes (one HMAC per
-   * pepper) are made only for a lookup. A digest known to match no key is
-   * refused without one.
+   * Who a presented key belongs to, when the cache knows (nearly every
+   * request): answered at once, without a promise, so the access guard stays
+   * synchronous. Undefined when the key needs `lookUp`. Throws 401 for a
+   * missing or malformed key, or a cached one past its end. The cache is
+   * keyed by the key's SHA-256 digest; the keyed hashes are made only for a
+   * lookup.
    */
-  authenticate(
-    presented: string | undefined,
-    now = Date.now(),
-  ): TenantContext | Promise<TenantContext> {
+  cached(presented: string | undefined, now = Date.now()): TenantContext | undefined {
     if (!presented) {
       throw new AuthException(
         AuthErrorCode.MissingCredential,
@@ -81,10 +77,19 @@ export class ApiKeysService implements OnModuleInit {
       );
     }
     if (!looksLikeApiKey(presented)) throw invalidCredential();
+    const cached = this.cache.get(digestApiKey(presented).toString('hex'), now);
+    return cached && this.admit(cached, now);
+  }
+
+  /**
+   * The key `cached` did not know, looked up through the SECURITY DEFINER
+   * function `resolve_api_key` (no tenant is known yet) with its HMAC under
+   * each configured pepper. A digest known to match no key is refused at
+   * once (throws), without a lookup.
+   */
+  lookUp(presented: string, now = Date.now()): Promise<TenantContext> {
     const digest = digestApiKey(presented);
     const hashHex = digest.toString('hex');
-    const cached = this.cache.get(hashHex, now);
-    if (cached) return this.admit(cached, now);
     if (this.cache.isUnknown(hashHex, now)) throw invalidCredential();
     const generation = this.cache.generation;
     return this.resolve(digest).then((resolved) => {
