@@ -39,7 +39,8 @@ export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & 
         'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; ' +
         'problem type rate-limited), or this client address had too many failed ' +
         'authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type ' +
-        'too-many-failed-authentications; the key is not even checked). Not billed.',
+        'too-many-failed-authentications; only keys not cached as valid are refused, before ' +
+        'any lookup). Not billed.',
       headers: {
         'Retry-After': {
           description: 'Seconds until a call is allowed again',
