@@ -54,7 +54,7 @@ function getFrom(
 }
 
 async function listening(api: TestApi): Promise<Server> {
-  const server = api.app.getHttpServer() as Server;
+  const server: Server = api.app.getHttpServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
@@ -63,9 +63,9 @@ const bogusKey = (): string => `cc_${randomBytes(32).toString('base64url')}`;
 
 /** Counts the service's database lookups (`resolve_api_key` calls). */
 function countLookups(api: TestApi): { readonly count: number; restore(): void } {
-  const service = api.app.get(ApiKeysService) as unknown as {
-    resolve(digest: Buffer): Promise<unknown>;
-  };
+  const service = api.app.get<ApiKeysService, { resolve(digest: Buffer): Promise<unknown> }>(
+    ApiKeysService,
+  );
   const spy = jest.spyOn(service, 'resolve');
   return {
     get count() {
@@ -198,7 +198,7 @@ describe('failed authentication: throttle per address and negative cache', () =>
       try {
         // Here: the replica that issues the key empties its own negative cache after the
         // commit. Its creation LISTEN is paused meanwhile, so the NOTIFY cannot do it instead.
-        const listener = (api.app.get(ApiKeyCache) as unknown as { listener: Client }).listener;
+        const { listener } = api.app.get<ApiKeyCache, { listener: Client }>(ApiKeyCache);
         await listener.query('unlisten clincore_api_key_created');
         const here = bogusKey();
         expectProblem(await api.http.get('/cases').set('X-API-Key', here), 401);

@@ -53,9 +53,9 @@ describe('migrations', () => {
     await withOwnerDataSource(ownerUrl(), async (ds) => {
       const applied = async (): Promise<boolean> =>
         (
-          (await ds.query('select 1 from migrations where name = $1', [
+          await ds.query<unknown[]>('select 1 from migrations where name = $1', [
             'KeyedApiKeyHashes1763900900000',
-          ])) as unknown[]
+          ])
         ).length > 0;
       while (await applied()) await ds.undoLastMigration({ transaction: 'each' });
     });
