@@ -1,5 +1,6 @@
 import { ApiKeyCache } from '@clincore/auth/api-key.cache';
-import { hashApiKey } from '@clincore/auth/api-key.secret';
+import { apiKeyHasherFromEnvironment } from '@clincore/auth/api-key-peppers';
+import { digestApiKey } from '@clincore/auth/api-key.secret';
 import {
   bootstrapTenant,
   bootstrapToken,
@@ -19,7 +20,7 @@ describe('API keys and authentication', () => {
   afterAll(() => api.close());
 
   describe('bootstrap', () => {
-    it('creates a tenant and shows its admin key once, storing only the hash', async () => {
+    it('creates a tenant and shows its admin key once, storing only its keyed hash', async () => {
       const res = await api.http
         .post('/bootstrap')
         .set('Authorization', `Bearer ${bootstrapToken()}`)
@@ -39,7 +40,12 @@ describe('API keys and authentication', () => {
         ]);
         expect(rows.rows).toHaveLength(1);
         expect(rows.rows[0].role).toBe('admin');
-        expect(Buffer.compare(rows.rows[0].key_hash, hashApiKey(res.body.api_key))).toBe(0);
+        // HMAC under the active pepper (here the development one from DATA_DIR), never a plain SHA-256.
+        const hasher = await apiKeyHasherFromEnvironment();
+        const digest = digestApiKey(res.body.api_key);
+        expect(rows.rows[0].pepper_id).toBe(hasher.activePepperId);
+        expect(Buffer.compare(rows.rows[0].key_hash, hasher.seal(digest))).toBe(0);
+        expect(Buffer.compare(rows.rows[0].key_hash, digest)).not.toBe(0);
         expect(JSON.stringify(rows.rows[0])).not.toContain(res.body.api_key);
       } finally {
         await owner.end();
@@ -124,7 +130,7 @@ describe('API keys and authentication', () => {
         await api.http.get('/admin/api-keys').set('X-API-Key', member.key).expect(200);
       }
       const cache = api.app.get(ApiKeyCache);
-      expect(cache.get(hashApiKey(member.key).toString('hex'))).toBeDefined();
+      expect(cache.get(digestApiKey(member.key).toString('hex'))).toBeDefined();
       const revoked = await api.http
         .post(`/admin/api-keys/revoke/${member.id}`)
         .set('X-API-Key', tenant.adminKey)
@@ -204,6 +210,51 @@ describe('API keys and authentication', () => {
       expectProblem(await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey), 401);
     });
 
+    it('keeps at most the newest key and its direct predecessor through chained rotations with grace', async () => {
+      const tenant = await bootstrapTenant(api.http);
+      const line = [{ id: tenant.adminKeyId, key: tenant.adminKey }];
+      for (let i = 0; i < 5; i += 1) {
+        const current = line[line.length - 1] as { id: string; key: string };
+        // Each key is used (and cached) before it is rotated.
+        await api.http.get('/admin/api-keys').set('X-API-Key', current.key).expect(200);
+        const res = await api.http
+          .post('/auth/api-keys/rotate')
+          .set('X-API-Key', current.key)
+          .send({ grace_period_seconds: 86_400 })
+          .expect(201);
+        line.push({ id: res.body.id, key: res.body.api_key });
+      }
+      const statuses: number[] = [];
+      for (const { key } of line)
+        statuses.push((await api.http.get('/admin/api-keys').set('X-API-Key', key)).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 200, 200]);
+
+      const newest = line[5]?.key as string;
+      const keys = (await api.http.get('/admin/api-keys').set('X-API-Key', newest).expect(200)).body
+        .items as Array<{ id: string; status: string }>;
+      expect(line.map(({ id }) => keys.find((k) => k.id === id)?.status)).toEqual([
+        'revoked',
+        'revoked',
+        'revoked',
+        'revoked',
+        'active',
+        'active',
+      ]);
+      const ended = (
+        await api.http
+          .get('/admin/audit-events?action=api_key.revoked')
+          .set('X-API-Key', newest)
+          .expect(200)
+      ).body.items as Array<{ target_id: string; after: { reason?: string } }>;
+      expect(ended.map((e) => e.target_id).sort()).toEqual(
+        line
+          .slice(0, 4)
+          .map(({ id }) => id)
+          .sort(),
+      );
+      expect(ended.every((e) => /grace ended/.test(e.after.reason ?? ''))).toBe(true);
+    });
+
     it.each([
       { grace_period_seconds: -1 },
       { grace_period_seconds: 1.5 },
@@ -223,7 +274,7 @@ describe('API keys and authentication', () => {
     const tenant = await bootstrapTenant(api.http);
     const key = await issueKey(api.http, tenant.adminKey, { name: 'raced', role: 'admin' });
     const cache = api.app.get(ApiKeyCache);
-    const hashHex = hashApiKey(key.key).toString('hex');
+    const hashHex = digestApiKey(key.key).toString('hex');
     // A lookup starts, the key is revoked meanwhile, then the lookup's (stale) result arrives.
     const generation = cache.generation;
     await api.http

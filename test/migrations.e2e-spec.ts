@@ -1,5 +1,10 @@
 import { MIGRATIONS } from '@clincore/migrations/index';
-import { revertAllMigrations, runMigrations } from '@clincore/database/migrator';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import {
+  revertAllMigrations,
+  runMigrations,
+  withOwnerDataSource,
+} from '@clincore/database/migrator';
 import { bootstrapTenant, connect, startApi } from './support/api';
 
 describe('migrations', () => {
@@ -38,6 +43,43 @@ describe('migrations', () => {
       await api.http.get('/ready').expect(200);
       const tenant = await bootstrapTenant(api.http, 'After migrations');
       await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('keeps API keys stored before peppers working, marked legacy-sha256', async () => {
+    // Back to just before the keyed hashes, a tenant and key as they were stored then, up again.
+    await withOwnerDataSource(ownerUrl(), async (ds) => {
+      const applied = async (): Promise<boolean> =>
+        (
+          await ds.query<unknown[]>('select 1 from migrations where name = $1', [
+            'KeyedApiKeyHashes1763900900000',
+          ])
+        ).length > 0;
+      while (await applied()) await ds.undoLastMigration({ transaction: 'each' });
+    });
+    const secret = `cc_${randomBytes(32).toString('base64url')}`;
+    const keyId = randomUUID();
+    const owner = await connect('owner');
+    try {
+      await owner.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6)', [
+        randomUUID(),
+        'Before peppers',
+        keyId,
+        'old admin',
+        createHash('sha256').update(secret).digest(),
+        secret.slice(0, 10),
+      ]);
+      await runMigrations(ownerUrl());
+      const row = await owner.query('select pepper_id from api_keys where id = $1', [keyId]);
+      expect(row.rows).toEqual([{ pepper_id: 'legacy-sha256' }]);
+    } finally {
+      await owner.end();
+    }
+    const api = await startApi();
+    try {
+      await api.http.get('/admin/api-keys').set('X-API-Key', secret).expect(200);
     } finally {
       await api.close();
     }

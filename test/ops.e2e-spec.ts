@@ -1,4 +1,5 @@
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
+import { parseApiKeyPeppers } from '@clincore/auth/api-key-pepper.config';
 import { parseSigningKeys } from '@clincore/signatures/signing.config';
 import { auditCommand } from '../apps/ops/src/audit.command';
 import { bootstrapCommand } from '../apps/ops/src/bootstrap.command';
@@ -36,6 +37,15 @@ describe('operator CLI', () => {
     expect(key?.createdAt?.getTime()).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it('keys generate-pepper: an entry API_KEY_PEPPERS accepts', async () => {
+    const [line] = await run(keysCommand, ['generate-pepper']);
+    const [pepper] = parseApiKeyPeppers(`[${line ?? ''}]`);
+    expect(pepper).toMatchObject({
+      id: expect.stringMatching(/^pepper-\d{4}-\d{2}-\d{2}-[0-9a-f]{6}$/),
+      active: true,
+    });
+  });
+
   it('bootstrap: a tenant whose admin key works, with its first audit event', async () => {
     const [line] = await run(bootstrapCommand, ['--tenant-name', 'CLI Hospital']);
     const created = JSON.parse(line ?? '{}');
@@ -63,8 +73,18 @@ describe('operator CLI', () => {
       overdue: false,
     });
     expect(mine.last_used_at).toEqual(expect.any(String));
+    // Keys per pepper: how many a pepper still checks before it may be dropped.
+    expect(mine.pepper_id).toEqual(expect.any(String));
+    expect(report.api_key_peppers).toContainEqual({
+      pepper_id: mine.pepper_id,
+      active: expect.any(Number),
+      total: expect.any(Number),
+    });
     const markdown = (await run(keysCommand, ['report', '--markdown'])).join('\n');
     expect(markdown).toContain(`| Report Hospital | ${tenant.adminKeyId} |`);
+    expect(markdown).toMatch(
+      new RegExp(`## API keys per pepper[^]*\\| ${mine.pepper_id} \\| \\d+ \\|`),
+    );
   });
 
   it("audit verify: every tenant's chain, and a broken one named with exit code 1", async () => {

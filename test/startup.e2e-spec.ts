@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +19,16 @@ describe('start-up', () => {
     [{ BOOTSTRAP_TOKEN: 'short-secret-value' }, /BOOTSTRAP_TOKEN must be at least 32 characters/],
     [{ NODE_ENV: 'staging' }, /NODE_ENV must be development, test or production/],
     [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE must be an integer between 1/],
+    [{ TRUST_PROXY: 'everyone' }, /TRUST_PROXY must be a hop count or/],
+    [{ TRUST_PROXY: '300.1.2.3' }, /TRUST_PROXY holds an address that is not/],
+    [
+      { NODE_ENV: 'production', API_KEY_PEPPERS: undefined },
+      /API_KEY_PEPPERS is required in production/,
+    ],
+    [
+      { API_KEY_PEPPERS: '[{"id":"p","secret":"short-secret-value","active":true}]' },
+      /API_KEY_PEPPERS pepper p: secret must be base64/,
+    ],
   ])(
     'fails fast on bad config %j, naming the variable and never its value',
     async (env, message) => {
@@ -39,7 +50,13 @@ describe('start-up', () => {
   );
 
   it('answers 503 to bootstrap in production when no token is configured', async () => {
-    const api = await startApi({ NODE_ENV: 'production', BOOTSTRAP_TOKEN: undefined });
+    const api = await startApi({
+      NODE_ENV: 'production',
+      BOOTSTRAP_TOKEN: undefined,
+      API_KEY_PEPPERS: JSON.stringify([
+        { id: 'prod-test', secret: randomBytes(32).toString('base64'), active: true },
+      ]),
+    });
     try {
       const res = await api.http
         .post('/bootstrap')
@@ -51,28 +68,40 @@ describe('start-up', () => {
     }
   });
 
-  it('generates a development token once under DATA_DIR and accepts it', async () => {
+  it('generates a development token and API-key pepper once under DATA_DIR, and keeps using them', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'clincore-devtoken-'));
     try {
       const env = { NODE_ENV: 'development', BOOTSTRAP_TOKEN: undefined, DATA_DIR: dataDir };
       const first = await startApi(env);
       const file = path.join(dataDir, 'bootstrap-token');
+      const pepperFile = path.join(dataDir, 'api-key-peppers.json');
       let token: string;
+      let pepper: string;
+      let adminKey: string;
       try {
         expect(existsSync(file)).toBe(true);
         token = readFileSync(file, 'utf8').trim();
         expect(token).toMatch(/^ccb_[A-Za-z0-9_-]{43}$/);
-        await first.http
-          .post('/bootstrap')
-          .set('Authorization', `Bearer ${token}`)
-          .send({ tenant_name: 'Dev' })
-          .expect(201);
+        pepper = readFileSync(pepperFile, 'utf8');
+        expect(statSync(pepperFile).mode & 0o777).toBe(0o600);
+        expect(JSON.parse(pepper)).toEqual([
+          { id: expect.stringMatching(/^dev-/), secret: expect.any(String), active: true },
+        ]);
+        adminKey = (
+          await first.http
+            .post('/bootstrap')
+            .set('Authorization', `Bearer ${token}`)
+            .send({ tenant_name: 'Dev' })
+            .expect(201)
+        ).body.api_key;
       } finally {
         await first.close();
       }
       const second = await startApi(env);
       try {
         expect(readFileSync(file, 'utf8').trim()).toBe(token);
+        expect(readFileSync(pepperFile, 'utf8')).toBe(pepper);
+        await second.http.get('/admin/api-keys').set('X-API-Key', adminKey).expect(200);
         await second.http
           .post('/bootstrap')
           .set('Authorization', `Bearer ${token}`)

@@ -19,6 +19,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.NODE_ENV = 'test';
   process.env.LOG_LEVEL ??= 'silent';
   process.env.BOOTSTRAP_TOKEN = randomBytes(32).toString('hex');
+  // Suites send many bad keys from one address; the throttle's own tests set a low limit.
+  process.env.AUTH_FAILURE_LIMIT ??= '1000000';
   // Development defaults (token, keys) go to a throw-away directory, never the checkout.
   const scratch = await mkdtemp(path.join(tmpdir(), 'clincore-test-data-'));
   process.env.DATA_DIR = scratch;

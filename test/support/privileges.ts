@@ -44,8 +44,9 @@ export const APP_ROLE_ALLOWED = [
   'table usage_route_counters INSERT',
   'column usage_route_counters.calls UPDATE',
   'table access_logs SELECT',
-  'function resolve_api_key(bytea) EXECUTE',
-  'function bootstrap_tenant(uuid,text,uuid,text,bytea,text) EXECUTE',
+  // Peppered key hashes (1763900900000): each hash is matched under the pepper it names.
+  'function resolve_api_key(text[],bytea[]) EXECUTE',
+  'function bootstrap_tenant(uuid,text,uuid,text,bytea,text,text) EXECUTE',
   'function consume_call(uuid,date,text,bigint) EXECUTE',
   'function platform_tenants() EXECUTE',
   'function append_access_logs(jsonb) EXECUTE',

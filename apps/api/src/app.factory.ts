@@ -1,14 +1,17 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import type { HelmetOptions } from 'helmet';
 import type { DestinationStream, Logger } from 'pino';
 import { accessLogObserver } from '@clincore/access-logs/access-log.observer';
 import { AccessLogWriter } from '@clincore/access-logs/access-log.writer';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
+import { loadApiKeyPepperConfig } from '@clincore/auth/api-key-pepper.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadRateLimitConfig } from '@clincore/auth/rate-limit.config';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
+import { ConfigError } from '@clincore/common/config.error';
 import { openRequestContext } from '@clincore/common/request-context';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
@@ -29,8 +32,10 @@ export async function createApiApp(
   options: { logDestination?: DestinationStream } = {},
 ): Promise<NestExpressApplication> {
   // Every variable is checked before anything opens a connection.
-  const { bodyLimitBytes, http } = loadAppConfig();
+  const { bodyLimitBytes, http, trustProxy } = loadAppConfig();
+  checkTrustProxy(trustProxy);
   loadAuthConfig();
+  loadApiKeyPepperConfig();
   loadRateLimitConfig();
   loadDatabaseConfig();
   loadSigningConfig();
@@ -49,6 +54,7 @@ export async function createApiApp(
   const logger = createLogger(process.env, options.logDestination);
   app.useLogger(new PinoNestLogger(logger));
   configureHttp(app, bodyLimitBytes, logger);
+  if (trustProxy !== false) app.set('trust proxy', trustProxy);
   applyHttpServerLimits(app.getHttpServer(), http);
   return app;
 }
@@ -58,6 +64,15 @@ export const SECURITY_HEADER_OPTIONS: Readonly<HelmetOptions> = {
   // TLS ends at the proxy; upgrading sub-requests would break Swagger UI over plain http.
   contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
 };
+
+/** Before anything connects: Express (proxy-addr) refuses an address it cannot parse, e.g. 300.1.2.3. */
+function checkTrustProxy(trustProxy: false | number | string[]): void {
+  try {
+    express().set('trust proxy', trustProxy);
+  } catch {
+    throw new ConfigError('TRUST_PROXY', 'holds an address that is not an IP address or subnet');
+  }
+}
 
 function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logger: Logger): void {
   app.disable('x-powered-by');

@@ -155,6 +155,8 @@ function authProblem(exception: AuthException): Problem {
       return make(400, 'Invalid request');
     case AuthErrorCode.RateLimited:
       return make(429, 'Too many requests');
+    case AuthErrorCode.TooManyFailedAuthentications:
+      return make(429, 'Too many failed authentications');
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { appendAuditEvent } from '@clincore/audit/audit-chain';
-import { mintApiKey } from '@clincore/auth/api-key.secret';
+import { apiKeyHasherFromEnvironment } from '@clincore/auth/api-key-peppers';
 import { asTenant, withOwner } from './owner-connection';
 import { type Print, UsageError } from './provision.command';
 
@@ -18,16 +18,19 @@ export async function bootstrapCommand(argv: string[], print: Print): Promise<vo
   const name = values['tenant-name']?.trim();
   if (!name) throw new UsageError(BOOTSTRAP_USAGE);
   const tenantId = randomUUID();
-  const key = mintApiKey();
+  // The API's peppers (API_KEY_PEPPERS, or in development the file under DATA_DIR): a key
+  // hashed under any other would never authenticate.
+  const key = (await apiKeyHasherFromEnvironment()).mint();
   await withOwner((owner) =>
     asTenant(owner, tenantId, async () => {
-      await owner.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6)', [
+      await owner.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6, $7)', [
         tenantId,
         name,
         key.id,
         'bootstrap admin',
         key.hash,
         key.prefix,
+        key.pepperId,
       ]);
       await appendAuditEvent(
         async (sql, params): Promise<unknown[]> =>

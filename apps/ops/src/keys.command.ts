@@ -1,5 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { LEGACY_PEPPER_ID } from '@clincore/auth/api-key-pepper.config';
+import { apiKeyHasherFromEnvironment } from '@clincore/auth/api-key-peppers';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { registerSigningKeys } from '@clincore/signatures/signing-key-registration';
 import { asTenant, tenantIds, withOwner } from './owner-connection';
@@ -8,7 +10,9 @@ import { type Print, UsageError } from './provision.command';
 export const KEYS_USAGE = `usage:
   npm run keys:generate                  a new Ed25519 signing key entry for SIGNING_KEYS (store it as a secret)
   npm run keys:register                  record the public keys of SIGNING_KEYS (owner; a deploy step)
-  npm run keys:report -- [--json|--markdown]  key ages, status and overdue flags (signing and API keys)`;
+  npm run keys:report -- [--json|--markdown]  key ages, status and overdue flags (signing and API keys), API keys per pepper
+  npm run keys:generate-pepper           a new API_KEY_PEPPERS entry (store it as a secret)
+  npm run keys:upgrade-legacy            re-key API keys stored as plain SHA-256 under the active pepper (owner, API_KEY_PEPPERS)`;
 
 const DAY = 86_400_000;
 
@@ -21,6 +25,10 @@ export async function keysCommand(argv: string[], print: Print): Promise<void> {
       return register(print);
     case 'report':
       return report(rest, print);
+    case 'generate-pepper':
+      return generatePepper(print);
+    case 'upgrade-legacy':
+      return upgradeLegacy(print);
     case undefined:
     default:
       throw new UsageError(KEYS_USAGE);
@@ -40,6 +48,48 @@ function generate(print: Print): Promise<void> {
     }),
   );
   return Promise.resolve();
+}
+
+/** Prints one API_KEY_PEPPERS entry; mark the previous active pepper "active": false when you add it. */
+function generatePepper(print: Print): Promise<void> {
+  const day = new Date().toISOString().slice(0, 10);
+  print(
+    JSON.stringify({
+      id: `pepper-${day}-${randomBytes(3).toString('hex')}`,
+      secret: randomBytes(32).toString('base64'),
+      active: true,
+    }),
+  );
+  return Promise.resolve();
+}
+
+/**
+ * Keys stored before peppers hold SHA-256(secret); the keyed form is
+ * HMAC(pepper, SHA-256(secret)), so the stored digest can be re-keyed in
+ * place, without the secret: the partner's key keeps working, and the legacy
+ * form is gone. The database lets a row leave the legacy form, never enter it.
+ */
+async function upgradeLegacy(print: Print): Promise<void> {
+  const hasher = await apiKeyHasherFromEnvironment();
+  let upgraded = 0;
+  await withOwner(async (owner) => {
+    for (const tenant of await tenantIds(owner)) {
+      upgraded += await asTenant(owner, tenant.tenant_id, async () => {
+        const legacy = await owner.query<{ id: string; key_hash: Buffer }>(
+          'select id, key_hash from api_keys where tenant_id = $1 and pepper_id = $2 for update',
+          [tenant.tenant_id, LEGACY_PEPPER_ID],
+        );
+        for (const row of legacy.rows) {
+          await owner.query(
+            'update api_keys set key_hash = $3, pepper_id = $4 where tenant_id = $1 and id = $2',
+            [tenant.tenant_id, row.id, hasher.seal(row.key_hash), hasher.activePepperId],
+          );
+        }
+        return legacy.rowCount ?? 0;
+      });
+    }
+  });
+  print(`${String(upgraded)} legacy API key(s) re-keyed under pepper ${hasher.activePepperId}`);
 }
 
 async function register(print: Print): Promise<void> {
@@ -62,6 +112,7 @@ interface ApiKeyRow {
   key_id: string;
   name: string;
   role: string;
+  pepper_id: string;
   status: string;
   age_days: number;
   last_used_at: string | null;
@@ -102,11 +153,12 @@ async function report(argv: string[], print: Print): Promise<void> {
               id: string;
               name: string;
               role: string;
+              pepper_id: string;
               created_at: Date;
               status: string;
               last_used_at: Date | null;
             }>(
-              `select k.id, k.name, k.role, k.created_at,
+              `select k.id, k.name, k.role, k.pepper_id, k.created_at,
                     case when k.revoked_at is not null and k.revoked_at <= now() then 'revoked'
                          when k.expires_at is not null and k.expires_at <= now() then 'expired' else 'active' end as status,
                     (select max(l.occurred_at) from access_logs l where l.tenant_id = k.tenant_id and l.key_id = k.id) as last_used_at
@@ -122,6 +174,7 @@ async function report(argv: string[], print: Print): Promise<void> {
           key_id: k.id,
           name: k.name,
           role: k.role,
+          pepper_id: k.pepper_id,
           status: k.status,
           age_days: Math.floor(age),
           last_used_at: k.last_used_at?.toISOString() ?? null,
@@ -131,10 +184,16 @@ async function report(argv: string[], print: Print): Promise<void> {
     }
     return { signing, api };
   });
+  const peppers = keysPerPepper(api);
   if (values.json) {
     print(
       JSON.stringify(
-        { generated_at: new Date(now).toISOString(), signing_keys: signing, api_keys: api },
+        {
+          generated_at: new Date(now).toISOString(),
+          signing_keys: signing,
+          api_keys: api,
+          api_key_peppers: peppers,
+        },
         null,
         2,
       ),
@@ -155,4 +214,29 @@ async function report(argv: string[], print: Print): Promise<void> {
       `| ${k.tenant} | ${k.key_id} | ${k.name} | ${k.role} | ${k.status} | ${k.age_days} | ${k.last_used_at ?? 'never'} | ${k.overdue ? '**yes**' : 'no'} |`,
     );
   }
+  print('\n## API keys per pepper\n');
+  print(
+    'A pepper may leave `API_KEY_PEPPERS` once it has no active key left (its keys then stop). ' +
+      `\`${LEGACY_PEPPER_ID}\`: keys stored before peppers; \`npm run keys:upgrade-legacy\` re-keys them.\n`,
+  );
+  print('| pepper | active keys | all keys |\n|---|---|---|');
+  for (const p of peppers) print(`| ${p.pepper_id} | ${p.active} | ${p.total} |`);
+}
+
+interface PepperCount {
+  pepper_id: string;
+  /** Keys that still authenticate (not revoked, not expired). */
+  active: number;
+  total: number;
+}
+
+function keysPerPepper(keys: ApiKeyRow[]): PepperCount[] {
+  const counts = new Map<string, PepperCount>();
+  for (const key of keys) {
+    const count = counts.get(key.pepper_id) ?? { pepper_id: key.pepper_id, active: 0, total: 0 };
+    count.total += 1;
+    if (key.status === 'active') count.active += 1;
+    counts.set(key.pepper_id, count);
+  }
+  return [...counts.values()].sort((a, b) => a.pepper_id.localeCompare(b.pepper_id));
 }

@@ -36,13 +36,20 @@ export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & 
     ApiTooManyRequestsResponse({
       type: ProblemDto,
       description:
-        'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST); not billed',
+        'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; ' +
+        'problem type rate-limited), or this client address had too many failed ' +
+        'authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type ' +
+        'too-many-failed-authentications; only keys not cached as valid are refused, before ' +
+        'any lookup). Not billed.',
       headers: {
         'Retry-After': {
           description: 'Seconds until a call is allowed again',
           schema: { type: 'integer' },
         },
-        'RateLimit-Limit': { description: 'Bucket size (burst)', schema: { type: 'integer' } },
+        'RateLimit-Limit': {
+          description: 'Bucket size (burst); per-key limit only',
+          schema: { type: 'integer' },
+        },
         'RateLimit-Remaining': { description: 'Calls left right now', schema: { type: 'integer' } },
         'RateLimit-Reset': {
           description: 'Seconds until the bucket is full',

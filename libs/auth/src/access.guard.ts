@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import { clientIpOf } from '@clincore/common/request-context';
 import {
   type ApiKeyRole,
   attachTenantToRequest,
@@ -11,6 +12,7 @@ import {
 import { ACCESS_METADATA, type Access } from './access.decorators';
 import { ApiKeysService } from './api-keys.service';
 import { AuthErrorCode, AuthException } from './auth.exception';
+import { AuthFailureThrottle } from './auth-failure.throttle';
 import { BootstrapTokenService } from './bootstrap-token.service';
 
 /**
@@ -24,6 +26,7 @@ export class AccessGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
     private readonly bootstrapToken: BootstrapTokenService,
+    private readonly failures: AuthFailureThrottle,
   ) {}
 
   /** Synchronous unless an API key has to be looked up in the database (not cached yet). */
@@ -41,19 +44,57 @@ export class AccessGuard implements CanActivate {
         this.bootstrapToken.verify(request.headers.authorization);
         markAccessChecked(request);
         return true;
-      case 'api-key': {
-        const header = request.headers['x-api-key'];
-        const tenant = this.apiKeys.authenticate(typeof header === 'string' ? header : undefined);
-        return tenant instanceof Promise
-          ? tenant.then((resolved) => admitApiKey(request, access.role, resolved))
-          : admitApiKey(request, access.role, tenant);
-      }
+      case 'api-key':
+        return this.authenticateApiKey(context, request, access.role);
       case undefined:
         throw new AuthException(
           AuthErrorCode.AccessNotDeclared,
           'This route declares no access rule.',
         );
     }
+  }
+
+  /**
+   * Failed authentications spend the client address's budget; an address
+   * with none left gets 429 for any key that would need a database lookup.
+   * A key this replica has cached as valid costs nothing and passes.
+   */
+  private authenticateApiKey(
+    context: ExecutionContext,
+    request: Request,
+    role: ApiKeyRole | 'any',
+  ): true | Promise<true> {
+    const header = request.headers['x-api-key'];
+    const presented = typeof header === 'string' ? header : undefined;
+    let address: string | undefined;
+    try {
+      const cached = this.apiKeys.cached(presented);
+      if (cached) return admitApiKey(request, role, cached);
+      // The address the access log records: req.ip, under Express's trust-proxy setting.
+      const from = (address = clientIpOf(request) ?? '');
+      this.refuseThrottled(from, context);
+      return this.apiKeys.lookUp(presented ?? '').then(
+        (resolved) => admitApiKey(request, role, resolved),
+        (error: unknown) => {
+          this.failures.recordFailure(from, error);
+          throw error;
+        },
+      );
+    } catch (error) {
+      this.failures.recordFailure(address ?? clientIpOf(request) ?? '', error);
+      throw error;
+    }
+  }
+
+  /** 429 with Retry-After while `address` has no failed authentication left to spend. */
+  private refuseThrottled(address: string, context: ExecutionContext): void {
+    const wait = this.failures.waitSeconds(address);
+    if (wait === 0) return;
+    context.switchToHttp().getResponse<Response>().setHeader('Retry-After', wait);
+    throw new AuthException(
+      AuthErrorCode.TooManyFailedAuthentications,
+      `Too many failed authentications from this address; retry after ${String(wait)} s.`,
+    );
   }
 }
 

@@ -12,6 +12,8 @@ import { databaseConfig } from '@clincore/database/database.config';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 
 export const REVOCATION_CHANNEL = 'clincore_api_key_revoked';
+/** A trigger notifies it when keys are inserted (issue, rotation, bootstrap). */
+export const CREATION_CHANNEL = 'clincore_api_key_created';
 
 export interface ResolvedApiKey {
   context: TenantContext;
@@ -26,6 +28,9 @@ interface Entry {
 
 const MAX_ENTRIES = 10_000;
 const TTL_MS = 60_000;
+/** Unknown keys remembered: enough for a flood of garbage, small enough to never matter (~1 MiB). */
+const MAX_UNKNOWN = 10_000;
+const UNKNOWN_TTL_MS = 60_000;
 /** A query on the listener now and then, so a half-open connection is noticed. */
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 const HEARTBEAT_MS = 15_000;
@@ -42,12 +47,20 @@ const HEARTBEAT_MS = 15_000;
  * A lookup that was in flight while a key was revoked must not put the key
  * back: every invalidation bumps `generation`, and `set` refuses a result whose
  * lookup began under an older generation.
+ *
+ * Digests that resolved to no key are remembered too (bounded, least recently
+ * seen dropped first, TTL), so a client repeating a bogus key costs no
+ * database lookup. Any new key empties that set: on the replica that made it
+ * after the commit, on every replica through the creation NOTIFY (and the
+ * generation check keeps an in-flight miss from outliving it).
  */
 @Injectable()
 export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ApiKeyCache.name);
   private readonly byHash = new Map<string, Entry>();
   private readonly hashByKeyId = new Map<string, string>();
+  /** Digest of an unknown key → when it was found unknown; Map order is recency. */
+  private readonly unknown = new Map<string, number>();
   private listener: Client | undefined;
   private listening = false;
   private closed = false;
@@ -111,6 +124,36 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     return this.byHash.size;
   }
 
+  /** Whether this digest resolved to no key lately (and no key was created since). */
+  isUnknown(hashHex: string, now = Date.now()): boolean {
+    if (!this.listening) return false;
+    const at = this.unknown.get(hashHex);
+    if (at === undefined) return false;
+    this.unknown.delete(hashHex);
+    if (now - at > UNKNOWN_TTL_MS) return false;
+    this.unknown.set(hashHex, at);
+    return true;
+  }
+
+  rememberUnknown(hashHex: string, lookupGeneration: number, now = Date.now()): void {
+    if (!this.listening || lookupGeneration !== this.generationCounter) return;
+    if (this.unknown.size >= MAX_UNKNOWN) {
+      const leastRecent = this.unknown.keys().next().value;
+      if (leastRecent !== undefined) this.unknown.delete(leastRecent);
+    }
+    this.unknown.set(hashHex, now);
+  }
+
+  /** A key was created (here, after its commit; or elsewhere, by NOTIFY): no digest is known unknown. */
+  keysCreated(): void {
+    this.generationCounter += 1;
+    this.unknown.clear();
+  }
+
+  get unknownSize(): number {
+    return this.unknown.size;
+  }
+
   private drop(hashHex: string): void {
     const entry = this.byHash.get(hashHex);
     this.byHash.delete(hashHex);
@@ -121,6 +164,7 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     this.generationCounter += 1;
     this.byHash.clear();
     this.hashByKeyId.clear();
+    this.unknown.clear();
   }
 
   private async listen(): Promise<void> {
@@ -153,10 +197,11 @@ export class ApiKeyCache implements OnModuleInit, OnModuleDestroy {
     client.on('notification', (message) => {
       if (message.channel === REVOCATION_CHANNEL && message.payload)
         this.invalidateKey(message.payload);
+      else if (message.channel === CREATION_CHANNEL) this.keysCreated();
     });
     try {
       await client.connect();
-      await client.query(`listen ${REVOCATION_CHANNEL}`);
+      await client.query(`listen ${REVOCATION_CHANNEL}; listen ${CREATION_CHANNEL}`);
       this.listening = true;
       this.heartbeat = setInterval(() => {
         client.query('select 1').catch((error: unknown) => {

@@ -1,13 +1,22 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import { AuditService } from '@clincore/audit/audit.service';
+import { appConfig } from '@clincore/common/app.config';
 import { UUID_PATTERN } from '@clincore/common/keyset-cursor';
 import { type ApiKeyRole, type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import { ApiKeyCache, type ResolvedApiKey } from './api-key.cache';
-import { hashApiKey, looksLikeApiKey, mintApiKey, type MintedApiKey } from './api-key.secret';
+import { apiKeyPepperConfig } from './api-key-pepper.config';
+import { loadApiKeyHasher } from './api-key-peppers';
+import {
+  type ApiKeyHasher,
+  digestApiKey,
+  looksLikeApiKey,
+  type MintedApiKey,
+} from './api-key.secret';
 import { AuthErrorCode, AuthException } from './auth.exception';
 import { ApiKeyDto, type ApiKeyListDto, IssuedApiKeyDto } from './dto/api-key.dto';
 import type { CreateApiKeyDto } from './dto/create-api-key.dto';
@@ -21,29 +30,46 @@ interface ResolveRow {
 }
 
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements OnModuleInit {
+  private hasher: ApiKeyHasher | undefined;
+
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly cache: ApiKeyCache,
     private readonly audit: AuditService,
+    @Inject(apiKeyPepperConfig.KEY)
+    private readonly pepperConfig: ConfigType<typeof apiKeyPepperConfig>,
+    @Inject(appConfig.KEY) private readonly app: ConfigType<typeof appConfig>,
   ) {}
 
-  /** Key material for a new key; the caller stores the hash and shows the secret once. */
-  mint(): MintedApiKey {
-    return mintApiKey();
+  async onModuleInit(): Promise<void> {
+    this.hasher = await loadApiKeyHasher(this.pepperConfig.peppers, this.app.dataDir);
   }
 
   /**
-   * Who a presented key belongs to. Runs before any tenant is known, so the
-   * lookup goes through the SECURITY DEFINER function `resolve_api_key`.
-   * Answers at once, without a promise, when the key is in the cache (nearly
-   * every request): the access guard then stays synchronous.
+   * Key material for a new key, hashed under the active pepper; the caller
+   * stores the hash with its pepper id, shows the secret once, and calls
+   * `keysCreated` after its commit.
    */
-  authenticate(
-    presented: string | undefined,
-    now = Date.now(),
-  ): TenantContext | Promise<TenantContext> {
+  mint(): MintedApiKey {
+    return this.peppers().mint();
+  }
+
+  /** After a commit that created keys: no digest this replica found unknown may stay so. */
+  keysCreated(): void {
+    this.cache.keysCreated();
+  }
+
+  /**
+   * Who a presented key belongs to, when the cache knows (nearly every
+   * request): answered at once, without a promise, so the access guard stays
+   * synchronous. Undefined when the key needs `lookUp`. Throws 401 for a
+   * missing or malformed key, or a cached one past its end. The cache is
+   * keyed by the key's SHA-256 digest; the keyed hashes are made only for a
+   * lookup.
+   */
+  cached(presented: string | undefined, now = Date.now()): TenantContext | undefined {
     if (!presented) {
       throw new AuthException(
         AuthErrorCode.MissingCredential,
@@ -51,13 +77,26 @@ export class ApiKeysService {
       );
     }
     if (!looksLikeApiKey(presented)) throw invalidCredential();
-    const hash = hashApiKey(presented);
-    const hashHex = hash.toString('hex');
-    const cached = this.cache.get(hashHex, now);
-    if (cached) return this.admit(cached, now);
+    const cached = this.cache.get(digestApiKey(presented).toString('hex'), now);
+    return cached && this.admit(cached, now);
+  }
+
+  /**
+   * The key `cached` did not know, looked up through the SECURITY DEFINER
+   * function `resolve_api_key` (no tenant is known yet) with its HMAC under
+   * each configured pepper. A digest known to match no key is refused at
+   * once (throws), without a lookup.
+   */
+  lookUp(presented: string, now = Date.now()): Promise<TenantContext> {
+    const digest = digestApiKey(presented);
+    const hashHex = digest.toString('hex');
+    if (this.cache.isUnknown(hashHex, now)) throw invalidCredential();
     const generation = this.cache.generation;
-    return this.resolve(hash).then((resolved) => {
-      if (!resolved) throw invalidCredential();
+    return this.resolve(digest).then((resolved) => {
+      if (!resolved) {
+        this.cache.rememberUnknown(hashHex, generation, now);
+        throw invalidCredential();
+      }
       this.cache.set(hashHex, resolved, generation, now);
       return this.admit(resolved, now);
     });
@@ -81,7 +120,6 @@ export class ApiKeysService {
     return { items: keys.map((key) => ApiKeyDto.from(key, now)) };
   }
 
-  @Transactional()
   async issue(tenant: TenantContext, dto: CreateApiKeyDto): Promise<IssuedApiKeyDto> {
     const expiresAt = dto.expires_at === undefined ? null : new Date(dto.expires_at);
     // The DTO admits only RFC 3339; a NaN here would still be refused, never sent to SQL.
@@ -90,15 +128,19 @@ export class ApiKeysService {
         expires_at: ['expires_at must be in the future'],
       });
     }
-    const issued = await this.insertKey(tenant, { name: dto.name, role: dto.role, expiresAt });
-    await this.audit.record({
-      tenantId: tenant.tenantId,
-      actor: tenant.apiKeyId,
-      action: 'api_key.issued',
-      targetType: 'api_key',
-      targetId: issued.id,
-      after: auditView(issued),
+    const issued = await this.txHost.withTransaction(async () => {
+      const key = await this.insertKey(tenant, { name: dto.name, role: dto.role, expiresAt });
+      await this.audit.record({
+        tenantId: tenant.tenantId,
+        actor: tenant.apiKeyId,
+        action: 'api_key.issued',
+        targetType: 'api_key',
+        targetId: key.id,
+        after: auditView(key),
+      });
+      return key;
     });
+    this.keysCreated();
     return issued;
   }
 
@@ -120,8 +162,15 @@ export class ApiKeysService {
     return ApiKeyDto.from(revoked);
   }
 
-  /** Replaces the calling key: a new key now, the old one stops after the grace period. */
+  /**
+   * Replaces the calling key: a new key now, the old one stops after the
+   * grace period. A rotation line keeps at most the current key and one
+   * predecessor in grace: rotating a key that itself replaced a key still in
+   * grace ends that grace now (revoked, audited), so chained rotations never
+   * leave more than two working keys.
+   */
   async rotate(tenant: TenantContext, graceSeconds = 0): Promise<IssuedApiKeyDto> {
+    let graceEnded: string[] = [];
     const issued = await this.txHost.withTransaction(async () => {
       const current = await this.keys().findOneBy({
         tenantId: tenantIdOf(tenant),
@@ -134,6 +183,7 @@ export class ApiKeysService {
         expiresAt: current.expiresAt,
       });
       const stopped = await this.stopKey(tenant, current.id, graceSeconds, replacement.id);
+      graceEnded = await this.endPredecessorGrace(tenant, current.id);
       await this.audit.record({
         tenantId: tenant.tenantId,
         actor: tenant.apiKeyId,
@@ -146,7 +196,45 @@ export class ApiKeysService {
       return replacement;
     });
     this.cache.invalidateKey(tenant.apiKeyId);
+    for (const keyId of graceEnded) this.cache.invalidateKey(keyId);
+    this.keysCreated();
     return issued;
+  }
+
+  /**
+   * Revokes now the key(s) `keyId` replaced whose grace is still running
+   * (the trigger's NOTIFY drops them from every replica's cache), each with
+   * its audit event. Runs under the row lock on `keyId` that the rotation
+   * holds, so concurrent rotations cannot both skip it.
+   */
+  private async endPredecessorGrace(tenant: TenantContext, keyId: string): Promise<string[]> {
+    const ended = await this.keys()
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'clock_timestamp()' })
+      .where('tenant_id = :tenantId and replaced_by_key_id = :keyId', {
+        tenantId: tenantIdOf(tenant),
+        keyId,
+      })
+      .andWhere('revoked_at > clock_timestamp()')
+      .returning('id')
+      .execute();
+    const ids = (ended.raw as Array<{ id: string }>).map((row) => row.id);
+    for (const id of ids) {
+      const key = await this.keys().findOneByOrFail({ tenantId: tenantIdOf(tenant), id });
+      await this.audit.record({
+        tenantId: tenant.tenantId,
+        actor: tenant.apiKeyId,
+        action: 'api_key.revoked',
+        targetType: 'api_key',
+        targetId: id,
+        after: {
+          ...auditView(ApiKeyDto.from(key)),
+          reason: 'grace ended: its replacement was rotated',
+        },
+      });
+    }
+    return ids;
   }
 
   private async insertKey(
@@ -160,6 +248,7 @@ export class ApiKeysService {
       name: fields.name,
       role: fields.role,
       keyHash: minted.hash,
+      pepperId: minted.pepperId,
       keyPrefix: minted.prefix,
       createdByKeyId: tenant.apiKeyId,
       expiresAt: fields.expiresAt,
@@ -213,10 +302,11 @@ export class ApiKeysService {
     return this.keys().findOneByOrFail({ tenantId: tenantIdOf(tenant), id: keyId });
   }
 
-  private async resolve(hash: Buffer): Promise<ResolvedApiKey | undefined> {
+  private async resolve(digest: Buffer): Promise<ResolvedApiKey | undefined> {
+    const { pepperIds, hashes } = this.peppers().candidates(digest);
     const rows: ResolveRow[] = await this.dataSource.query(
-      'select tenant_id, key_id, role, not_after from resolve_api_key($1)',
-      [hash],
+      'select tenant_id, key_id, role, not_after from resolve_api_key($1, $2)',
+      [pepperIds, hashes],
     );
     const row = rows[0];
     if (!row) return undefined;
@@ -224,6 +314,11 @@ export class ApiKeysService {
       context: { tenantId: row.tenant_id, apiKeyId: row.key_id, role: row.role },
       notAfter: row.not_after ? row.not_after.getTime() : null,
     };
+  }
+
+  private peppers(): ApiKeyHasher {
+    if (!this.hasher) throw new Error('API-key peppers are not loaded yet');
+    return this.hasher;
   }
 
   private keys(): Repository<ApiKeyEntity> {

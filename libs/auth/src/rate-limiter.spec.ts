@@ -53,4 +53,27 @@ describe('RateLimiter (token bucket per key)', () => {
     expect(limiter.take('busy').remaining).toBe(0);
     expect(limiter.take('idle').remaining).toBe(1);
   });
+
+  it('tells the wait without taking a token', () => {
+    const limiter = new RateLimiter(0.5, 2, clock);
+    expect(limiter.waitSeconds('k')).toBe(0);
+    limiter.take('k');
+    expect(limiter.waitSeconds('k')).toBe(0);
+    limiter.take('k');
+    expect(limiter.waitSeconds('k')).toBe(2); // one token at 0.5/s
+    expect(limiter.waitSeconds('k')).toBe(2);
+    now += 2_000;
+    expect(limiter.waitSeconds('k')).toBe(0);
+    expect(limiter.take('k').allowed).toBe(true);
+  });
+
+  it('keeps at most maxKeys buckets, dropping the oldest', () => {
+    const limiter = new RateLimiter(1, 1, clock, 2);
+    limiter.take('a');
+    limiter.take('b');
+    limiter.take('c');
+    expect(limiter.size).toBe(2);
+    expect(limiter.waitSeconds('a')).toBe(0);
+    expect(limiter.waitSeconds('c')).toBe(1);
+  });
 });

@@ -34,6 +34,8 @@ export class RateLimiter {
     readonly perSecond: number,
     readonly burst: number,
     private readonly now: () => number = () => performance.now(),
+    /** Most buckets kept; past it the oldest goes (its key starts afresh). */
+    private readonly maxKeys = Number.POSITIVE_INFINITY,
   ) {
     this.perMs = perSecond / 1000;
     this.fillMs = burst / this.perMs;
@@ -56,6 +58,10 @@ export class RateLimiter {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
+      if (this.buckets.size >= this.maxKeys) {
+        const oldest = this.buckets.keys().next().value;
+        if (oldest !== undefined) this.buckets.delete(oldest);
+      }
       bucket = { tokens: this.burst, at: now };
       this.buckets.set(key, bucket);
     } else {
@@ -71,6 +77,17 @@ export class RateLimiter {
       ? 0
       : Math.max(1, Math.ceil((1 - bucket.tokens) / this.perMs / 1000));
     return decision;
+  }
+
+  /**
+   * Seconds until `key` could take a token, without taking one: 0 when it can
+   * now. A key without a bucket answers after one map lookup.
+   */
+  waitSeconds(key: string): number {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return 0;
+    const tokens = Math.min(this.burst, bucket.tokens + (this.now() - bucket.at) * this.perMs);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
   }
 
   /** Drops buckets that are full again by now (indistinguishable from absent ones). */

@@ -19,6 +19,12 @@ export interface AppConfig {
   shutdownDelayMs: number;
   /** Bounds of the HTTP server itself (slow or oversized clients); see http-server-limits.ts. */
   http: HttpServerLimits;
+  /**
+   * Express's `trust proxy`: which hops may set X-Forwarded-For, so `req.ip`
+   * (access log, failed-authentication throttle) is the client's address.
+   * False: nobody (the peer address; a client cannot spoof its own).
+   */
+  trustProxy: false | number | string[];
 }
 
 export interface HttpServerLimits {
@@ -47,7 +53,25 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     shutdownDelayMs: envInt(env, 'SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     http: loadHttpServerLimits(env),
+    trustProxy: loadTrustProxy(env),
   };
+}
+
+const PROXY_ADDRESS = /^(loopback|linklocal|uniquelocal|[0-9A-Fa-f:.]+(\/\d{1,3})?)$/;
+
+/** A hop count, or proxy addresses, subnets and Express's names (loopback, uniquelocal, ...). */
+function loadTrustProxy(env: NodeJS.ProcessEnv): false | number | string[] {
+  const raw = envString(env, 'TRUST_PROXY');
+  if (raw === undefined) return false;
+  if (/^\d+$/.test(raw)) return envInt(env, 'TRUST_PROXY', 0, 0, 16) || false;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (!entries.every((entry) => PROXY_ADDRESS.test(entry))) {
+    throw new ConfigError(
+      'TRUST_PROXY',
+      'must be a hop count or a comma-separated list of proxy addresses, subnets or loopback/linklocal/uniquelocal',
+    );
+  }
+  return entries;
 }
 
 function loadHttpServerLimits(env: NodeJS.ProcessEnv): HttpServerLimits {

@@ -31,6 +31,10 @@ function goodEnv(): NodeJS.ProcessEnv {
       key('prod-2026-11', true, '2026-11-01T00:00:00Z'),
       key('prod-2026-08', false),
     ]),
+    API_KEY_PEPPERS: JSON.stringify([
+      { id: 'pepper-2026-11', secret: randomBytes(32).toString('base64'), active: true },
+      { id: 'pepper-2026-05', secret: randomBytes(32).toString('base64'), active: false },
+    ]),
     DATABASE_URL: 'postgres://clincore_app:s3cure-pw@db.internal:5432/clincore?sslmode=verify-full',
     MIGRATION_DATABASE_URL:
       'postgres://clincore_owner:0ther-pw@db.internal:5432/clincore?sslmode=verify-full',
@@ -53,6 +57,7 @@ describe('production secrets rules', () => {
       'metrics_token',
       'signing_keys',
       'signing_key_age',
+      'api_key_peppers',
       'database_url',
       'roles_differ',
       'no_development_values',
@@ -65,6 +70,9 @@ describe('production secrets rules', () => {
       's3cure-pw',
       '0ther-pw',
       JSON.parse(env.SIGNING_KEYS as string)[0].private_key,
+      ...(JSON.parse(env.API_KEY_PEPPERS as string) as Array<{ secret: string }>).map(
+        (p) => p.secret,
+      ),
     ]) {
       expect(printed).not.toContain(secret);
     }
@@ -91,6 +99,20 @@ describe('production secrets rules', () => {
       { SIGNING_KEYS: JSON.stringify([key('prod-old', true, '2026-01-01T00:00:00Z')]) },
     ],
     ['signing_key_age', { SIGNING_KEYS: JSON.stringify([key('prod-undated', true)]) }],
+    ['api_key_peppers', { API_KEY_PEPPERS: undefined }],
+    ['api_key_peppers', { API_KEY_PEPPERS: 'not json' }],
+    [
+      'api_key_peppers',
+      { API_KEY_PEPPERS: JSON.stringify([{ id: 'p', secret: 'c2hvcnQ=', active: true }]) },
+    ],
+    [
+      'no_development_values',
+      {
+        API_KEY_PEPPERS: JSON.stringify([
+          { id: 'dev-2026-11-23-abcdef', secret: randomBytes(32).toString('base64'), active: true },
+        ]),
+      },
+    ],
     ['database_url', { DATABASE_URL: 'postgres://clincore_app:pw@db:5432/clincore' }],
     [
       'database_url',
@@ -130,6 +152,16 @@ describe('production secrets rules', () => {
     } finally {
       rmSync(env.DATA_DIR as string, { recursive: true, force: true });
     }
+  });
+
+  it('fails when an API-key pepper is the development one from DATA_DIR', () => {
+    const env = goodEnv();
+    const [active] = JSON.parse(env.API_KEY_PEPPERS as string) as Array<{ secret: string }>;
+    writeFileSync(
+      path.join(env.DATA_DIR as string, 'api-key-peppers.json'),
+      JSON.stringify([{ id: 'local', secret: active?.secret, active: true }]),
+    );
+    expect(failing(env)).toEqual(['no_development_values']);
   });
 
   it('accepts common random token forms, and an unset token (bootstrap disabled)', () => {

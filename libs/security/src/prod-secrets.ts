@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { type ApiKeyPepper, parseApiKeyPeppers } from '@clincore/auth/api-key-pepper.config';
+import { DEV_API_KEY_PEPPERS_FILE } from '@clincore/auth/api-key-peppers';
 import { ConfigError } from '@clincore/common/config.error';
 import { parseSigningKeys, type SigningKey } from '@clincore/signatures/signing.config';
 
@@ -97,6 +99,24 @@ export function checkProductionSecrets(env: NodeJS.ProcessEnv, now = new Date())
         : `active key ${active.kid} is ${Math.floor(ageDays)} days old (limit ${maxAge})`,
   );
 
+  let peppers: ApiKeyPepper[] = [];
+  try {
+    peppers = env.API_KEY_PEPPERS ? parseApiKeyPeppers(env.API_KEY_PEPPERS) : [];
+    rule(
+      'api_key_peppers',
+      peppers.length > 0,
+      peppers.length
+        ? `${peppers.length} API-key pepper(s), active ${peppers.find((p) => p.active)?.id ?? '?'}`
+        : 'API_KEY_PEPPERS is unset (API keys would be stored unkeyed)',
+    );
+  } catch (error) {
+    rule(
+      'api_key_peppers',
+      false,
+      error instanceof ConfigError ? error.message : 'API_KEY_PEPPERS does not parse',
+    );
+  }
+
   rule(...databaseRule('DATABASE_URL', env.DATABASE_URL, true));
   const runtimeUser = userOf(env.DATABASE_URL);
   const migrationUser = userOf(env.MIGRATION_DATABASE_URL);
@@ -108,7 +128,7 @@ export function checkProductionSecrets(env: NodeJS.ProcessEnv, now = new Date())
       : `runtime role ${runtimeUser ?? '?'} and migration role ${migrationUser} ${migrationUser === runtimeUser ? 'are the same' : 'differ'}`,
   );
 
-  const devValues = developmentValuesIn(env, keys);
+  const devValues = developmentValuesIn(env, keys, peppers);
   rule(
     'no_development_values',
     devValues.length === 0,
@@ -214,7 +234,11 @@ function userOf(value: string | undefined): string | undefined {
 }
 
 /** Values that only a development setup produces: the generated files under DATA_DIR, test/dev kids. */
-function developmentValuesIn(env: NodeJS.ProcessEnv, keys: SigningKey[]): string[] {
+function developmentValuesIn(
+  env: NodeJS.ProcessEnv,
+  keys: SigningKey[],
+  peppers: ApiKeyPepper[],
+): string[] {
   const found: string[] = [];
   const dataDir = path.resolve(env.DATA_DIR ?? '.data');
   const devToken = path.join(dataDir, 'bootstrap-token');
@@ -227,9 +251,25 @@ function developmentValuesIn(env: NodeJS.ProcessEnv, keys: SigningKey[]): string
   }
   if (keys.some((k) => /^(dev|test)-/.test(k.kid)))
     found.push('a development signing key (kid dev-… or test-…)');
+  const devPeppers = path.join(dataDir, DEV_API_KEY_PEPPERS_FILE);
+  if (
+    peppers.some((p) => /^(dev|test)-/.test(p.id)) ||
+    (peppers.length > 0 && existsSync(devPeppers) && sharesAPepper(peppers, devPeppers))
+  ) {
+    found.push('a development API-key pepper');
+  }
   for (const [name, value] of Object.entries(env)) {
     if (typeof value === 'string' && /changeme|change-me/i.test(value))
       found.push(`${name} holds a placeholder`);
   }
   return found;
+}
+
+function sharesAPepper(peppers: ApiKeyPepper[], developmentFile: string): boolean {
+  try {
+    const development = parseApiKeyPeppers(readFileSync(developmentFile, 'utf8'));
+    return peppers.some((p) => development.some((d) => d.key.equals(p.key)));
+  } catch {
+    return false;
+  }
 }

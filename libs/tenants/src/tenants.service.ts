@@ -40,13 +40,14 @@ export class TenantsService {
     const name = tenantName.trim();
     setTenantContext({ tenantId, apiKeyId: key.id, role: 'admin' });
     await this.txHost.withTransaction(async () => {
-      await this.txHost.tx.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6)', [
+      await this.txHost.tx.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6, $7)', [
         tenantId,
         name,
         key.id,
         'bootstrap admin',
         key.hash,
         key.prefix,
+        key.pepperId,
       ]);
       await this.audit.record({
         tenantId,
@@ -57,6 +58,7 @@ export class TenantsService {
         after: { tenant_name: name, admin_key_id: key.id, admin_key_prefix: key.prefix },
       });
     });
+    this.apiKeys.keysCreated();
     return { tenant_id: tenantId, tenant_name: name, api_key_id: key.id, api_key: key.secret };
   }
 

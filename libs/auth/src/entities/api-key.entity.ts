@@ -18,6 +18,10 @@ export class ApiKeyEntity {
   @Column({ name: 'key_hash', type: 'bytea', select: false })
   keyHash!: Buffer;
 
+  /** Which pepper keyed `keyHash` (`legacy-sha256`: a plain SHA-256 from before peppers). */
+  @Column({ name: 'pepper_id', type: 'text', select: false })
+  pepperId!: string;
+
   @Column({ name: 'key_prefix', type: 'text' })
   keyPrefix!: string;
 
