@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { appendAuditEvent } from '@clincore/audit/audit-chain';
 import { mintApiKey } from '@clincore/auth/api-key.secret';
+import { operatorAuditSigner } from './audit-signer';
 import { asTenant, withOwner } from './owner-connection';
 import { type Print, UsageError } from './provision.command';
 
@@ -19,8 +20,9 @@ export async function bootstrapCommand(argv: string[], print: Print): Promise<vo
   if (!name) throw new UsageError(BOOTSTRAP_USAGE);
   const tenantId = randomUUID();
   const key = mintApiKey();
-  await withOwner((owner) =>
-    asTenant(owner, tenantId, async () => {
+  await withOwner(async (owner) => {
+    const signer = await operatorAuditSigner(owner);
+    await asTenant(owner, tenantId, async () => {
       await owner.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6)', [
         tenantId,
         name,
@@ -45,9 +47,10 @@ export async function bootstrapCommand(argv: string[], print: Print): Promise<vo
             via: 'ops',
           },
         },
+        signer,
       );
-    }),
-  );
+    });
+  });
   print(
     JSON.stringify({
       tenant_id: tenantId,
