@@ -21,8 +21,8 @@ export class SignedAuditEvents1763900800000 implements MigrationInterface {
       alter table audit_events add constraint audit_events_signed_whole
         check ((kid is null) = (signature is null))`);
     await q.query(`alter table audit_heads add column unsigned_through bigint not null default 0`);
-    // Every tenant's head, so RLS (forced on the owner too) is lifted for this statement's
-    // transaction; the lock keeps events from being appended until the commit.
+    // Every tenant's head: RLS, forced on the owner too, is lifted inside this migration's
+    // transaction only; the lock keeps events from being appended until it commits.
     await q.query(`lock table audit_heads in share row exclusive mode`);
     await q.query(`alter table audit_heads no force row level security`);
     await q.query(`update audit_heads set unsigned_through = seq`);

@@ -133,7 +133,8 @@ export class AuditVerificationDto {
 
   @ApiProperty({
     nullable: true,
-    enum: AUDIT_BREAK_REASONS,
+    // OpenAPI 3.0: a nullable enum lists null among its values, or strict validators refuse it.
+    enum: [...AUDIT_BREAK_REASONS, null],
     description:
       'Why first_broken_seq breaks: seq_gap (a seq is missing), prev_hash_mismatch (the link to the previous event), hash_mismatch (the event was altered), signature_missing or signature_invalid (not written by the API: e.g. planted with a database login), head_mismatch (the chain head disagrees: a deleted tail). Null when ok.',
   })
