@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { AUDIT_KEYRING } from '@clincore/audit/audit-signer';
+import { AUDIT_KEYRING } from '@clincore/audit/audit-keyring';
 import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { SigningKeyring } from '@clincore/signatures/signing-keyring.service';
 

@@ -11,7 +11,7 @@ import {
   appendAuditEvent,
   verifyTenantAuditChain,
 } from './audit-chain';
-import { AUDIT_KEYRING, type AuditKeyring } from './audit-signer';
+import { AUDIT_KEYRING, type AuditKeyring } from './audit-keyring';
 import type {
   AuditEventListDto,
   AuditVerificationDto,
