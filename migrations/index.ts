@@ -6,6 +6,7 @@ import { BillingAndUsage1763900400000 } from './1763900400000-billing-and-usage'
 import { AccessLogs1763900500000 } from './1763900500000-access-logs';
 import { HotPath1763900600000 } from './1763900600000-hot-path';
 import { AccessLogIndex1763900700000 } from './1763900700000-access-log-index';
+import { SignedAuditEvents1763900800000 } from './1763900800000-signed-audit-events';
 import { KeyedApiKeyHashes1763900900000 } from './1763900900000-keyed-api-key-hashes';
 import { AppRolePrivileges1763901000000 } from './1763901000000-app-role-privileges';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   AccessLogs1763900500000,
   HotPath1763900600000,
   AccessLogIndex1763900700000,
+  SignedAuditEvents1763900800000,
   KeyedApiKeyHashes1763900900000,
   AppRolePrivileges1763901000000,
 ];

@@ -138,7 +138,13 @@ describe('admin audit trail', () => {
     const verify = await withKey(api, rotated.body.api_key)
       .get('/admin/audit-events/verify')
       .expect(200);
-    expect(verify.body).toEqual({ ok: true, checked: 7, first_broken_seq: null });
+    expect(verify.body).toEqual({
+      ok: true,
+      checked: 7,
+      first_broken_seq: null,
+      reason: null,
+      unsigned_through: 0,
+    });
   });
 
   it('keeps one unbroken chain under concurrent mutations of one tenant', async () => {
@@ -157,6 +163,8 @@ describe('admin audit trail', () => {
       ok: true,
       checked: 21,
       first_broken_seq: null,
+      reason: null,
+      unsigned_through: 0,
     });
   });
 
@@ -217,6 +225,8 @@ describe('admin audit trail', () => {
       ok: false,
       checked: 2,
       first_broken_seq: 2,
+      reason: 'hash_mismatch',
+      unsigned_through: 0,
     });
   });
 
@@ -248,6 +258,12 @@ describe('admin audit trail', () => {
     );
     expect(
       (await withKey(api, tenant.adminKey).get('/admin/audit-events/verify').expect(200)).body,
-    ).toEqual({ ok: false, checked: 2, first_broken_seq: 3 });
+    ).toEqual({
+      ok: false,
+      checked: 2,
+      first_broken_seq: 3,
+      reason: 'head_mismatch',
+      unsigned_through: 0,
+    });
   });
 });

@@ -4,7 +4,7 @@ import { parseSigningKeys } from '@clincore/signatures/signing.config';
 import { auditCommand } from '../apps/ops/src/audit.command';
 import { bootstrapCommand } from '../apps/ops/src/bootstrap.command';
 import { keysCommand } from '../apps/ops/src/keys.command';
-import { bootstrapTenant, connect, startApi, type TestApi, withKey } from './support/api';
+import { applyEnv, bootstrapTenant, connect, startApi, type TestApi, withKey } from './support/api';
 import { createCase } from './support/cases';
 
 async function run(
@@ -46,16 +46,29 @@ describe('operator CLI', () => {
     });
   });
 
-  it('bootstrap: a tenant whose admin key works, with its first audit event', async () => {
-    const [line] = await run(bootstrapCommand, ['--tenant-name', 'CLI Hospital']);
+  it('bootstrap: a tenant whose admin key works, with its first audit event, signed', async () => {
+    // Its audit event is signed as the API signs: with the active key, which it must hold.
+    await expect(run(bootstrapCommand, ['--tenant-name', 'Unsigned Hospital'])).rejects.toThrow(
+      /SIGNING_KEYS is not set/,
+    );
+    const saved = applyEnv({ SIGNING_KEYS: api.signingKeys });
+    let line: string | undefined;
+    try {
+      [line] = await run(bootstrapCommand, ['--tenant-name', 'CLI Hospital']);
+    } finally {
+      applyEnv(saved);
+    }
     const created = JSON.parse(line ?? '{}');
     const keys = await withKey(api, created.api_key).get('/admin/api-keys').expect(200);
     expect(keys.body.items).toHaveLength(1);
     const trail = (await withKey(api, created.api_key).get('/admin/audit-events').expect(200)).body
       .items;
-    expect(trail.map((e: { action: string; actor: string }) => [e.action, e.actor])).toEqual([
-      ['tenant.bootstrapped', 'platform'],
-    ]);
+    expect(
+      trail.map((e: { action: string; actor: string; kid: string }) => [e.action, e.actor, e.kid]),
+    ).toEqual([['tenant.bootstrapped', 'platform', api.signingKid]]);
+    expect(
+      (await withKey(api, created.api_key).get('/admin/audit-events/verify').expect(200)).body,
+    ).toMatchObject({ ok: true, checked: 1 });
   });
 
   it('keys report: ages, status, last use and overdue flags', async () => {
@@ -107,7 +120,9 @@ describe('operator CLI', () => {
     }
     const lines = await run(auditCommand, ['verify']);
     expect(lines.find((l) => l.includes(sound.tenantId))).toMatch(/^ok /);
-    expect(lines.find((l) => l.includes(broken.tenantId))).toMatch(/^BROKEN .*first broken seq 2/);
+    expect(lines.find((l) => l.includes(broken.tenantId))).toMatch(
+      /^BROKEN .*first broken seq 2 \(hash_mismatch\)/,
+    );
     expect(process.exitCode).toBe(1);
   });
 });

@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { type AuditEvent, verifyAuditChain } from '@clincore/audit/audit-chain';
+import { verifyTenantAuditChain } from '@clincore/audit/audit-chain';
 import { type CaseEvent, hashCaseEvent } from '@clincore/cases/case-events';
+import { recordedKeysVerifier } from '@clincore/signatures/ed25519';
 import {
   bootstrapTenant,
   bootstrapToken,
@@ -348,39 +349,11 @@ describe('concurrency histories', () => {
 
   async function checkAuditChain(tenantId: string): Promise<void> {
     await inTenantTx('app', tenantId, async (db) => {
-      const rows = (
-        await db.query<
-          Omit<AuditEvent, 'occurred_at' | 'seq'> & { seq: string; occurred_at: Date }
-        >('select * from audit_events where tenant_id = $1 order by seq', [tenantId])
-      ).rows;
-      const events: AuditEvent[] = rows.map((r) => ({
-        tenant_id: r.tenant_id,
-        seq: Number(r.seq),
-        id: r.id,
-        actor: r.actor,
-        action: r.action,
-        target_type: r.target_type,
-        target_id: r.target_id,
-        before: r.before,
-        after: r.after,
-        request_id: r.request_id,
-        ip: r.ip,
-        occurred_at: r.occurred_at.toISOString(),
-        prev_hash: r.prev_hash,
-        hash: r.hash,
-      }));
-      const head = (
-        await db.query<{ seq: string; hash: string | null }>(
-          'select seq, hash from audit_heads where tenant_id = $1',
-          [tenantId],
-        )
-      ).rows[0];
-      const verdict = verifyAuditChain(
-        events,
-        head ? { seq: Number(head.seq), hash: head.hash } : undefined,
-      );
-      expect(verdict).toEqual({ ok: true, checked: events.length, first_broken_seq: null });
-      totals.audit_events_checked += events.length;
+      const query = async (sql: string, params: unknown[]): Promise<unknown[]> =>
+        (await db.query<Record<string, unknown>>(sql, params)).rows;
+      const verdict = await verifyTenantAuditChain(query, tenantId, recordedKeysVerifier(query));
+      expect(verdict).toMatchObject({ ok: true, first_broken_seq: null, reason: null });
+      totals.audit_events_checked += verdict.checked;
       totals.invariant_checks += 1;
     });
   }

@@ -10,6 +10,8 @@ export interface TestApi {
   http: TestAgent;
   /** The kid this instance signs with. */
   signingKid: string;
+  /** Its SIGNING_KEYS (for operator commands that sign audit events as it does). */
+  signingKeys: string;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,13 @@ export async function startApi(
       await app.close().catch(() => undefined);
       throw error;
     });
-    return { app, http: request(app.getHttpServer()), signingKid, close: () => app.close() };
+    return {
+      app,
+      http: request(app.getHttpServer()),
+      signingKid,
+      signingKeys: keys,
+      close: () => app.close(),
+    };
   } finally {
     applyEnv(saved);
   }

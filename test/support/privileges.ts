@@ -34,7 +34,10 @@ export const APP_ROLE_ALLOWED = [
   'table audit_events SELECT',
   'table audit_events INSERT',
   'table audit_heads SELECT',
-  'table audit_heads INSERT',
+  // Not unsigned_through (1763900800000): the seq up to which events predate signing.
+  'column audit_heads.tenant_id INSERT',
+  'column audit_heads.seq INSERT',
+  'column audit_heads.hash INSERT',
   'column audit_heads.seq UPDATE',
   'column audit_heads.hash UPDATE',
   'table usage_counters SELECT',

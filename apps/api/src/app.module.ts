@@ -10,6 +10,7 @@ import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
+import { AuditKeyringModule } from './audit-keyring.module';
 import { HealthModule } from './health/health.module';
 
 /** Composition only: each feature lives in its own lib. */
@@ -26,6 +27,7 @@ import { HealthModule } from './health/health.module';
     CasesModule,
     SignaturesModule,
     ReplayModule,
+    AuditKeyringModule,
   ],
 })
 export class AppModule {}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { appendAuditEvent } from '@clincore/audit/audit-chain';
 import { apiKeyHasherFromEnvironment } from '@clincore/auth/api-key-peppers';
+import { operatorAuditSigner } from './audit-signer';
 import { asTenant, withOwner } from './owner-connection';
 import { type Print, UsageError } from './provision.command';
 
@@ -21,8 +22,9 @@ export async function bootstrapCommand(argv: string[], print: Print): Promise<vo
   // The API's peppers (API_KEY_PEPPERS, or in development the file under DATA_DIR): a key
   // hashed under any other would never authenticate.
   const key = (await apiKeyHasherFromEnvironment()).mint();
-  await withOwner((owner) =>
-    asTenant(owner, tenantId, async () => {
+  await withOwner(async (owner) => {
+    const signer = await operatorAuditSigner(owner);
+    await asTenant(owner, tenantId, async () => {
       await owner.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6, $7)', [
         tenantId,
         name,
@@ -48,9 +50,10 @@ export async function bootstrapCommand(argv: string[], print: Print): Promise<vo
             via: 'ops',
           },
         },
+        signer,
       );
-    }),
-  );
+    });
+  });
   print(
     JSON.stringify({
       tenant_id: tenantId,

@@ -24,13 +24,17 @@ export async function tenantIds(
   ).rows;
 }
 
-/** Runs `work` in a transaction bound to one tenant (RLS applies to the owner too). */
+/**
+ * Runs `work` in a transaction bound to one tenant (RLS applies to the owner
+ * too); `mode` is a transaction mode for BEGIN, e.g. an isolation level.
+ */
 export async function asTenant<T>(
   owner: Client,
   tenantId: string,
   work: () => Promise<T>,
+  mode: 'isolation level repeatable read read only' | '' = '',
 ): Promise<T> {
-  await owner.query('begin');
+  await owner.query(`begin ${mode}`);
   try {
     await owner.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
     const result = await work();

@@ -17,10 +17,33 @@ export interface AuditEvent {
   occurred_at: string;
   prev_hash: string | null;
   hash: string;
+  /** The signing key (null only on events that predate signing). Not hashed: the signature covers the hash. */
+  kid: string | null;
+  /** Ed25519 over `auditSigningInput(hash)`, base64url. */
+  signature: string | null;
+}
+
+/** Signs with a key the database does not hold: the API's Ed25519 keyring, or an operator's SIGNING_KEYS. */
+export interface AuditSigner {
+  sign(data: string): { kid: string; value: string };
+}
+
+/** Checks a signature against the recorded public key of `kid`, retired keys included. */
+export interface AuditSignatureVerifier {
+  verify(kid: string, data: string, value: string): Promise<boolean>;
+}
+
+/**
+ * What an audit event's signature covers: its hash (which covers every field,
+ * its tenant, seq and link included), prefixed so that no other record signed
+ * with the same key (case signatures are canonical JSON) can pass for one.
+ */
+export function auditSigningInput(hash: string): string {
+  return `clincore.audit-event.v1:${hash}`;
 }
 
 /** SHA-256 over the RFC 8785 canonical JSON of every field but the hash itself. */
-export function hashAuditEvent(event: Omit<AuditEvent, 'hash'>): string {
+export function hashAuditEvent(event: Omit<AuditEvent, 'hash' | 'kid' | 'signature'>): string {
   const {
     tenant_id,
     seq,
@@ -75,6 +98,7 @@ export type Query = (sql: string, params: unknown[]) => Promise<unknown[]>;
 export async function appendAuditEvent(
   query: Query,
   entry: AuditEntry,
+  signer: AuditSigner,
   context: { requestId?: string; ip?: string } = {},
 ): Promise<AuditEvent> {
   // One statement creates the head on first use or locks it, and returns it.
@@ -104,13 +128,15 @@ export async function appendAuditEvent(
     occurred_at: new Date().toISOString(),
     prev_hash: head.hash,
   };
-  const event: AuditEvent = { ...unsealed, hash: hashAuditEvent(unsealed) };
+  const hash = hashAuditEvent(unsealed);
+  const { kid, value } = signer.sign(auditSigningInput(hash));
+  const event: AuditEvent = { ...unsealed, hash, kid, signature: value };
   // The event and the head it becomes, in one statement (the chain trigger sees the old head).
   await query(
     `with appended as (
        insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, before, after,
-                                 request_id, ip, occurred_at, prev_hash, hash)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                                 request_id, ip, occurred_at, prev_hash, hash, kid, signature)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        returning tenant_id, seq, hash)
      update audit_heads h set seq = a.seq, hash = a.hash from appended a where h.tenant_id = a.tenant_id`,
     [
@@ -128,43 +154,149 @@ export async function appendAuditEvent(
       event.occurred_at,
       event.prev_hash,
       event.hash,
+      event.kid,
+      event.signature,
     ],
   );
   return event;
 }
 
+/** Why verify stopped: the first event (or the head) that does not hold, and how. */
+export type AuditBreakReason =
+  | 'seq_gap'
+  | 'prev_hash_mismatch'
+  | 'hash_mismatch'
+  | 'signature_missing'
+  | 'signature_invalid'
+  | 'head_mismatch';
+
+export const AUDIT_BREAK_REASONS: readonly AuditBreakReason[] = [
+  'seq_gap',
+  'prev_hash_mismatch',
+  'hash_mismatch',
+  'signature_missing',
+  'signature_invalid',
+  'head_mismatch',
+];
+
 export interface ChainVerification {
   ok: boolean;
   checked: number;
   first_broken_seq: number | null;
+  reason: AuditBreakReason | null;
+  /** Events up to this seq predate signing: they are held by the hash chain alone. */
+  unsigned_through: number;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string | null;
+  /** Set by the migration that introduced signatures; the app role cannot write it. */
+  unsignedThrough: number;
 }
 
 /**
  * Checks a tenant's events, given in seq order from the first, against each
  * other and against the chain head: every hash recomputes, every link holds,
- * no seq is missing, and the last event is the head (a deleted tail is a break).
+ * no seq is missing, every event after `unsignedThrough` carries a signature
+ * that verifies, and the last event is the head (a deleted tail is a break).
+ * Events and head must come from one snapshot, or a write committed between
+ * the reads shows as a break that is not there.
  */
-export function verifyAuditChain(
-  events: readonly AuditEvent[],
-  head: { seq: number; hash: string | null } | undefined,
-): ChainVerification {
+export async function verifyAuditChain(
+  events: Iterable<AuditEvent> | AsyncIterable<AuditEvent>,
+  head: AuditHead | undefined,
+  verifier: AuditSignatureVerifier,
+): Promise<ChainVerification> {
+  const unsignedThrough = head?.unsignedThrough ?? 0;
+  const broken = (checked: number, seq: number, reason: AuditBreakReason): ChainVerification => ({
+    ok: false,
+    checked,
+    first_broken_seq: seq,
+    reason,
+    unsigned_through: unsignedThrough,
+  });
   let prev: AuditEvent | undefined;
-  for (const event of events) {
+  for await (const event of events) {
     const expectedSeq = (prev?.seq ?? 0) + 1;
-    const { hash, ...unsealed } = event;
-    if (
-      event.seq !== expectedSeq ||
-      event.prev_hash !== (prev?.hash ?? null) ||
-      hashAuditEvent(unsealed) !== hash
-    ) {
-      const checked = (prev?.seq ?? 0) + 1;
-      return { ok: false, checked, first_broken_seq: Math.min(event.seq, expectedSeq) };
-    }
+    const reason = await breakIn(event, prev, unsignedThrough, verifier);
+    if (reason) return broken(expectedSeq, Math.min(event.seq, expectedSeq), reason);
     prev = event;
   }
   const checked = prev?.seq ?? 0;
   if (head && (head.seq !== checked || head.hash !== (prev?.hash ?? null))) {
-    return { ok: false, checked, first_broken_seq: checked + 1 };
+    return broken(checked, checked + 1, 'head_mismatch');
   }
-  return { ok: true, checked, first_broken_seq: null };
+  return {
+    ok: true,
+    checked,
+    first_broken_seq: null,
+    reason: null,
+    unsigned_through: unsignedThrough,
+  };
+}
+
+async function breakIn(
+  event: AuditEvent,
+  prev: AuditEvent | undefined,
+  unsignedThrough: number,
+  verifier: AuditSignatureVerifier,
+): Promise<AuditBreakReason | undefined> {
+  if (event.seq !== (prev?.seq ?? 0) + 1) return 'seq_gap';
+  if (event.prev_hash !== (prev?.hash ?? null)) return 'prev_hash_mismatch';
+  const { hash, kid, signature, ...unsealed } = event;
+  if (hashAuditEvent(unsealed) !== hash) return 'hash_mismatch';
+  // Unsigned events are accepted only up to the seq the migration recorded, so an
+  // event planted with the app role (which can compute a hash, not a signature) is named.
+  if (kid === null || signature === null)
+    return event.seq <= unsignedThrough ? undefined : 'signature_missing';
+  return (await verifier.verify(kid, auditSigningInput(hash), signature))
+    ? undefined
+    : 'signature_invalid';
+}
+
+const VERIFY_BATCH = 1000;
+
+/**
+ * Reads a tenant's chain and its head with `query` and verifies them. Run it
+ * in one REPEATABLE READ transaction bound to the tenant, so that every batch,
+ * the head and the public keys are read from the same snapshot.
+ */
+export async function verifyTenantAuditChain(
+  query: Query,
+  tenantId: string,
+  verifier: AuditSignatureVerifier,
+): Promise<ChainVerification> {
+  const heads = (await query(
+    'select seq, hash, unsigned_through from audit_heads where tenant_id = $1',
+    [tenantId],
+  )) as Array<{ seq: string; hash: string | null; unsigned_through: string }>;
+  const head = heads[0];
+  return verifyAuditChain(
+    readAuditEvents(query, tenantId),
+    head && {
+      seq: Number(head.seq),
+      hash: head.hash,
+      unsignedThrough: Number(head.unsigned_through),
+    },
+    verifier,
+  );
+}
+
+/** A tenant's events in seq order, in batches (a long chain is never held whole). */
+async function* readAuditEvents(query: Query, tenantId: string): AsyncGenerator<AuditEvent> {
+  let after = 0;
+  for (;;) {
+    const rows = (await query(
+      `select tenant_id, seq, id, actor, action, target_type, target_id, before, after,
+              request_id, ip, occurred_at, prev_hash, hash, kid, signature
+         from audit_events where tenant_id = $1 and seq > $2 order by seq limit $3`,
+      [tenantId, after, VERIFY_BATCH],
+    )) as Array<Omit<AuditEvent, 'seq' | 'occurred_at'> & { seq: string; occurred_at: Date }>;
+    for (const row of rows)
+      yield { ...row, seq: Number(row.seq), occurred_at: row.occurred_at.toISOString() };
+    const last = rows[rows.length - 1];
+    if (rows.length < VERIFY_BATCH || !last) return;
+    after = Number(last.seq);
+  }
 }

@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { type FindOptionsWhere, LessThan, MoreThan } from 'typeorm';
+import { type FindOptionsWhere, LessThan } from 'typeorm';
 import { currentRequest } from '@clincore/common/request-context';
 import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
@@ -9,8 +9,9 @@ import {
   type AuditEntry,
   type AuditEvent,
   appendAuditEvent,
-  verifyAuditChain,
+  verifyTenantAuditChain,
 } from './audit-chain';
+import { AUDIT_KEYRING, type AuditKeyring } from './audit-keyring';
 import type {
   AuditEventListDto,
   AuditVerificationDto,
@@ -19,8 +20,6 @@ import type {
 import { AuditEventEntity } from './entities/audit-event.entity';
 
 export type { AuditEntry } from './audit-chain';
-
-const VERIFY_BATCH = 1000;
 
 /**
  * The admin audit trail. `record` joins the caller's transaction, so the
@@ -34,6 +33,7 @@ export class AuditService {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly sql: Sql,
+    @Inject(AUDIT_KEYRING) private readonly keyring: AuditKeyring,
   ) {}
 
   async record(entry: AuditEntry): Promise<void> {
@@ -41,7 +41,7 @@ export class AuditService {
       throw new Error('an audit event must be written in the transaction of the change it records');
     }
     const { requestId, ip } = currentRequest();
-    await appendAuditEvent((text, params) => this.sql.query(text, params), entry, {
+    await appendAuditEvent((text, params) => this.sql.query(text, params), entry, this.keyring, {
       requestId,
       ip,
     });
@@ -67,27 +67,19 @@ export class AuditService {
     };
   }
 
-  /** The whole chain, read in batches, checked against itself and its head. */
-  @Transactional()
+  /**
+   * The whole chain, its head and the public keys, read in batches from one
+   * snapshot (REPEATABLE READ, read only): in READ COMMITTED each statement
+   * saw its own, so a write committed between the batches and the head read
+   * as a break that was not there.
+   */
+  @Transactional<TransactionalAdapterTypeOrm>({ isolationLevel: 'REPEATABLE READ' })
   async verify(tenant: TenantContext): Promise<AuditVerificationDto> {
-    const repository = this.txHost.tx.getRepository(AuditEventEntity);
-    const events: AuditEvent[] = [];
-    for (;;) {
-      const last = events[events.length - 1];
-      const rows = await repository.find({
-        where: { tenantId: tenantIdOf(tenant), ...(last ? { seq: MoreThan(last.seq) } : {}) },
-        order: { seq: 'ASC' },
-        take: VERIFY_BATCH,
-      });
-      events.push(...rows.map(toEvent));
-      if (rows.length < VERIFY_BATCH) break;
-    }
-    const heads: Array<{ seq: string; hash: string | null }> = await this.txHost.tx.query(
-      'select seq, hash from audit_heads where tenant_id = $1',
-      [tenantIdOf(tenant)],
-    );
-    const head = heads[0];
-    return verifyAuditChain(events, head ? { seq: Number(head.seq), hash: head.hash } : undefined);
+    const query = (text: string, params: unknown[]): Promise<unknown[]> =>
+      this.sql.query(text, params);
+    // After the tenant's set_config (allowed: read-write to read-only may change mid-transaction).
+    await query('set transaction read only', []);
+    return verifyTenantAuditChain(query, tenantIdOf(tenant), this.keyring);
   }
 }
 
@@ -107,5 +99,7 @@ function toEvent(row: AuditEventEntity): AuditEvent {
     occurred_at: row.occurredAt.toISOString(),
     prev_hash: row.prevHash,
     hash: row.hash,
+    kid: row.kid,
+    signature: row.signature,
   };
 }

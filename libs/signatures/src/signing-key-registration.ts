@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { appendAuditEvent } from '@clincore/audit/audit-chain';
+import { signerOf } from './ed25519';
 import type { SigningKey } from './signing.config';
 
 /**
@@ -7,7 +8,7 @@ import type { SigningKey } from './signing.config';
  * app role cannot add a key (it could otherwise sign with a key of its own).
  * Inactive keys first, so the active one ends up active. When the active key
  * changes, every tenant's audit trail records the rotation, in the same
- * transaction.
+ * transaction, signed with the newly active key.
  */
 export async function registerSigningKeys(
   ownerUrl: string,
@@ -36,6 +37,9 @@ export async function registerSigningKeys(
     }
     const after = await activeKid();
     if (after !== before) {
+      // Only a key of `keys` can have become active here.
+      const signing = keys.find((key) => key.kid === after);
+      if (!signing) throw new Error(`active signing key ${String(after)} is not among the keys`);
       const tenants = await owner.query<{ tenant_id: string }>(
         'select tenant_id from platform_tenants()',
       );
@@ -53,6 +57,7 @@ export async function registerSigningKeys(
             before: { active_key_id: before },
             after: { active_key_id: after },
           },
+          signerOf(signing),
         );
       }
     }

@@ -3,13 +3,14 @@ import type { ConfigType } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { appConfig } from '@clincore/common/app.config';
 import { databaseConfig } from '@clincore/database/database.config';
+import { ed25519PublicKey, signEd25519, verifyEd25519 } from './ed25519';
 import { registerSigningKeys } from './signing-key-registration';
 import { parseSigningKeys, type SigningKey, signingConfig } from './signing.config';
 
@@ -90,19 +91,14 @@ export class SigningKeyring implements OnModuleInit {
     if (!this.active) throw new Error('no active signing key');
     return {
       kid: this.active.kid,
-      value: sign(null, Buffer.from(data, 'utf8'), this.active.privateKey).toString('base64url'),
+      value: signEd25519(this.active.privateKey, data),
     };
   }
 
   /** Verifies against the recorded public key of `kid`; false for an unknown kid or a bad value. */
   async verify(kid: string, data: string, value: string): Promise<boolean> {
     const key = await this.publicKey(kid);
-    if (!key) return false;
-    try {
-      return verify(null, Buffer.from(data, 'utf8'), key, Buffer.from(value, 'base64url'));
-    } catch {
-      return false;
-    }
+    return key !== undefined && verifyEd25519(key, data, value);
   }
 
   async list(): Promise<PublicSigningKey[]> {
@@ -120,7 +116,7 @@ export class SigningKeyring implements OnModuleInit {
     );
     const x = rows[0]?.public_key;
     if (!x) return undefined;
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    const key = ed25519PublicKey(x);
     this.publicKeys.set(kid, key);
     return key;
   }

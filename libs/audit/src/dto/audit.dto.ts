@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
+import { AUDIT_BREAK_REASONS, type AuditBreakReason } from '../audit-chain';
 
 export class AuditEventDto {
   @ApiProperty({ example: 12 })
@@ -45,6 +46,23 @@ export class AuditEventDto {
 
   @ApiProperty({ example: 'sha256:…' })
   hash!: string;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'The signing key (see GET /signing-keys); null only on events written before audit events were signed',
+    example: 'clincore-2026-01-05-a1b2c3',
+  })
+  kid!: string | null;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'Ed25519 signature (base64url) over the UTF-8 bytes of "clincore.audit-event.v1:" followed by hash',
+  })
+  signature!: string | null;
 }
 
 export class AuditEventListDto {
@@ -109,7 +127,24 @@ export class AuditVerificationDto {
   @ApiProperty({
     nullable: true,
     type: Number,
-    description: 'The first event whose hash or link does not hold',
+    description:
+      'The first event whose seq, link, hash or signature does not hold (or the seq after the last event when the head disagrees)',
   })
   first_broken_seq!: number | null;
+
+  @ApiProperty({
+    nullable: true,
+    // OpenAPI 3.0: a nullable enum lists null among its values, or strict validators refuse it.
+    enum: [...AUDIT_BREAK_REASONS, null],
+    description:
+      'Why first_broken_seq breaks: seq_gap (a seq is missing), prev_hash_mismatch (the link to the previous event), hash_mismatch (the event was altered), signature_missing or signature_invalid (not written by the API: e.g. planted with a database login), head_mismatch (the chain head disagrees: a deleted tail). Null when ok.',
+  })
+  reason!: AuditBreakReason | null;
+
+  @ApiProperty({
+    description:
+      'Events up to this seq were written before audit events were signed and are held by the hash chain alone; every later event must carry a valid signature. 0 for chains begun after.',
+    example: 0,
+  })
+  unsigned_through!: number;
 }

@@ -46,4 +46,10 @@ export class AuditEventEntity {
 
   @Column({ type: 'text' })
   hash!: string;
+
+  @Column({ type: 'text', nullable: true })
+  kid!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  signature!: string | null;
 }
