@@ -14,6 +14,7 @@ describe('problem details', () => {
       [AuthErrorCode.ApiKeyAlreadyRevoked]: 409,
       [AuthErrorCode.InvalidExpiry]: 400,
       [AuthErrorCode.RateLimited]: 429,
+      [AuthErrorCode.TenantConcurrencyLimited]: 429,
     };
     for (const code of Object.values(AuthErrorCode)) {
       const problem = toProblem(new AuthException(code, 'm'));

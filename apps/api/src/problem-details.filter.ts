@@ -152,6 +152,8 @@ function authProblem(exception: AuthException): Problem {
       return make(400, 'Invalid request');
     case AuthErrorCode.RateLimited:
       return make(429, 'Too many requests');
+    case AuthErrorCode.TenantConcurrencyLimited:
+      return make(429, 'Too many concurrent requests');
   }
 }
 

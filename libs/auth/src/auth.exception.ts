@@ -10,6 +10,7 @@ export enum AuthErrorCode {
   ApiKeyAlreadyRevoked = 'api-key-already-revoked',
   InvalidExpiry = 'invalid-expiry',
   RateLimited = 'rate-limited',
+  TenantConcurrencyLimited = 'tenant-concurrency-limited',
 }
 
 export class AuthException extends DomainException<AuthErrorCode> {
