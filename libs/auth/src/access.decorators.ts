@@ -36,7 +36,7 @@ export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & 
     ApiTooManyRequestsResponse({
       type: ProblemDto,
       description:
-        'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST); not billed',
+        'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; type urn:clincore:problem:rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; type urn:clincore:problem:tenant-concurrency-limited); not billed',
       headers: {
         'Retry-After': {
           description: 'Seconds until a call is allowed again',
