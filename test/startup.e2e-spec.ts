@@ -18,6 +18,8 @@ describe('start-up', () => {
     [{ BOOTSTRAP_TOKEN: 'short-secret-value' }, /BOOTSTRAP_TOKEN must be at least 32 characters/],
     [{ NODE_ENV: 'staging' }, /NODE_ENV must be development, test or production/],
     [{ DB_POOL_SIZE: '0' }, /DB_POOL_SIZE must be an integer between 1/],
+    [{ TENANT_DB_CONCURRENCY: '0' }, /TENANT_DB_CONCURRENCY must be an integer between 1/],
+    [{ TENANT_DB_QUEUE: 'many' }, /TENANT_DB_QUEUE must be an integer between 0/],
   ])(
     'fails fast on bad config %j, naming the variable and never its value',
     async (env, message) => {
