@@ -321,6 +321,17 @@ describe('audit events written before signing', () => {
     // Back to the schema before signing (its down drops kid and signature), one event
     // appended the old way, and forward again: the migration records seq 3 as the last unsigned.
     const signing = new SignedAuditEvents1763900800000().name;
+    // Undoing the later migrations undoes keyed API-key hashes too: re-applied, they take the
+    // admin key's row for a legacy one. Its pepper is put back as the owner afterwards.
+    const keyPepper = () =>
+      inTenantTx('owner', tenant.tenantId, async (db) => {
+        const rows = await db.query<{ pepper_id: string }>(
+          'select pepper_id from api_keys where id = $1',
+          [tenant.adminKeyId],
+        );
+        return rows.rows[0]?.pepper_id;
+      });
+    const pepperId = await keyPepper();
     await withOwnerDataSource(ownerUrl, async (ds) => {
       const applied = async (): Promise<boolean> =>
         (await ds.query<unknown[]>('select 1 from migrations where name = $1', [signing])).length >
@@ -329,6 +340,14 @@ describe('audit events written before signing', () => {
     });
     await plantEvent(tenant.tenantId, 'legacy');
     expect(await runMigrations(ownerUrl)).toContain(signing);
+    await inTenantTx(
+      'owner',
+      tenant.tenantId,
+      (db) =>
+        db.query('update api_keys set pepper_id = $2 where id = $1', [tenant.adminKeyId, pepperId]),
+      { commit: true },
+    );
+    expect(await keyPepper()).toBe(pepperId);
 
     const api = await startApi(keys);
     try {

@@ -71,6 +71,8 @@ describe('global enhancers', () => {
       expect(config.getGlobalGuards().map((g) => g.constructor.name)).toEqual([
         'AccessGuard',
         'RateLimitGuard',
+        // Between the two: a throttled call holds no share, the quota's count is inside it.
+        'TenantDbShareGuard',
         'QuotaGuard',
       ]);
     } finally {

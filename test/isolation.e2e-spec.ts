@@ -239,7 +239,8 @@ describe('tenant isolation', () => {
 
     beforeAll(async () => {
       // One pooled connection: any tenant setting that leaked past a transaction would show.
-      api = await startApi({ DB_POOL_SIZE: '1' });
+      // Every request of the crowd in flight at once, as many as the pool's waiters: no tenant share.
+      api = await startApi({ DB_POOL_SIZE: '1', TENANT_DB_CONCURRENCY: '300' });
       a = await bootstrapTenant(api.http, 'Tenant A');
       b = await bootstrapTenant(api.http, 'Tenant B');
       const pool = (

@@ -29,6 +29,8 @@ describe('start-up', () => {
       { API_KEY_PEPPERS: '[{"id":"p","secret":"short-secret-value","active":true}]' },
       /API_KEY_PEPPERS pepper p: secret must be base64/,
     ],
+    [{ TENANT_DB_CONCURRENCY: '0' }, /TENANT_DB_CONCURRENCY must be an integer between 1/],
+    [{ TENANT_DB_QUEUE: 'many' }, /TENANT_DB_QUEUE must be an integer between 0/],
   ])(
     'fails fast on bad config %j, naming the variable and never its value',
     async (env, message) => {

@@ -30,6 +30,9 @@ describe('pool exhaustion and a slow or silent database', () => {
   beforeAll(async () => {
     stack = await FaultStack.create({
       DB_POOL_SIZE: '4',
+      // One tenant runs the pool dry here, with no share in its way: the share (half the pool by
+      // default) would stop it first, and that is tenant-share.faults-spec.ts's subject.
+      TENANT_DB_CONCURRENCY: '1000',
       DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
       DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
     });
@@ -53,6 +56,7 @@ describe('pool exhaustion and a slow or silent database', () => {
       await writeFigures('slow-database', {
         config: {
           DB_POOL_SIZE: 4,
+          TENANT_DB_CONCURRENCY: 1000,
           DB_CONNECT_TIMEOUT_MS: CONNECT_TIMEOUT_MS,
           DB_STATEMENT_TIMEOUT_MS: STATEMENT_TIMEOUT_MS,
         },

@@ -9,6 +9,8 @@ import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
 import { loadApiKeyPepperConfig } from '@clincore/auth/api-key-pepper.config';
 import { loadAuthConfig } from '@clincore/auth/auth.config';
 import { loadRateLimitConfig } from '@clincore/auth/rate-limit.config';
+import { TenantDbShare } from '@clincore/auth/tenant-db-share';
+import { tenantDbShareObserver } from '@clincore/auth/tenant-db-share.guard';
 import { loadBillingConfig } from '@clincore/billing/billing.config';
 import { loadAppConfig } from '@clincore/common/app.config';
 import { ConfigError } from '@clincore/common/config.error';
@@ -80,6 +82,8 @@ function configureHttp(app: NestExpressApplication, bodyLimitBytes: number, logg
   app.set('etag', false);
   app.use(
     requestPipeline(helmetHeaders(SECURITY_HEADER_OPTIONS), [
+      // First: a tenant's next request may take the permit as soon as this one is over.
+      tenantDbShareObserver(app.get(TenantDbShare)),
       accessLogObserver(app.get(AccessLogWriter)),
       httpMetricsObserver,
       requestLogObserver(logger),

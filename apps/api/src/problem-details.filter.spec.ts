@@ -15,6 +15,7 @@ describe('problem details', () => {
       [AuthErrorCode.InvalidExpiry]: 400,
       [AuthErrorCode.RateLimited]: 429,
       [AuthErrorCode.TooManyFailedAuthentications]: 429,
+      [AuthErrorCode.TenantConcurrencyLimited]: 429,
     };
     for (const code of Object.values(AuthErrorCode)) {
       const problem = toProblem(new AuthException(code, 'm'));

@@ -157,6 +157,8 @@ function authProblem(exception: AuthException): Problem {
       return make(429, 'Too many requests');
     case AuthErrorCode.TooManyFailedAuthentications:
       return make(429, 'Too many failed authentications');
+    case AuthErrorCode.TenantConcurrencyLimited:
+      return make(429, 'Too many concurrent requests');
   }
 }
 

@@ -37,7 +37,9 @@ export const ApiKeyAuth = (role: ApiKeyRole | 'any' = 'any'): MethodDecorator & 
       type: ProblemDto,
       description:
         'The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; ' +
-        'problem type rate-limited), or this client address had too many failed ' +
+        'problem type rate-limited), or the tenant has as many calls in progress on this server ' +
+        'as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type ' +
+        'tenant-concurrency-limited), or this client address had too many failed ' +
         'authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type ' +
         'too-many-failed-authentications; only keys not cached as valid are refused, before ' +
         'any lookup). Not billed.',

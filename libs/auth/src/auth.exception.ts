@@ -11,6 +11,7 @@ export enum AuthErrorCode {
   InvalidExpiry = 'invalid-expiry',
   RateLimited = 'rate-limited',
   TooManyFailedAuthentications = 'too-many-failed-authentications',
+  TenantConcurrencyLimited = 'tenant-concurrency-limited',
 }
 
 export class AuthException extends DomainException<AuthErrorCode> {

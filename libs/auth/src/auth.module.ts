@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@clincore/audit/audit.module';
@@ -16,6 +16,8 @@ import { AuthFailureThrottle } from './auth-failure.throttle';
 import { BootstrapTokenService } from './bootstrap-token.service';
 import { rateLimitConfig } from './rate-limit.config';
 import { RateLimitGuard } from './rate-limit.guard';
+import { TenantDbShare } from './tenant-db-share';
+import { TenantDbShareGuard } from './tenant-db-share.guard';
 import { ApiKeyEntity } from './entities/api-key.entity';
 
 @Module({
@@ -34,10 +36,18 @@ import { ApiKeyEntity } from './entities/api-key.entity';
     ApiKeysService,
     AuthFailureThrottle,
     BootstrapTokenService,
+    {
+      provide: TenantDbShare,
+      inject: [databaseConfig.KEY],
+      useFactory: (config: ConfigType<typeof databaseConfig>) =>
+        new TenantDbShare(config.tenantConcurrency, config.tenantQueue),
+    },
     { provide: APP_GUARD, useClass: AccessGuard },
     // After AccessGuard (guards run in this order): it needs the key id.
     { provide: APP_GUARD, useClass: RateLimitGuard },
+    // After the rate limit (a throttled call holds no permit), before BillingModule's quota guard.
+    { provide: APP_GUARD, useClass: TenantDbShareGuard },
   ],
-  exports: [ApiKeysService, BootstrapTokenService],
+  exports: [ApiKeysService, BootstrapTokenService, TenantDbShare],
 })
 export class AuthModule {}

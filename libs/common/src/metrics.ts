@@ -26,6 +26,13 @@ export const quotaRejections = new Counter({
   registers: [metricsRegistry],
 });
 
+export const tenantDbRejections = new Counter({
+  name: 'clincore_tenant_db_rejections_total',
+  help: "Calls refused with 429 because their tenant was over its share of this replica's database work, by reason",
+  labelNames: ['reason'] as const,
+  registers: [metricsRegistry],
+});
+
 export const logLinesDropped = new Counter({
   name: 'clincore_log_lines_dropped_total',
   help: 'Log lines dropped because stdout did not drain (16 MiB buffered)',
