@@ -9,6 +9,7 @@ import { AccessLogIndex1763900700000 } from './1763900700000-access-log-index';
 import { SignedAuditEvents1763900800000 } from './1763900800000-signed-audit-events';
 import { KeyedApiKeyHashes1763900900000 } from './1763900900000-keyed-api-key-hashes';
 import { AppRolePrivileges1763901000000 } from './1763901000000-app-role-privileges';
+import { ApiKeyRevocationOnlySooner1763901100000 } from './1763901100000-api-key-revocation-only-sooner';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   SignedAuditEvents1763900800000,
   KeyedApiKeyHashes1763900900000,
   AppRolePrivileges1763901000000,
+  ApiKeyRevocationOnlySooner1763901100000,
 ];

@@ -104,6 +104,31 @@ describe('API-key hashes keyed by a pepper the database never holds', () => {
       await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
     });
 
+    it('brings no revoked key back: a revocation can only come sooner', async () => {
+      const tenant = await bootstrapTenant(api.http, 'Unrevoked Hospital');
+      const member = await issueKey(api.http, tenant.adminKey);
+      await api.http
+        .post(`/admin/api-keys/revoke/${member.id}`)
+        .set('X-API-Key', tenant.adminKey)
+        .expect(200);
+      expectProblem(await api.http.get('/cases').set('X-API-Key', member.key), 401);
+      await inTenantTx('app', tenant.tenantId, async (db) => {
+        await db.query('savepoint attempt');
+        for (const later of ['null', `now() + interval '1 day'`]) {
+          await expect(
+            db.query(`update api_keys set revoked_at = ${later} where id = $1`, [member.id]),
+          ).rejects.toThrow(/can only come sooner/);
+          await db.query('rollback to savepoint attempt');
+        }
+        // Sooner is what a revocation during a rotation's grace does.
+        await db.query(
+          `update api_keys set revoked_at = revoked_at - interval '1 second' where id = $1`,
+          [member.id],
+        );
+      });
+      expectProblem(await api.http.get('/cases').set('X-API-Key', member.key), 401);
+    });
+
     it('keeps a key from before peppers working until revoked; keys:upgrade-legacy re-keys it in place', async () => {
       const tenant = await bootstrapTenant(api.http, 'Legacy Hospital');
       const old = newSecret();
