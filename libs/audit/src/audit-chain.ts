@@ -245,7 +245,7 @@ async function breakIn(
   if (event.seq !== (prev?.seq ?? 0) + 1) return 'seq_gap';
   if (event.prev_hash !== (prev?.hash ?? null)) return 'prev_hash_mismatch';
   const { hash, kid, signature, ...unsealed } = event;
-  if (hashAuditEvent(unsealed) !== hash) return 'hash_mismatch';
+  if (recomputedHash(unsealed) !== hash) return 'hash_mismatch';
   // Unsigned events are accepted only up to the seq the migration recorded, so an
   // event planted with the app role (which can compute a hash, not a signature) is named.
   if (kid === null || signature === null)
@@ -253,6 +253,33 @@ async function breakIn(
   return (await verifier.verify(kid, auditSigningInput(hash), signature))
     ? undefined
     : 'signature_invalid';
+}
+
+/**
+ * The hash an event's fields give, or undefined where they give none: a row
+ * planted behind the API's back may hold what canonical JSON refuses (a jsonb
+ * number beyond a double, read back as Infinity), and verify must name that
+ * event, not fail.
+ */
+function recomputedHash(
+  unsealed: Omit<AuditEvent, 'hash' | 'kid' | 'signature'>,
+): string | undefined {
+  try {
+    return hashAuditEvent(unsealed);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A timestamptz as the API writes it (ISO 8601, milliseconds); anything else a
+ * planted row may hold ('infinity' comes back as a number) as text, which
+ * then fails its hash instead of the read.
+ */
+export function auditInstant(value: unknown): string {
+  return value instanceof Date && !Number.isNaN(value.getTime())
+    ? value.toISOString()
+    : String(value);
 }
 
 const VERIFY_BATCH = 1000;
@@ -292,9 +319,9 @@ async function* readAuditEvents(query: Query, tenantId: string): AsyncGenerator<
               request_id, ip, occurred_at, prev_hash, hash, kid, signature
          from audit_events where tenant_id = $1 and seq > $2 order by seq limit $3`,
       [tenantId, after, VERIFY_BATCH],
-    )) as Array<Omit<AuditEvent, 'seq' | 'occurred_at'> & { seq: string; occurred_at: Date }>;
+    )) as Array<Omit<AuditEvent, 'seq' | 'occurred_at'> & { seq: string; occurred_at: unknown }>;
     for (const row of rows)
-      yield { ...row, seq: Number(row.seq), occurred_at: row.occurred_at.toISOString() };
+      yield { ...row, seq: Number(row.seq), occurred_at: auditInstant(row.occurred_at) };
     const last = rows[rows.length - 1];
     if (rows.length < VERIFY_BATCH || !last) return;
     after = Number(last.seq);

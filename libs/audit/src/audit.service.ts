@@ -9,6 +9,7 @@ import {
   type AuditEntry,
   type AuditEvent,
   appendAuditEvent,
+  auditInstant,
   verifyTenantAuditChain,
 } from './audit-chain';
 import { AUDIT_KEYRING, type AuditKeyring } from './audit-keyring';
@@ -96,7 +97,7 @@ function toEvent(row: AuditEventEntity): AuditEvent {
     after: row.after,
     request_id: row.requestId,
     ip: row.ip,
-    occurred_at: row.occurredAt.toISOString(),
+    occurred_at: auditInstant(row.occurredAt),
     prev_hash: row.prevHash,
     hash: row.hash,
     kid: row.kid,
