@@ -168,6 +168,27 @@ describe('exact input', () => {
     );
   });
 
+  it('refuses a number it could not keep exactly, and keeps every other exactly', async () => {
+    for (const number of ['12345678901234567890', '1e-400', '3.14159265358979323846']) {
+      const res = await as()
+        .post('/cases')
+        .set('Content-Type', 'application/json')
+        .send(`{"protocol":"generic","subject_ref":"x","inputs":{"n":${number}}}`);
+      expectProblem(res, 400);
+      expect(res.body.type).toBe('urn:clincore:problem:entity-inexact-number');
+      expect(res.body.detail).toContain(number);
+    }
+    const exact =
+      '[5e-324,1e21,0.30000000000000004,-2.5e-3,9007199254740992,1.7976931348623157e308]';
+    const created = await as()
+      .post('/cases')
+      .set('Content-Type', 'application/json')
+      .send(`{"protocol":"generic","subject_ref":"x","inputs":{"n":${exact}}}`)
+      .expect(201);
+    const read = await as().get(`/cases/${created.body.id}`).expect(200);
+    expect(read.body.inputs.n).toEqual(JSON.parse(exact));
+  });
+
   describe('charsets and the shape of a body', () => {
     const deep = (levels: number) =>
       `{"protocol":"generic","subject_ref":"x","inputs":{"a":${'['.repeat(levels)}${']'.repeat(levels)}}}`;

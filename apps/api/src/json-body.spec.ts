@@ -100,3 +100,44 @@ describe('refuseJsonStructure (the scan of the bytes before parsing)', () => {
     expect(refuseJsonStructure(Buffer.from(raw), small)?.type).toBe(type);
   });
 });
+
+describe('numbers JSON.parse would change are refused before parsing', () => {
+  it.each([
+    '12345678901234567890',
+    '-9007199254740993',
+    '1e-400',
+    '2e-324',
+    '0.1000000000000000055511151231257827',
+    '3.14159265358979323846',
+  ])('%s', (number) => {
+    expect(refuseJsonStructure(Buffer.from(`{"a":[1,${number}]}`))).toMatchObject({
+      type: 'entity.inexact.number',
+      detail: expect.stringContaining(number),
+    });
+  });
+
+  it.each([
+    '0',
+    '-0',
+    '0.0e7',
+    '9007199254740992',
+    '123456789012345',
+    '0.30000000000000004',
+    '5e-324',
+    '1e21',
+    '1.7976931348623157e308',
+    '-2.5E-3',
+    '100000000000000000000000000000',
+  ])('%s comes through exactly', (number) => {
+    expect(refuseJsonStructure(Buffer.from(`{"a":[1,${number}]}`))).toBeUndefined();
+  });
+
+  it('lets any double through as JSON.stringify writes it', () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (value) => {
+        expect(refuseJsonStructure(Buffer.from(JSON.stringify({ a: value })))).toBeUndefined();
+      }),
+      { numRuns: 5_000, seed: 180_007 },
+    );
+  });
+});

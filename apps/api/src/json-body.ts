@@ -114,6 +114,11 @@ export function refuseJsonStructure(
     if (byte === 0x22) {
       i = closingQuote(body, i);
       if (i < 0) return undefined; // unterminated: the parser says so
+    } else if (byte === 0x2d || (byte >= 0x30 && byte <= 0x39)) {
+      const end = numberEnd(body, i);
+      const inexact = inexactNumber(body, i, end);
+      if (inexact !== undefined) return inexact;
+      i = end - 1;
     } else if (byte === 0x7b || byte === 0x5b) {
       if (counts.length >= limits.depth) return tooDeep(limits);
       isArray.push(byte === 0x5b);
@@ -124,6 +129,64 @@ export function refuseJsonStructure(
     }
   }
   return undefined;
+}
+
+function numberEnd(body: Buffer, start: number): number {
+  let end = start + 1;
+  while (end < body.length && isNumberByte(body[end] as number)) end += 1;
+  return end;
+}
+
+/** Digits, sign, point and exponent: the bytes of a JSON number. */
+function isNumberByte(byte: number): boolean {
+  return (
+    (byte >= 0x30 && byte <= 0x39) ||
+    byte === 0x2b ||
+    byte === 0x2d ||
+    byte === 0x2e ||
+    byte === 0x65 ||
+    byte === 0x45
+  );
+}
+
+/**
+ * A number JSON.parse would change: more digits than a double holds
+ * (12345678901234567890 becomes …7000), or beyond its range (1e-400 becomes
+ * 0, 1e400 Infinity). Stored, scored and signed, it would not be what was
+ * sent, so it is refused; up to 15 significant digits without an exponent
+ * always come through exactly, and skip the check.
+ */
+function inexactNumber(body: Buffer, start: number, end: number): Refusal | undefined {
+  let digits = 0;
+  for (let i = start; i < end; i += 1) {
+    const byte = body[i] as number;
+    if (byte === 0x65 || byte === 0x45) digits = Infinity;
+    else if (byte >= 0x30 && byte <= 0x39) digits += 1;
+  }
+  if (digits <= 15) return undefined;
+  const text = body.toString('latin1', start, end);
+  const parsed = Number(text);
+  if (Number.isNaN(parsed)) return undefined; // not a number at all: the parser says so
+  if (!Number.isFinite(parsed)) return numberTooLarge();
+  if (decimalOf(text) === decimalOf(String(parsed))) return undefined;
+  return refused(
+    'entity.inexact.number',
+    `The request body holds the number ${text.length > 40 ? `${text.slice(0, 40)}…` : text}, which JSON numbers here (64-bit floating point) cannot hold exactly; send it with fewer digits, or as a string.`,
+  );
+}
+
+/** A decimal number's value as text: sign, significant digits, exponent ("-12e3" for -0.12e3). */
+function decimalOf(text: string): string {
+  const negative = text.startsWith('-');
+  const e = text.search(/[eE]/);
+  const mantissa = text.slice(negative ? 1 : 0, e < 0 ? text.length : e);
+  const dot = mantissa.indexOf('.');
+  const whole = dot < 0 ? mantissa : mantissa.slice(0, dot);
+  const all = whole + (dot < 0 ? '' : mantissa.slice(dot + 1));
+  const first = all.search(/[1-9]/);
+  if (first < 0) return '0';
+  const exponent = whole.length - first + (e < 0 ? 0 : Number(text.slice(e + 1)));
+  return `${negative ? '-' : ''}${all.slice(first).replace(/0+$/, '')}e${exponent}`;
 }
 
 /** Where the string opened at `open` ends; -1 if it does not. indexOf keeps long strings cheap. */
@@ -164,11 +227,7 @@ export function refuseJson(
         : undefined;
     }
     // 1e400 parses to Infinity, which JSON (and the canonical JSON that is hashed and signed) cannot hold.
-    if (typeof value === 'number' && !Number.isFinite(value))
-      return refused(
-        'entity.parse.failed',
-        'The request body holds a number too large to represent (e.g. 1e400).',
-      );
+    if (typeof value === 'number' && !Number.isFinite(value)) return numberTooLarge();
     if (typeof value === 'object' && value !== null) {
       if (depth > limits.depth) return tooDeep(limits);
       stack.push({ value, depth });
@@ -197,6 +256,13 @@ export function refuseJson(
     }
   }
   return refusal;
+}
+
+function numberTooLarge(): Refusal {
+  return refused(
+    'entity.parse.failed',
+    'The request body holds a number too large to represent (e.g. 1e400).',
+  );
 }
 
 function tooDeep(limits: Readonly<JsonBodyLimits>): Refusal {
