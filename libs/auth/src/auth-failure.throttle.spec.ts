@@ -1,4 +1,4 @@
-import { AuthFailureThrottle } from './auth-failure.throttle';
+import { AuthFailureThrottle, clientNetwork } from './auth-failure.throttle';
 import { AuthErrorCode, AuthException } from './auth.exception';
 import { loadRateLimitConfig } from './rate-limit.config';
 
@@ -29,6 +29,18 @@ describe('AuthFailureThrottle', () => {
     throttle.recordFailure('a', refused(AuthErrorCode.TooManyFailedAuthentications));
     throttle.recordFailure('a', new Error('connection refused'));
     expect(throttle.waitSeconds('a')).toBe(0);
+  });
+
+  it('gives one budget to an IPv6 /64, whatever the host part, and to an IPv4 address however written', () => {
+    const throttle = make({ AUTH_FAILURE_LIMIT: '2', AUTH_FAILURE_WINDOW_SECONDS: '10' });
+    throttle.recordFailure('2001:db8:1:2::1', refused(AuthErrorCode.InvalidCredential));
+    throttle.recordFailure('2001:db8:1:2:ffff:ee:dd:cc', refused(AuthErrorCode.InvalidCredential));
+    expect(throttle.waitSeconds('2001:0db8:0001:0002:0:0:0:9')).toBe(5);
+    expect(throttle.waitSeconds('2001:db8:1:3::1')).toBe(0);
+    throttle.recordFailure('192.0.2.7', refused(AuthErrorCode.InvalidCredential));
+    throttle.recordFailure('::ffff:192.0.2.7', refused(AuthErrorCode.InvalidCredential));
+    expect(throttle.waitSeconds('192.0.2.7')).toBe(5);
+    expect(clientNetwork('not an address')).toBe('not an address');
   });
 
   it('is off with AUTH_FAILURE_LIMIT=0', () => {

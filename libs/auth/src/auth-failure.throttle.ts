@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import ipaddr from 'ipaddr.js';
 import { AuthErrorCode, AuthException } from './auth.exception';
 import { rateLimitConfig } from './rate-limit.config';
 import { RateLimiter } from './rate-limiter';
@@ -38,7 +39,7 @@ export class AuthFailureThrottle implements OnModuleDestroy {
 
   /** Seconds `address` must wait before it may try a key again; 0 when it may now. */
   waitSeconds(address: string): number {
-    return this.limiter?.waitSeconds(address) ?? 0;
+    return this.limiter?.waitSeconds(clientNetwork(address)) ?? 0;
   }
 
   /** Counts `error` against `address` when it is a refused credential (not a 403 or a 503). */
@@ -49,11 +50,28 @@ export class AuthFailureThrottle implements OnModuleDestroy {
       (error.code === AuthErrorCode.InvalidCredential ||
         error.code === AuthErrorCode.MissingCredential)
     ) {
-      this.limiter.take(address);
+      this.limiter.take(clientNetwork(address));
     }
   }
 
   onModuleDestroy(): void {
     clearInterval(this.evictTimer);
   }
+}
+
+/**
+ * What one client can vary its address within: an IPv6 /64 (one subnet hands
+ * any host 2^64 addresses, each would have a budget of its own), an IPv4
+ * address as it is (IPv4-mapped IPv6 included).
+ */
+export function clientNetwork(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  return `${v6.parts
+    .slice(0, 4)
+    .map((part) => part.toString(16))
+    .join(':')}::/64`;
 }
