@@ -152,6 +152,18 @@ describe('exact input', () => {
       },
     );
 
+    it.each([
+      ['/cases/{id}', '__proto__=x'],
+      ['/cases/{id}/events', 'constructor=1'],
+      ['/admin/usage', 'prototype=1'],
+      ['/admin/api-keys', '%5F%5Fproto%5F%5F=1'],
+      ['/admin/audit-events/verify', '__proto__[admin]=1'],
+    ])('%s?%s: the name is refused on routes without a query DTO too', async (route, query) => {
+      const res = await as().get(`${route.replace('{id}', caseId)}?limit=1&${query}`);
+      expectProblem(res, 400);
+      expect(Object.keys(res.body.errors)).toHaveLength(1);
+    });
+
     it.each(['__proto__', 'constructor', 'prototype'])(
       'a member named %s, at any depth, is a 400 on every route alike',
       async (name) => {

@@ -11,7 +11,7 @@ import { sendProblem } from './problem-details.filter';
  */
 export function rejectNulInUrl(req: Request, res: Response, next: NextFunction): void {
   if (!req.url.includes('%00')) {
-    next();
+    rejectPrototypeQueryNames(req, res, next);
     return;
   }
   sendProblem(
@@ -21,6 +21,41 @@ export function rejectNulInUrl(req: Request, res: Response, next: NextFunction):
       title: 'Invalid request',
       status: 400,
       detail: 'The request URL holds a NUL character (%00), which is not accepted.',
+    },
+    req.originalUrl,
+    requestIdOf(req),
+  );
+}
+
+const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * A query parameter named `__proto__`, `constructor` or `prototype` is a 400
+ * on every route, as the same name is in a body: routes without a query DTO
+ * would otherwise ignore it without a word. Only URLs with a query are parsed.
+ */
+function rejectPrototypeQueryNames(req: Request, res: Response, next: NextFunction): void {
+  const query = req.url.indexOf('?');
+  if (query < 0) {
+    next();
+    return;
+  }
+  let refused: string | undefined;
+  for (const name of new URLSearchParams(req.url.slice(query + 1)).keys()) {
+    if (PROTOTYPE_NAMES.has(name.replace(/\[.*$/, ''))) refused = name;
+  }
+  if (refused === undefined) {
+    next();
+    return;
+  }
+  sendProblem(
+    res,
+    {
+      type: 'urn:clincore:problem:invalid-request',
+      title: 'Invalid request',
+      status: 400,
+      detail: 'The request has invalid fields; see errors.',
+      errors: { [refused]: [`property ${refused} should not exist`] },
     },
     req.originalUrl,
     requestIdOf(req),
