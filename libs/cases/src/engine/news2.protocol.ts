@@ -3,7 +3,7 @@ import type { Protocol } from './protocol';
 
 /**
  * NEWS2, Royal College of Physicians (2017): the National Early Warning Score.
- * Point tables follow the RCP chart exactly; see DESIGN.md "Clinical protocols".
+ * Point tables follow the RCP chart exactly; docs/protocols.md gives them to partners.
  */
 export interface News2Inputs {
   [key: string]: unknown;
