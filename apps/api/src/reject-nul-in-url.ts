@@ -14,17 +14,7 @@ export function rejectNulInUrl(req: Request, res: Response, next: NextFunction):
     rejectPrototypeQueryNames(req, res, next);
     return;
   }
-  sendProblem(
-    res,
-    {
-      type: 'urn:clincore:problem:invalid-request',
-      title: 'Invalid request',
-      status: 400,
-      detail: 'The request URL holds a NUL character (%00), which is not accepted.',
-    },
-    req.originalUrl,
-    requestIdOf(req),
-  );
+  refuse(req, res, 'The request URL holds a NUL character (%00), which is not accepted.');
 }
 
 const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
@@ -48,14 +38,25 @@ function rejectPrototypeQueryNames(req: Request, res: Response, next: NextFuncti
     next();
     return;
   }
+  refuse(req, res, 'The request has invalid fields; see errors.', {
+    [refused]: [`property ${refused} should not exist`],
+  });
+}
+
+function refuse(
+  req: Request,
+  res: Response,
+  detail: string,
+  errors?: Record<string, string[]>,
+): void {
   sendProblem(
     res,
     {
       type: 'urn:clincore:problem:invalid-request',
       title: 'Invalid request',
       status: 400,
-      detail: 'The request has invalid fields; see errors.',
-      errors: { [refused]: [`property ${refused} should not exist`] },
+      detail,
+      ...(errors ? { errors } : {}),
     },
     req.originalUrl,
     requestIdOf(req),
