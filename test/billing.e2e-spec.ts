@@ -104,6 +104,22 @@ describe('usage, quota and billing status', () => {
     );
   });
 
+  it('counts authenticated calls that end in an error, as README tells a partner', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Clumsy Clinic');
+    const as = withKey(api, tenant.adminKey);
+    expectProblem(await as.post('/cases').send({ protocol: 'news2' }), 400);
+    expectProblem(await as.get('/cases/00000000-0000-4000-8000-000000000000'), 404);
+    expectProblem(await as.get('/cases/not-a-uuid'), 400);
+    const usage = (await as.get('/admin/usage').expect(200)).body;
+    expect(usage.total_calls).toBe(3);
+    expect(usage.by_route).toEqual(
+      expect.arrayContaining([
+        { route: 'POST /cases', calls: 1 },
+        { route: 'GET /cases/:id', calls: 2 },
+      ]),
+    );
+  });
+
   it('lets an active tenant go past the free limit, and blocks a suspended one at once', async () => {
     const tenant = await bootstrapTenant(api.http, 'Paying Hospital');
     await platform().set(tenant.tenantId, { billing_status: 'active' }).expect(200);
