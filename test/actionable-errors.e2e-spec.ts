@@ -83,8 +83,9 @@ describe('errors that tell the partner what to do', () => {
       const keys = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey);
       expect(keys.status).toBe(200);
       expect(keys.body.items).toHaveLength(keysBefore);
-      expect((await api.http.get(`/cases/${caseId}`).set('X-API-Key', tenant.adminKey)).body)
-        .toMatchObject({ version: 1, status: 'open' });
+      expect(
+        (await api.http.get(`/cases/${caseId}`).set('X-API-Key', tenant.adminKey)).body,
+      ).toMatchObject({ version: 1, status: 'open' });
     });
 
     it('names what was sent, and still reads application/json and application/*+json', async () => {

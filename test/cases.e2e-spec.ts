@@ -290,7 +290,10 @@ describe('cases API', () => {
         .send({ signed_by: 'Dr. Who', meaning: 'review' })
         .expect(200);
       expectProblem(
-        await as().patch(`/cases/${created.id}`).set('If-Match', '"1"').send({ inputs: NEWS2_INPUTS }),
+        await as()
+          .patch(`/cases/${created.id}`)
+          .set('If-Match', '"1"')
+          .send({ inputs: NEWS2_INPUTS }),
         409,
       );
       await inTenantTx('owner', tenant.tenantId, async (owner) => {
@@ -475,7 +478,10 @@ describe('cases API', () => {
       const mine = await createCase(api.http, tenant.adminKey);
       expectProblem(await as(other.adminKey).get(`/cases/${mine.id}`), 404);
       expectProblem(
-        await as(other.adminKey).patch(`/cases/${mine.id}`).set('If-Match', '"1"').send({ inputs: NEWS2_INPUTS }),
+        await as(other.adminKey)
+          .patch(`/cases/${mine.id}`)
+          .set('If-Match', '"1"')
+          .send({ inputs: NEWS2_INPUTS }),
         404,
       );
       expectProblem(await as(other.adminKey).get(`/cases/${mine.id}/events`), 404);

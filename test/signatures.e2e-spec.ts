@@ -86,7 +86,10 @@ describe('finalize, signing keys and verify-replay', () => {
 
       expectProblem(await as().post(`/cases/${created.id}/finalize`).send(SIGN), 409);
       expectProblem(
-        await as().patch(`/cases/${created.id}`).set('If-Match', '*').send({ inputs: NEWS2_INPUTS }),
+        await as()
+          .patch(`/cases/${created.id}`)
+          .set('If-Match', '*')
+          .send({ inputs: NEWS2_INPUTS }),
         409,
       );
     });

@@ -68,7 +68,7 @@ function answerClientError(
 
 /** What was refused and, where a limit was passed, the limit, so a client knows what to change. */
 function clientErrorDetail(code: string | undefined, limits: HttpServerLimits): string {
-  switch (code) {
+  switch (code ?? '') {
     case 'HPE_HEADER_OVERFLOW':
       return `The request line and headers are larger than this server accepts: at most ${describeBytes(limits.maxHeaderBytes)} in all.`;
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':

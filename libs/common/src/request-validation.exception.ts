@@ -16,7 +16,9 @@ export class RequestValidationException extends DomainException<'invalid-request
       for (const error of list) {
         const path = prefix ? `${prefix}.${error.property}` : error.property;
         if (error.constraints)
-          fields[path] = isMissing(error) ? [`${path} is required`] : Object.values(error.constraints);
+          fields[path] = isMissing(error)
+            ? [`${path} is required`]
+            : Object.values(error.constraints);
         if (error.children?.length) walk(error.children, path);
       }
     };

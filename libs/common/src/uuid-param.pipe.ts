@@ -8,12 +8,14 @@ import { RequestValidationException } from './request-validation.exception';
  */
 @Injectable()
 export class UuidParamPipe extends ParseUUIDPipe {
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<string> {
-    if (typeof value === 'string' && this.isUUID(value)) return value;
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<string> {
+    if (typeof value === 'string' && this.isUUID(value)) return Promise.resolve(value);
     const name = metadata.data ?? 'id';
-    throw new RequestValidationException(
-      { [name]: [`${name} must be a UUID`] },
-      `The path parameter ${name} must be a UUID, such as 6f1c2f8e-1d2b-4b8e-9a55-2f0f4f1b7c3a.`,
+    return Promise.reject(
+      new RequestValidationException(
+        { [name]: [`${name} must be a UUID`] },
+        `The path parameter ${name} must be a UUID, such as 6f1c2f8e-1d2b-4b8e-9a55-2f0f4f1b7c3a.`,
+      ),
     );
   }
 }
