@@ -71,6 +71,7 @@ describe('admin audit trail', () => {
     const created = await createCase(api.http, tenant.adminKey);
     await as
       .patch(`/cases/${created.id}`)
+      .set('If-Match', '"1"')
       .send({ inputs: { ...NEWS2_INPUTS, pulse: 100 } })
       .expect(200);
     await as

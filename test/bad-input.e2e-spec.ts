@@ -130,9 +130,9 @@ describe('bad input', () => {
     await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey).expect(200);
   });
 
-  it('treats a non-JSON content type as no body (400), not as a crash', async () => {
-    expectProblem(await postKeys('name=x&role=member', 'application/x-www-form-urlencoded'), 400);
-    expectProblem(await postKeys('<key/>', 'text/xml'), 400);
+  it('answers 415 to a non-JSON content type, not a crash or a list of missing fields', async () => {
+    expectProblem(await postKeys('name=x&role=member', 'application/x-www-form-urlencoded'), 415);
+    expectProblem(await postKeys('<key/>', 'text/xml'), 415);
   });
 
   it.each([

@@ -51,6 +51,11 @@ describe('usage, quota and billing status', () => {
       usage: LIMIT,
     });
     expect(new Date(over.body.resets_at).getUTCDate()).toBe(1);
+    // It says how the limit is lifted: the date it resets, or the operator's plan change.
+    expect(over.body.detail).toContain(`calls are accepted again from ${over.body.resets_at}`);
+    expect(over.body.detail).toContain(
+      'PATCH /platform/tenants/{tenant id} {"billing_status":"active"}',
+    );
     expect(over.headers['x-quota-remaining']).toBe('0');
     expect(over.headers['x-quota-reset']).toBe(over.body.resets_at);
     expectProblem(await as.post('/cases').send({}), 402);
@@ -145,6 +150,10 @@ describe('usage, quota and billing status', () => {
     const res = await withKey(api, tenant.adminKey).get('/cases');
     expectProblem(res, 402);
     expect(res.body.type).toBe('urn:clincore:problem:tenant-suspended');
+    expect(res.body.detail).toMatch(/^This tenant is suspended: .* Contact your ClinCore operator/);
+    expect(res.body.detail).toContain(
+      'PATCH /platform/tenants/{tenant id} {"billing_status":"active"}',
+    );
     expect(
       (await withKey(api, tenant.adminKey).get('/admin/usage').expect(200)).body.billing_status,
     ).toBe('suspended');

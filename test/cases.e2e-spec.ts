@@ -236,21 +236,32 @@ describe('cases API', () => {
       ]);
     });
 
-    it('answers 412 to a stale or weak If-Match, 400 to a malformed one, and accepts none, * or a list', async () => {
+    it('answers 428 without If-Match, 412 to a stale one, 400 to a malformed one, and accepts *, a weak tag or a list', async () => {
       const created = await createCase(api.http, tenant.adminKey);
       const patch = (ifMatch?: string) => {
         const req = as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS });
         return ifMatch === undefined ? req : req.set('If-Match', ifMatch);
       };
+      // A blind overwrite of clinical inputs is refused, with what to do instead.
+      const blind = await patch();
+      expectProblem(blind, 428);
+      expect(blind.body.type).toBe('urn:clincore:problem:precondition-required');
+      expect(blind.body.detail).toMatch(/GET the case and send its ETag/);
+      expect((await as().get(`/cases/${created.id}`).expect(200)).body.version).toBe(1);
       expectProblem(await patch('"7"'), 412);
       expectProblem(await patch('version-one'), 400);
-      expect((await patch()).status).toBe(200);
       expect((await patch('*')).status).toBe(200);
-      // If-Match compares strongly (RFC 9110): a weak tag never matches; a list matches any member.
-      expectProblem(await patch('W/"3"'), 412);
+      // A weak tag (a proxy weakened the ETag) names the version as well.
+      expectProblem(await patch('W/"1"'), 412);
+      expect((await patch('W/"2"')).headers.etag).toBe('"3"');
       expect((await patch('"9", "3"')).status).toBe(200);
       expectProblem(await patch('"3"'), 412);
       expectProblem(await patch('"4", nonsense'), 400);
+      // A missing If-Match is refused before the case is looked up: another id is 428 too.
+      expectProblem(
+        await as().patch('/cases/7d0c7a8e-2c8a-4f7e-9d51-6c1f0b7f3a11').send({ inputs: {} }),
+        428,
+      );
     });
 
     it('answers 400 to invalid inputs and changes nothing', async () => {
@@ -258,11 +269,15 @@ describe('cases API', () => {
       expectProblem(
         await as()
           .patch(`/cases/${created.id}`)
+          .set('If-Match', '"1"')
           .send({ inputs: { ...NEWS2_INPUTS, pulse: -1 } }),
         400,
       );
       expectProblem(
-        await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS, protocol: 'qsofa' }),
+        await as()
+          .patch(`/cases/${created.id}`)
+          .set('If-Match', '"1"')
+          .send({ inputs: NEWS2_INPUTS, protocol: 'qsofa' }),
         400,
       );
       expect((await as().get(`/cases/${created.id}`).expect(200)).body.version).toBe(1);
@@ -274,7 +289,13 @@ describe('cases API', () => {
         .post(`/cases/${created.id}/finalize`)
         .send({ signed_by: 'Dr. Who', meaning: 'review' })
         .expect(200);
-      expectProblem(await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS }), 409);
+      expectProblem(
+        await as()
+          .patch(`/cases/${created.id}`)
+          .set('If-Match', '"1"')
+          .send({ inputs: NEWS2_INPUTS }),
+        409,
+      );
       await inTenantTx('owner', tenant.tenantId, async (owner) => {
         await expect(
           owner.query(`update cases set inputs = '{}' where id = $1`, [created.id]),
@@ -299,12 +320,13 @@ describe('cases API', () => {
       expect(events.map((e) => e.seq)).toEqual([1, 2]);
     });
 
-    it('serializes concurrent PATCHes without If-Match into one unbroken chain', async () => {
+    it('serializes concurrent PATCHes with If-Match: * into one unbroken chain', async () => {
       const created = await createCase(api.http, tenant.adminKey);
       const statuses = await Promise.all(
         Array.from({ length: 15 }, (_, i) =>
           as()
             .patch(`/cases/${created.id}`)
+            .set('If-Match', '*')
             .send({ inputs: { ...NEWS2_INPUTS, pulse: 60 + i } })
             .then((r) => r.status),
         ),
@@ -320,10 +342,12 @@ describe('cases API', () => {
       const created = await createCase(api.http, tenant.adminKey);
       await as()
         .patch(`/cases/${created.id}`)
+        .set('If-Match', '"1"')
         .send({ inputs: { ...NEWS2_INPUTS, spo2: 91 } })
         .expect(200);
       await as()
         .patch(`/cases/${created.id}`)
+        .set('If-Match', '"2"')
         .send({ inputs: { ...NEWS2_INPUTS, temperature: 35.0 } })
         .expect(200);
       const events = await eventsOf(created.id);
@@ -454,7 +478,10 @@ describe('cases API', () => {
       const mine = await createCase(api.http, tenant.adminKey);
       expectProblem(await as(other.adminKey).get(`/cases/${mine.id}`), 404);
       expectProblem(
-        await as(other.adminKey).patch(`/cases/${mine.id}`).send({ inputs: NEWS2_INPUTS }),
+        await as(other.adminKey)
+          .patch(`/cases/${mine.id}`)
+          .set('If-Match', '"1"')
+          .send({ inputs: NEWS2_INPUTS }),
         404,
       );
       expectProblem(await as(other.adminKey).get(`/cases/${mine.id}/events`), 404);

@@ -119,7 +119,11 @@ describe('exact input', () => {
         () => as().post('/cases'),
         { protocol: 'generic', subject_ref: 'x', inputs: {} },
       ],
-      ['PATCH /cases/{id}', () => as().patch(`/cases/${caseId}`), { inputs: {} }],
+      [
+        'PATCH /cases/{id}',
+        () => as().patch(`/cases/${caseId}`).set('If-Match', '*'),
+        { inputs: {} },
+      ],
       ['POST /admin/api-keys', () => as().post('/admin/api-keys'), { name: 'k', role: 'member' }],
       [
         'POST /bootstrap',

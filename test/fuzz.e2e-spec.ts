@@ -515,6 +515,11 @@ describe('what Node refuses before the application is problem details too', () =
       status,
       type: expect.stringMatching(/^urn:clincore:problem:/),
     });
+    // A limit passed is named, so the client knows what to shorten.
+    if (status === 431)
+      expect(JSON.parse(answer.body).detail).toBe(
+        'The request line and headers are larger than this server accepts: at most 8192 bytes (8 KiB) in all.',
+      );
     // And the server keeps serving.
     expect((await fetch(`http://127.0.0.1:${String(port)}/health`)).status).toBe(200);
   });

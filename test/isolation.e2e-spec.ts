@@ -303,7 +303,11 @@ describe('tenant isolation', () => {
           'PATCH /cases/{id}',
           bCase.id,
           (id) =>
-            api.http.patch(`/cases/${id}`).set('X-API-Key', asA).send({ inputs: NEWS2_INPUTS }),
+            api.http
+              .patch(`/cases/${id}`)
+              .set('X-API-Key', asA)
+              .set('If-Match', '"1"')
+              .send({ inputs: NEWS2_INPUTS }),
         ],
         [
           'GET /cases/{id}/events',

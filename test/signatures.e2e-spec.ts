@@ -33,6 +33,7 @@ describe('finalize, signing keys and verify-replay', () => {
     const created = await createCase(api.http, tenant.adminKey);
     await as()
       .patch(`/cases/${created.id}`)
+      .set('If-Match', '"1"')
       .send({ inputs: { ...NEWS2_INPUTS, pulse: 120 } })
       .expect(200);
     const res = await as().post(`/cases/${created.id}/finalize`).send(SIGN).expect(200);
@@ -84,7 +85,13 @@ describe('finalize, signing keys and verify-replay', () => {
       expect(events[0].hash).toBe(res.body.signature.events_head);
 
       expectProblem(await as().post(`/cases/${created.id}/finalize`).send(SIGN), 409);
-      expectProblem(await as().patch(`/cases/${created.id}`).send({ inputs: NEWS2_INPUTS }), 409);
+      expectProblem(
+        await as()
+          .patch(`/cases/${created.id}`)
+          .set('If-Match', '*')
+          .send({ inputs: NEWS2_INPUTS }),
+        409,
+      );
     });
 
     it('lets exactly one of ten concurrent finalizes sign', async () => {

@@ -18,7 +18,7 @@ const ROUNDS = 8;
 const CASES_PER_ROUND = 4;
 /** Concurrent If-Match PATCHes per case on one version: exactly one may win. */
 const IF_MATCH_RACERS = 8;
-/** Per case in the mixed race: blind PATCHes, finalizes, verify-replays. */
+/** Per case in the mixed race: blind PATCHes (If-Match: *), finalizes, verify-replays. */
 const MIXED = { patches: 6, finalizes: 5, replays: 4 };
 const FREE_LIMIT = 25;
 /** Calls fired at once at a fresh free tenant, far past its quota. */
@@ -144,15 +144,20 @@ describe('concurrency histories', () => {
       expect(replies.filter((r) => r.status === 412)).toHaveLength(IF_MATCH_RACERS - 1);
     }
 
-    // 2. Blind PATCHes, finalizes and verify-replays all at once on each case.
+    // 2. Blind PATCHes (If-Match: *), finalizes and verify-replays all at once on each case.
     const mixed = await Promise.all(
       ids.map(async (id) => {
         const ops = [
           ...Array.from({ length: MIXED.patches }, (_, i) => async () => ({
             kind: 'patch' as const,
-            reply: await call('PATCH', `/cases/${id}`, clinic.adminKey, {
-              inputs: inputs(100 + i),
-            }),
+            // If-Match: * is the explicit overwrite of whatever version is current.
+            reply: await call(
+              'PATCH',
+              `/cases/${id}`,
+              clinic.adminKey,
+              { inputs: inputs(100 + i) },
+              { 'If-Match': '*' },
+            ),
           })),
           ...Array.from({ length: MIXED.finalizes }, (_, i) => async () => ({
             kind: 'finalize' as const,

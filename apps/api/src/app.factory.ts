@@ -26,7 +26,7 @@ import { createLogger, PinoNestLogger, requestLogObserver } from './logging';
 import { httpMetricsObserver } from './metrics/http-metrics.observer';
 import { ProblemDetailsFilter } from './problem-details.filter';
 import { helmetHeaders, requestPipeline } from './request-pipeline';
-import { RequestValidationException } from './request-validation.exception';
+import { RequestValidationException } from '@clincore/common/request-validation.exception';
 import { setupSwagger } from './swagger';
 
 /** The API as `main.ts` serves it and as the e2e tests drive it: one construction path. */

@@ -7,7 +7,7 @@ import {
 } from 'class-transformer';
 import { getMetadataStorage } from 'class-validator';
 import { rawJsonProperties } from '@clincore/common/raw-json';
-import { RequestValidationException } from './request-validation.exception';
+import { RequestValidationException } from '@clincore/common/request-validation.exception';
 
 /** Names JSON.parse and the query parser accept that no DTO may take (prototype pollution). */
 const REFUSED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
@@ -42,6 +42,8 @@ export class ExactValidationPipe extends ValidationPipe {
     } catch (error) {
       if (refused && error instanceof RequestValidationException)
         throw new RequestValidationException({ ...error.fieldErrors, ...refused });
+      if (error instanceof RequestValidationException && isMissingBody(value, metadata))
+        throw new RequestValidationException(error.fieldErrors ?? {}, MISSING_BODY);
       throw error;
     }
     if (refused) throw new RequestValidationException(refused);
@@ -80,6 +82,18 @@ export class ExactValidationPipe extends ValidationPipe {
     }
     return names.has(name);
   }
+}
+
+const MISSING_BODY =
+  'The request body is missing: send a JSON object with Content-Type: application/json; errors lists the required members.';
+
+/**
+ * No body at all (nothing sent, or zero bytes): validated as `{}`, so a route
+ * whose members are all optional takes it; one that requires members says
+ * the body is missing rather than only listing them.
+ */
+function isMissingBody(value: unknown, metadata: ArgumentMetadata): boolean {
+  return metadata.type === 'body' && value === undefined;
 }
 
 /** class-transformer without its walk through raw JSON properties, which keep the client's value. */

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { HttpServerLimits } from '@clincore/common/app.config';
+import { describeBytes } from './byte-size';
 
 /**
  * Explicit bounds on the Node HTTP server, so a slow or oversized client
@@ -22,7 +23,9 @@ export function applyHttpServerLimits(server: Server, limits: HttpServerLimits):
     // 10 s head deadline to 40 s); a check walks the open connections only.
     connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
   });
-  server.on('clientError', answerClientError);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    answerClientError(error, socket, limits);
+  });
 }
 
 /** Node's own answers to what it refuses before a request exists (its default handler's statuses). */
@@ -38,7 +41,11 @@ const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
  * details too, with Node's status; Node's default answer has no body. Written
  * to the socket directly: there is no request or response object yet.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Duplex,
+  limits: HttpServerLimits,
+): void {
   const started = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (!socket.writable || started?.headersSent) {
     socket.destroy();
@@ -50,11 +57,25 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     type: `urn:clincore:problem:${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
     title,
     status,
-    detail: 'The server refused the request before reading it; see the status.',
+    detail: clientErrorDetail(error.code, limits),
   });
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${String(status)} ${title}\r\nContent-Type: application/problem+json\r\n` +
       `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** What was refused and, where a limit was passed, the limit, so a client knows what to change. */
+function clientErrorDetail(code: string | undefined, limits: HttpServerLimits): string {
+  switch (code ?? '') {
+    case 'HPE_HEADER_OVERFLOW':
+      return `The request line and headers are larger than this server accepts: at most ${describeBytes(limits.maxHeaderBytes)} in all.`;
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 'The chunk extensions of the request body are larger than this server accepts (16 KiB, Node.js).';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return `The request was not complete in time: the head within ${String(limits.headersTimeoutMs)} ms, the whole request within ${String(limits.requestTimeoutMs)} ms.`;
+    default:
+      return 'The server refused the request before reading it: it is not well-formed HTTP.';
+  }
 }

@@ -6,6 +6,7 @@ import express, {
   type Response,
 } from 'express';
 import { requestIdOf } from '@clincore/common/request-id';
+import { describeBytes } from './byte-size';
 import { type Problem, sendProblem, toProblem } from './problem-details.filter';
 
 /** What a JSON body may hold. No protocol comes near these; generic inputs stay within 64 KiB. */
@@ -28,17 +29,20 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 const REJECTED = 'clincore-rejected: ';
 
 /**
- * The JSON body parser and its error handler: a charset other than UTF-8 is a
- * 415, malformed JSON a 400, an oversized body a 413, and what valid JSON may
+ * The JSON body parser and its error handler: a body that is not JSON (no or
+ * another Content-Type, form encoding) or not UTF-8 is a 415, malformed JSON
+ * a 400, an oversized body a 413 naming the limit, and what valid JSON may
  * carry but the API must not take (excessive nesting or size of structure,
  * NUL characters, prototype keys, lone surrogates, numbers that overflow to
- * Infinity) a 400, all as problem details.
+ * Infinity) a 400, all as problem details. No body at all (zero bytes) is
+ * left undefined: the route decides whether it needs one.
  */
 export function jsonBody(limitBytes: number): Array<RequestHandler | express.ErrorRequestHandler> {
   const parser = express.json({ limit: limitBytes, type: JSON_TYPES, verify: refuseJsonBytes });
   return [
-    utf8Only,
+    jsonUtf8Only,
     (req: Request, res: Response, next: NextFunction) => {
+      if (!carriesContent(req)) return next();
       parser(req, res, (error?: unknown) => {
         if (error !== undefined) return next(error);
         // Checked on the parsed value, not on the bytes: what the handlers see is what counts.
@@ -52,13 +56,28 @@ export function jsonBody(limitBytes: number): Array<RequestHandler | express.Err
 }
 
 /**
- * JSON exchanged between systems is UTF-8 (RFC 8259 §8.1). body-parser would
- * decode any `utf-*` charset; a body declared otherwise is refused before it
- * is read.
+ * Whether the request sends content: a Content-Length above zero, or a chunked
+ * body (whose length is unknown until read). Zero bytes are no body, whatever
+ * the Content-Type says.
  */
-function utf8Only(req: Request, _res: Response, next: NextFunction): void {
+function carriesContent(req: Request): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) > 0;
+}
+
+/**
+ * Every body the API reads is JSON; anything else (no Content-Type, text,
+ * a form) is refused before it is read, as a 415 that names the media type
+ * to send, rather than read as no body and answered with the members it
+ * lacks. JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): body-parser
+ * would decode any `utf-*` charset, so a JSON body declared otherwise is
+ * refused too.
+ */
+function jsonUtf8Only(req: Request, _res: Response, next: NextFunction): void {
+  if (!carriesContent(req)) return next();
   const header = req.headers['content-type'];
-  if (header === undefined || !req.is(JSON_TYPES)) return next();
+  if (header === undefined || !req.is(JSON_TYPES)) return next(notJson(header));
   let charset: string | undefined;
   try {
     charset = parseContentType(header).parameters.charset;
@@ -74,6 +93,26 @@ function utf8Only(req: Request, _res: Response, next: NextFunction): void {
       { status: 415, type: 'charset.unsupported' },
     ),
   );
+}
+
+function notJson(header: string | undefined): Error {
+  const send = 'send JSON with Content-Type: application/json (application/*+json is read too)';
+  let type: string | undefined;
+  try {
+    type = header === undefined ? undefined : parseContentType(header).type;
+  } catch {
+    // malformed: named as such below
+  }
+  const sent =
+    header === undefined
+      ? 'The request has a body but no Content-Type'
+      : type === undefined
+        ? 'The request body has a malformed Content-Type'
+        : `The request body is ${type}, which this API does not read`;
+  return Object.assign(new Error(`${REJECTED}${sent}: ${send}.`), {
+    status: 415,
+    type: 'media.type.unsupported',
+  });
 }
 
 /**
@@ -306,11 +345,12 @@ function bodyErrors(error: unknown, req: Request, res: Response, _next: NextFunc
 }
 
 function bodyProblem(error: unknown): Problem {
-  const { type, status, message, code } = error as {
+  const { type, status, message, code, limit } = error as {
     type?: unknown;
     status?: unknown;
     message?: unknown;
     code?: unknown;
+    limit?: unknown;
   };
   if (typeof status !== 'number' || status < 400 || status >= 500) return toProblem(error);
   // A gzip/deflate/br body that does not decompress comes as a zlib error (code Z_* for
@@ -322,10 +362,12 @@ function bodyProblem(error: unknown): Problem {
         ? 'encoding.invalid'
         : undefined;
   if (kind === undefined) return toProblem(error);
-  const rejected =
+  const specific =
     typeof message === 'string' && message.startsWith(REJECTED)
       ? message.slice(REJECTED.length)
-      : undefined;
+      : kind === 'entity.too.large' && typeof limit === 'number'
+        ? `The request body is larger than this server accepts: at most ${describeBytes(limit)}.`
+        : undefined;
   return {
     type: `urn:clincore:problem:${kind.replace(/\./g, '-')}`,
     title:
@@ -335,6 +377,6 @@ function bodyProblem(error: unknown): Problem {
           ? 'Unsupported media type'
           : 'Bad request',
     status,
-    detail: rejected ?? DETAILS[kind] ?? 'The request body could not be read.',
+    detail: specific ?? DETAILS[kind] ?? 'The request body could not be read.',
   };
 }

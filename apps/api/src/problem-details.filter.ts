@@ -25,7 +25,7 @@ import { requestIdOf } from '@clincore/common/request-id';
 import { serializeError } from './logging';
 import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
 import { NotReadyException } from './health/not-ready.exception';
-import { RequestValidationException } from './request-validation.exception';
+import { RequestValidationException } from '@clincore/common/request-validation.exception';
 
 export interface Problem {
   [extension: string]: unknown;
@@ -180,6 +180,8 @@ function casesProblem(exception: CasesException): Problem {
       return make(409, 'Case finalized');
     case CasesErrorCode.VersionMismatch:
       return make(412, 'Precondition failed');
+    case CasesErrorCode.PreconditionRequired:
+      return make(428, 'Precondition required');
   }
 }
 

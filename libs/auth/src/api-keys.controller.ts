@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,6 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { ApiKeyAuth } from './access.decorators';
@@ -49,7 +50,7 @@ export class ApiKeysController {
   @ApiConflictResponse({ type: ProblemDto, description: 'Already revoked or rotated' })
   revoke(
     @CurrentTenant() tenant: TenantContext,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
   ): Promise<ApiKeyDto> {
     return this.apiKeys.revoke(tenant, id);
   }

@@ -51,15 +51,16 @@ export class UsageService {
     };
     if (!row.counted) {
       const details = { limit, usage: calls, resets_at: period.end.toISOString() };
+      // Each says how the refusal ends: who acts, and what they run.
       throw row.billing_status === 'suspended'
         ? new BillingException(
             BillingErrorCode.Suspended,
-            'This tenant is suspended; contact the operator.',
+            'This tenant is suspended: every call is refused until the operator restores it. Contact your ClinCore operator; they restore the tenant with PATCH /platform/tenants/{tenant id} {"billing_status":"active"} (or "free") under the bootstrap token.',
             details,
           )
         : new BillingException(
             BillingErrorCode.QuotaExhausted,
-            `The free tier allows ${String(limit)} calls per month; this month's quota is used up until ${details.resets_at}.`,
+            `The free tier allows ${String(limit)} calls per calendar month (UTC) and this month's are used up: calls are accepted again from ${details.resets_at} (resets_at, X-Quota-Reset), or at once when the operator moves the tenant to the paid plan (PATCH /platform/tenants/{tenant id} {"billing_status":"active"}).`,
             details,
           );
     }

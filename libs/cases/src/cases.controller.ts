@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -19,11 +8,13 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPreconditionFailedResponse,
+  ApiPreconditionRequiredResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { CasesService } from './cases.service';
@@ -70,7 +61,7 @@ export class CasesController {
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   async get(
     @CurrentTenant() tenant: TenantContext,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<CaseDto> {
     return withEtag(res, await this.cases.get(tenant, id));
@@ -80,8 +71,9 @@ export class CasesController {
   @ApiOperation({ summary: 'New inputs for an open case; re-scored by its engine version' })
   @ApiHeader({
     name: 'If-Match',
-    required: false,
-    description: 'The version (ETag) you last saw, e.g. "3"',
+    required: true,
+    description:
+      'The ETag of the version you last saw, e.g. "3" (W/"3" too); * overwrites whatever is current',
   })
   @ApiOkResponse({ type: CaseDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid inputs, id or If-Match' })
@@ -91,9 +83,13 @@ export class CasesController {
     type: ProblemDto,
     description: 'If-Match does not name the current version',
   })
+  @ApiPreconditionRequiredResponse({
+    type: ProblemDto,
+    description: 'No If-Match: GET the case and send its ETag',
+  })
   async update(
     @CurrentTenant() tenant: TenantContext,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
     @Body() dto: UpdateCaseDto,
     @Res({ passthrough: true }) res: Response,
     @Headers('if-match') ifMatch?: string,
@@ -108,7 +104,7 @@ export class CasesController {
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   events(
     @CurrentTenant() tenant: TenantContext,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
   ): Promise<CaseEventListDto> {
     return this.cases.events(tenant, id);
   }

@@ -7,6 +7,7 @@ export enum CasesErrorCode {
   CaseFinalized = 'case-finalized',
   VersionMismatch = 'version-mismatch',
   InvalidPrecondition = 'invalid-precondition',
+  PreconditionRequired = 'precondition-required',
   InvalidCursor = 'invalid-cursor',
 }
 

@@ -391,22 +391,31 @@ function scoreOrReject(
 }
 
 /**
- * If-Match (RFC 9110 §13.1.1): `*`, or a list of entity tags compared strongly,
- * so a weak tag (`W/"3"`) never matches. Returns the acceptable versions, or
- * undefined when any version will do. A header that is no list of tags is a 400.
+ * If-Match (RFC 9110 §13.1.1), required: a PATCH without it would overwrite
+ * clinical inputs its sender never saw, so it is a 428 (RFC 6585). `*` (any
+ * version: an explicit overwrite), or a list of entity tags. A weak tag
+ * (`W/"3"`) names version 3 too: proxies weaken ETags they pass on, and the
+ * version alone identifies what was seen. Returns the acceptable versions, or
+ * undefined for `*`. A header that is no list of tags is a 400.
  */
 export function parseIfMatch(header: string | undefined): number[] | undefined {
-  if (header === undefined || header.trim() === '*') return undefined;
+  if (header === undefined) {
+    throw new CasesException(
+      CasesErrorCode.PreconditionRequired,
+      'PATCH needs If-Match: GET the case and send its ETag back (If-Match: "3"), so that a change made since is not overwritten unseen.',
+    );
+  }
+  if (header.trim() === '*') return undefined;
   const versions: number[] = [];
   for (const part of header.split(',')) {
-    const tag = /^\s*(W\/)?"(\d{1,9})"\s*$/.exec(part);
-    if (!tag?.[2]) {
+    const tag = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(part);
+    if (!tag?.[1]) {
       throw new CasesException(
         CasesErrorCode.InvalidPrecondition,
         'If-Match must be "*" or entity tags such as "3" (the case version).',
       );
     }
-    if (!tag[1]) versions.push(Number(tag[2]));
+    versions.push(Number(tag[1]));
   }
   return versions;
 }

@@ -1,4 +1,4 @@
-import { Controller, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { ReplayResultDto } from './dto/replay.dto';
@@ -33,7 +34,7 @@ export class ReplayController {
   @ApiConflictResponse({ type: ProblemDto, description: 'The case is not finalized' })
   verifyReplay(
     @CurrentTenant() tenant: TenantContext,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
   ): Promise<ReplayResultDto> {
     return this.replay.verifyReplay(tenant, id);
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiKeyAuth, Public } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { FinalizeCaseDto, FinalizedCaseDto } from './dto/finalize.dto';
@@ -34,7 +35,7 @@ export class SignaturesController {
   @ApiConflictResponse({ type: ProblemDto, description: 'Already finalized' })
   finalize(
     @CurrentTenant() tenant: TenantContext,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
     @Body() dto: FinalizeCaseDto,
   ): Promise<FinalizedCaseDto> {
     return this.signatures.finalize(tenant, id, dto);

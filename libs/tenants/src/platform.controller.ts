@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNotFoundResponse,
@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { BootstrapTokenAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import {
   PlatformTenantDto,
   PlatformTenantListDto,
@@ -34,7 +35,7 @@ export class PlatformController {
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid status or id' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such tenant' })
   setBillingStatus(
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', UuidParamPipe) id: string,
     @Body() dto: UpdateBillingStatusDto,
   ): Promise<PlatformTenantDto> {
     return this.tenants.setBillingStatus(id, dto.billing_status);
