@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiHeader,
@@ -28,6 +29,7 @@ import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { CasesService } from './cases.service';
 import { CaseDto, CaseEventListDto, CaseListDto } from './dto/case.dto';
+import { CREATE_CASE_BODY, UPDATE_CASE_BODY } from './dto/case-inputs.openapi';
 import { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
 import { ListCasesQuery } from './dto/list-cases.query';
 
@@ -39,6 +41,7 @@ export class CasesController {
 
   @Post()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
+  @ApiBody(CREATE_CASE_BODY)
   @ApiCreatedResponse({ type: CaseDto, description: 'The case, with an ETag of its version' })
   @ApiBadRequestResponse({
     type: ProblemDto,
@@ -78,10 +81,13 @@ export class CasesController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'New inputs for an open case; re-scored by its engine version' })
+  @ApiBody(UPDATE_CASE_BODY)
   @ApiHeader({
     name: 'If-Match',
-    required: false,
-    description: 'The version (ETag) you last saw, e.g. "3"',
+    required: true,
+    description:
+      'The ETag of the version you last read (from POST, GET or the last PATCH), e.g. "3"; the weak form W/"3" is accepted too. Without it the change is refused: no blind overwrite of clinical inputs.',
+    schema: { type: 'string', example: '"1"' },
   })
   @ApiOkResponse({ type: CaseDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid inputs, id or If-Match' })
@@ -96,7 +102,8 @@ export class CasesController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() dto: UpdateCaseDto,
     @Res({ passthrough: true }) res: Response,
-    @Headers('if-match') ifMatch?: string,
+    // Spelled as in @ApiHeader: the document then lists one If-Match, not two.
+    @Headers('If-Match') ifMatch?: string,
   ): Promise<CaseDto> {
     return withEtag(res, await this.cases.update(tenant, id, dto, ifMatch));
   }

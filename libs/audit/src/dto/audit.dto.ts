@@ -1,9 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { AUDIT_BREAK_REASONS, type AuditBreakReason } from '../audit-chain';
 
+@ApiSchema({ name: 'AuditEvent' })
 export class AuditEventDto {
   @ApiProperty({ example: 12 })
   seq!: number;
@@ -65,6 +66,7 @@ export class AuditEventDto {
   signature!: string | null;
 }
 
+@ApiSchema({ name: 'AuditEventList' })
 export class AuditEventListDto {
   @ApiProperty({ type: [AuditEventDto] })
   items!: AuditEventDto[];
@@ -117,6 +119,7 @@ export class ListAuditEventsQuery {
   cursor?: number;
 }
 
+@ApiSchema({ name: 'AuditVerification' })
 export class AuditVerificationDto {
   @ApiProperty()
   ok!: boolean;
