@@ -24,7 +24,8 @@ describe('routes and their documentation', () => {
     paths = doc.body.paths;
     expect(doc.body.components.securitySchemes).toEqual({
       'api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
-      'bootstrap-token': expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      'bootstrap-token': { type: 'http', scheme: 'bearer', description: expect.any(String) },
+      'metrics-token': { type: 'http', scheme: 'bearer', description: expect.any(String) },
     });
   });
   afterAll(() => api.close());

@@ -7,7 +7,7 @@ import { UsageDto } from './dto/usage.dto';
 import { NoQuota } from './no-quota.decorator';
 import { UsageService } from './usage.service';
 
-@ApiTags('billing')
+@ApiTags('usage')
 @ApiKeyAuth('admin')
 @Controller('admin/usage')
 export class UsageController {

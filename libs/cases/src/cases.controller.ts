@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiHeader,
@@ -19,6 +20,7 @@ import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { CasesService } from './cases.service';
 import { CaseDto, CaseEventListDto, CaseListDto } from './dto/case.dto';
+import { CREATE_CASE_BODY, UPDATE_CASE_BODY } from './dto/case-inputs.openapi';
 import { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
 import { ListCasesQuery } from './dto/list-cases.query';
 
@@ -30,6 +32,7 @@ export class CasesController {
 
   @Post()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
+  @ApiBody(CREATE_CASE_BODY)
   @ApiCreatedResponse({ type: CaseDto, description: 'The case, with an ETag of its version' })
   @ApiBadRequestResponse({
     type: ProblemDto,
@@ -69,11 +72,13 @@ export class CasesController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'New inputs for an open case; re-scored by its engine version' })
+  @ApiBody(UPDATE_CASE_BODY)
   @ApiHeader({
     name: 'If-Match',
     required: true,
     description:
-      'The ETag of the version you last saw, e.g. "3" (W/"3" too); * overwrites whatever is current',
+      'The ETag of the version you last read (from POST, GET or the last PATCH), e.g. "3"; the weak form W/"3" is accepted too, and * overwrites whatever is current. Without it the change is refused (428): no blind overwrite of clinical inputs.',
+    schema: { type: 'string', example: '"1"' },
   })
   @ApiOkResponse({ type: CaseDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid inputs, id or If-Match' })
@@ -92,7 +97,8 @@ export class CasesController {
     @Param('id', UuidParamPipe) id: string,
     @Body() dto: UpdateCaseDto,
     @Res({ passthrough: true }) res: Response,
-    @Headers('if-match') ifMatch?: string,
+    // Spelled as in @ApiHeader: the document then lists one If-Match, not two.
+    @Headers('If-Match') ifMatch?: string,
   ): Promise<CaseDto> {
     return withEtag(res, await this.cases.update(tenant, id, dto, ifMatch));
   }

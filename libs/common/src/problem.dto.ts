@@ -1,6 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 
 /** RFC 9457 problem details, as every error response carries them. */
+@ApiSchema({ name: 'Problem' })
 export class ProblemDto {
   @ApiProperty({ example: 'urn:clincore:problem:invalid-credential' })
   type!: string;

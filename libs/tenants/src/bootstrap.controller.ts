@@ -5,7 +5,7 @@ import { ProblemDto } from '@clincore/common/problem.dto';
 import { BootstrapTenantDto, BootstrappedTenantDto } from './dto/bootstrap.dto';
 import { TenantsService } from './tenants.service';
 
-@ApiTags('tenants')
+@ApiTags('platform')
 @Controller('bootstrap')
 export class BootstrapController {
   constructor(private readonly tenants: TenantsService) {}

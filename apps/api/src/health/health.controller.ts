@@ -3,6 +3,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
+  ApiSchema,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -18,11 +19,13 @@ import { SigningKeyring } from '@clincore/signatures/signing-keyring.service';
 import { type CheckStatus, NotReadyException } from './not-ready.exception';
 import { ReadinessState } from './readiness.state';
 
+@ApiSchema({ name: 'Health' })
 class HealthDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';
 }
 
+@ApiSchema({ name: 'Ready' })
 class ReadyDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';

@@ -1,5 +1,12 @@
-import { Controller, Get, Header, Headers } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { Controller, Get, Header, Req } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -7,6 +14,9 @@ import { Public } from '@clincore/auth/access.decorators';
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { metricsRegistry, observedGauge } from '@clincore/common/metrics';
 import { ProblemDto } from '@clincore/common/problem.dto';
+
+/** The METRICS_TOKEN as a bearer credential, in the OpenAPI document. */
+export const METRICS_TOKEN_SCHEME = 'metrics-token';
 
 interface PoolLike {
   totalCount: number;
@@ -47,6 +57,9 @@ export class MetricsController {
   @ApiOperation({
     summary: 'Prometheus metrics; with METRICS_TOKEN set, only for Authorization: Bearer <token>',
   })
+  // Optional security, not a header parameter: a server without METRICS_TOKEN asks for nothing.
+  @ApiSecurity({})
+  @ApiSecurity(METRICS_TOKEN_SCHEME)
   @ApiOkResponse({
     description: 'Prometheus text exposition format',
     content: { 'text/plain': { schema: { type: 'string' } } },
@@ -55,9 +68,9 @@ export class MetricsController {
     type: ProblemDto,
     description: 'METRICS_TOKEN is set and the bearer token is missing or wrong',
   })
-  async metrics(@Headers('authorization') authorization?: string): Promise<string> {
+  async metrics(@Req() req: Request): Promise<string> {
     if (this.tokenDigest) {
-      const presented = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1] ?? '';
+      const presented = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!timingSafeEqual(createHash('sha256').update(presented).digest(), this.tokenDigest)) {
         throw new AuthException(
           AuthErrorCode.InvalidCredential,

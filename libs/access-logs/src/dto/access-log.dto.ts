@@ -1,9 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { IsRfc3339DateTime } from '@clincore/common/rfc3339.validator';
 
+@ApiSchema({ name: 'AccessLog' })
 export class AccessLogDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -47,6 +48,7 @@ export class AccessLogDto {
   request_id!: string;
 }
 
+@ApiSchema({ name: 'AccessLogList' })
 export class AccessLogListDto {
   @ApiProperty({ type: [AccessLogDto] })
   items!: AccessLogDto[];
@@ -66,7 +68,7 @@ export class ListAccessLogsQuery {
   @IsRfc3339DateTime()
   to?: string;
 
-  @ApiPropertyOptional({ example: 401 })
+  @ApiPropertyOptional({ description: 'Only requests answered with this status, e.g. 401' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

@@ -1,9 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { AUDIT_BREAK_REASONS, type AuditBreakReason } from '../audit-chain';
 
+@ApiSchema({ name: 'AuditEvent' })
 export class AuditEventDto {
   @ApiProperty({ example: 12 })
   seq!: number;
@@ -65,6 +66,7 @@ export class AuditEventDto {
   signature!: string | null;
 }
 
+@ApiSchema({ name: 'AuditEventList' })
 export class AuditEventListDto {
   @ApiProperty({ type: [AuditEventDto] })
   items!: AuditEventDto[];
@@ -78,13 +80,13 @@ export class AuditEventListDto {
 }
 
 export class ListAuditEventsQuery {
-  @ApiPropertyOptional({ example: 'case.finalized' })
+  @ApiPropertyOptional({ description: 'Only events of this action, e.g. case.finalized' })
   @IsOptional()
   @IsString()
   @CodePointLength(1, 100)
   action?: string;
 
-  @ApiPropertyOptional({ example: 'case' })
+  @ApiPropertyOptional({ description: 'Only events on this kind of target, e.g. case' })
   @IsOptional()
   @IsString()
   @CodePointLength(1, 50)
@@ -117,6 +119,7 @@ export class ListAuditEventsQuery {
   cursor?: number;
 }
 
+@ApiSchema({ name: 'AuditVerification' })
 export class AuditVerificationDto {
   @ApiProperty()
   ok!: boolean;

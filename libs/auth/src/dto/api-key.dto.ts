@@ -1,10 +1,11 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import type { ApiKeyRole } from '@clincore/tenancy/tenant-context';
 import type { ApiKeyEntity } from '../entities/api-key.entity';
 
 export type ApiKeyStatus = 'active' | 'expired' | 'revoked';
 
 /** An API key as listed: never the secret, never its hash. */
+@ApiSchema({ name: 'ApiKey' })
 export class ApiKeyDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -68,12 +69,14 @@ function statusOf(entity: ApiKeyEntity, now: Date): ApiKeyStatus {
   return 'active';
 }
 
+@ApiSchema({ name: 'ApiKeyList' })
 export class ApiKeyListDto {
   @ApiProperty({ type: [ApiKeyDto] })
   items!: ApiKeyDto[];
 }
 
 /** A newly issued key: the only response that ever carries the secret. */
+@ApiSchema({ name: 'IssuedApiKey' })
 export class IssuedApiKeyDto extends ApiKeyDto {
   @ApiProperty({ description: 'The secret key. Shown once; store it now.', example: 'cc_Xq3k9fA…' })
   api_key!: string;

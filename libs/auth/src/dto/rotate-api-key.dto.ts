@@ -1,6 +1,7 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
+@ApiSchema({ name: 'RotateApiKey' })
 export class RotateApiKeyDto {
   @ApiPropertyOptional({
     description: 'Seconds the old key keeps working after the new one is issued',

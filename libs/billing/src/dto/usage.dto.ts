@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'RouteUsage' })
 export class RouteUsageDto {
   @ApiProperty({ example: 'POST /cases' })
   route!: string;
@@ -8,6 +9,7 @@ export class RouteUsageDto {
   calls!: number;
 }
 
+@ApiSchema({ name: 'Usage' })
 export class UsageDto {
   @ApiProperty({ format: 'uuid' })
   tenant_id!: string;

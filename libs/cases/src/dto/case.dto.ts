@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import {
   type CaseEvent,
   type CaseSignature,
@@ -8,7 +8,9 @@ import {
 } from '../case-events';
 import type { CaseEntity, CaseStatus } from '../entities/case.entity';
 import type { CaseEventEntity, CaseEventType } from '../entities/case-event.entity';
+import { ANY_PROTOCOL_INPUTS } from './case-inputs.openapi';
 
+@ApiSchema({ name: 'CaseSignature' })
 export class CaseSignatureDto implements CaseSignature {
   @ApiProperty({ enum: ['Ed25519'] })
   algorithm!: 'Ed25519';
@@ -49,6 +51,7 @@ export class CaseSignatureDto implements CaseSignature {
   signed_record!: string;
 }
 
+@ApiSchema({ name: 'Case' })
 export class CaseDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -68,15 +71,28 @@ export class CaseDto {
   @ApiProperty({ example: 'MRN-000123' })
   subject_ref!: string;
 
-  @ApiProperty({ type: 'object', additionalProperties: true })
+  @ApiProperty(ANY_PROTOCOL_INPUTS)
   inputs!: Record<string, unknown>;
 
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
     nullable: true,
-    description: "The protocol's result (null for generic)",
-    example: { score: 6, subscores: {}, risk: 'medium', response: '…' },
+    description: "The protocol's result (null for generic); docs/protocols.md gives each shape",
+    example: {
+      score: 6,
+      subscores: {
+        respiration_rate: 2,
+        spo2: 1,
+        air_or_oxygen: 0,
+        systolic_bp: 1,
+        pulse: 1,
+        consciousness: 0,
+        temperature: 1,
+      },
+      risk: 'medium',
+      response: 'Minimum 1 hourly monitoring. …',
+    },
   })
   result!: unknown;
 
@@ -92,13 +108,15 @@ export class CaseDto {
   @ApiProperty({ format: 'date-time' })
   updated_at!: string;
 
-  @ApiProperty({ format: 'date-time', nullable: true, type: String })
+  // The examples show an open case: one that is open and signed does not exist.
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, example: null })
   finalized_at!: string | null;
 
   @ApiProperty({
     type: CaseSignatureDto,
     nullable: true,
-    description: 'Present once the case is finalized',
+    description: 'Present once the case is finalized (see POST /cases/{id}/finalize)',
+    example: null,
   })
   signature!: CaseSignatureDto | null;
 
@@ -127,6 +145,7 @@ export function toCaseState(entity: CaseEntity): CaseState {
   };
 }
 
+@ApiSchema({ name: 'CaseList' })
 export class CaseListDto {
   @ApiProperty({ type: [CaseDto] })
   items!: CaseDto[];
@@ -139,6 +158,7 @@ export class CaseListDto {
   next_cursor!: string | null;
 }
 
+@ApiSchema({ name: 'CaseEvent' })
 export class CaseEventDto {
   @ApiProperty({ example: 1 })
   seq!: number;
@@ -169,6 +189,7 @@ export class CaseEventDto {
   hash!: string;
 }
 
+@ApiSchema({ name: 'CaseEventList' })
 export class CaseEventListDto {
   @ApiProperty({ format: 'uuid' })
   case_id!: string;

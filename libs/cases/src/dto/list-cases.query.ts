@@ -10,13 +10,13 @@ export class ListCasesQuery {
   @IsIn(['open', 'finalized'])
   status?: CaseStatus;
 
-  @ApiPropertyOptional({ example: 'news2' })
+  @ApiPropertyOptional({ description: 'Only cases of this protocol, e.g. news2' })
   @IsOptional()
   @IsString()
   @CodePointLength(1, 50)
   protocol?: string;
 
-  @ApiPropertyOptional({ example: 'MRN-000123' })
+  @ApiPropertyOptional({ description: 'Only cases of this subject, e.g. MRN-000123' })
   @IsOptional()
   @IsString()
   @CodePointLength(1, 200)

@@ -27,13 +27,26 @@ export interface Cha2ds2VascResult {
 }
 
 const SCHEMA: InputSchema = {
-  chf: { kind: 'boolean' },
-  hypertension: { kind: 'boolean' },
-  age: { kind: 'integer', min: 0, max: 130, unit: 'years' },
-  diabetes: { kind: 'boolean' },
-  stroke_tia_thromboembolism: { kind: 'boolean' },
-  vascular_disease: { kind: 'boolean' },
-  sex: { kind: 'enum', values: ['female', 'male'] },
+  chf: { kind: 'boolean', description: 'Congestive heart failure; 1 point.' },
+  hypertension: { kind: 'boolean', description: 'Hypertension; 1 point.' },
+  age: {
+    kind: 'integer',
+    min: 0,
+    max: 130,
+    unit: 'years',
+    description: 'Age; 2 points at 75 or more, 1 at 65–74.',
+  },
+  diabetes: { kind: 'boolean', description: 'Diabetes mellitus; 1 point.' },
+  stroke_tia_thromboembolism: {
+    kind: 'boolean',
+    description: 'Prior stroke, TIA or thromboembolism; 2 points.',
+  },
+  vascular_disease: {
+    kind: 'boolean',
+    description:
+      'Vascular disease (prior myocardial infarction, peripheral artery disease, aortic plaque); 1 point.',
+  },
+  sex: { kind: 'enum', values: ['female', 'male'], description: 'Sex; 1 point for "female".' },
 };
 
 export function agePoints(age: number): number {
@@ -46,6 +59,16 @@ export const cha2ds2vascV1: Protocol<Cha2ds2VascInputs, Cha2ds2VascResult> = {
   name: 'cha2ds2vasc',
   version: '1.0.0',
   description: 'CHA2DS2-VASc stroke risk score for atrial fibrillation',
+  fields: SCHEMA,
+  example: {
+    chf: false,
+    hypertension: true,
+    age: 72,
+    diabetes: false,
+    stroke_tia_thromboembolism: false,
+    vascular_disease: false,
+    sex: 'female',
+  },
   validate: (inputs) => validateInputs<Cha2ds2VascInputs>(SCHEMA, inputs),
   score(inputs) {
     const points = {

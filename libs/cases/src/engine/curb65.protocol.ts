@@ -28,12 +28,43 @@ export interface Curb65Result {
 }
 
 const SCHEMA: InputSchema = {
-  confusion: { kind: 'boolean' },
-  urea_mmol_l: { kind: 'decimal', min: 0, max: 150, decimals: 1, unit: 'mmol/L' },
-  respiratory_rate: { kind: 'integer', min: 0, max: 80, unit: 'breaths/min' },
-  systolic_bp: { kind: 'integer', min: 40, max: 300, unit: 'mmHg' },
-  diastolic_bp: { kind: 'integer', min: 20, max: 200, unit: 'mmHg' },
-  age: { kind: 'integer', min: 0, max: 130, unit: 'years' },
+  confusion: { kind: 'boolean', description: 'New confusion; 1 point when true.' },
+  urea_mmol_l: {
+    kind: 'decimal',
+    min: 0,
+    max: 150,
+    decimals: 1,
+    unit: 'mmol/L',
+    description: 'Blood urea; 1 point above 7.',
+  },
+  respiratory_rate: {
+    kind: 'integer',
+    min: 0,
+    max: 80,
+    unit: 'breaths/min',
+    description: 'Respiratory rate; 1 point at 30 or more.',
+  },
+  systolic_bp: {
+    kind: 'integer',
+    min: 40,
+    max: 300,
+    unit: 'mmHg',
+    description: 'Systolic blood pressure; 1 point (shared with diastolic) below 90.',
+  },
+  diastolic_bp: {
+    kind: 'integer',
+    min: 20,
+    max: 200,
+    unit: 'mmHg',
+    description: 'Diastolic blood pressure; 1 point (shared with systolic) at 60 or less.',
+  },
+  age: {
+    kind: 'integer',
+    min: 0,
+    max: 130,
+    unit: 'years',
+    description: 'Age; 1 point at 65 or more.',
+  },
 };
 
 const RECOMMENDATIONS: Record<Curb65Risk, string> = {
@@ -53,6 +84,15 @@ export const curb65V1: Protocol<Curb65Inputs, Curb65Result> = {
   name: 'curb65',
   version: '1.0.0',
   description: 'CURB-65 pneumonia severity score',
+  fields: SCHEMA,
+  example: {
+    confusion: false,
+    urea_mmol_l: 8.2,
+    respiratory_rate: 24,
+    systolic_bp: 118,
+    diastolic_bp: 72,
+    age: 71,
+  },
   validate: (inputs) => validateInputs<Curb65Inputs>(SCHEMA, inputs),
   score(inputs) {
     const criteria = {

@@ -7,6 +7,8 @@ export const genericV1: Protocol<ProtocolInputs, null> = {
   name: 'generic',
   version: '1.0.0',
   description: 'Any JSON object up to 64 KiB; no score',
+  fields: null,
+  example: { note: 'free text', readings: [1, 2, 3] },
   validate(inputs) {
     if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
       return { ok: false, errors: { inputs: ['inputs must be a JSON object'] } };

@@ -1,11 +1,16 @@
 import type { FieldErrors, ProtocolInputs, Validation } from './protocol';
 
-/** How one input is checked. Ranges are plausible physiology, not the chart's bands. */
-export type FieldRule =
+/**
+ * How one input is checked. Ranges are plausible physiology, not the chart's bands.
+ * The OpenAPI document is generated from these rules (with `description`), so
+ * what it states is what validation enforces.
+ */
+export type FieldRule = { description: string } & (
   | { kind: 'integer'; min: number; max: number; unit?: string }
   | { kind: 'decimal'; min: number; max: number; decimals: number; unit?: string }
   | { kind: 'boolean' }
-  | { kind: 'enum'; values: readonly (string | number)[] };
+  | { kind: 'enum'; values: readonly (string | number)[] }
+);
 
 export type InputSchema = Record<string, FieldRule>;
 

@@ -35,14 +35,52 @@ export interface News2Result {
 }
 
 const SCHEMA: InputSchema = {
-  respiration_rate: { kind: 'integer', min: 0, max: 80, unit: 'breaths/min' },
-  spo2: { kind: 'integer', min: 50, max: 100, unit: '%' },
-  spo2_scale: { kind: 'enum', values: [1, 2] },
-  on_oxygen: { kind: 'boolean' },
-  systolic_bp: { kind: 'integer', min: 40, max: 300, unit: 'mmHg' },
-  pulse: { kind: 'integer', min: 20, max: 300, unit: 'beats/min' },
-  consciousness: { kind: 'enum', values: ['alert', 'cvpu'] },
-  temperature: { kind: 'decimal', min: 25, max: 45, decimals: 1, unit: '°C' },
+  respiration_rate: {
+    kind: 'integer',
+    min: 0,
+    max: 80,
+    unit: 'breaths/min',
+    description: 'Respiration rate.',
+  },
+  spo2: {
+    kind: 'integer',
+    min: 50,
+    max: 100,
+    unit: '%',
+    description: 'Oxygen saturation (SpO2), scored on spo2_scale.',
+  },
+  spo2_scale: {
+    kind: 'enum',
+    values: [1, 2],
+    description:
+      'SpO2 scale: 2 only for hypercapnic respiratory failure with a prescribed target of 88–92%, as decided by a clinician; 1 otherwise.',
+  },
+  on_oxygen: {
+    kind: 'boolean',
+    description: 'true on supplemental oxygen, false on air.',
+  },
+  systolic_bp: {
+    kind: 'integer',
+    min: 40,
+    max: 300,
+    unit: 'mmHg',
+    description: 'Systolic blood pressure.',
+  },
+  pulse: { kind: 'integer', min: 20, max: 300, unit: 'beats/min', description: 'Pulse.' },
+  consciousness: {
+    kind: 'enum',
+    values: ['alert', 'cvpu'],
+    description:
+      '"cvpu": new confusion, or responds only to voice or pain, or unresponsive; "alert" otherwise.',
+  },
+  temperature: {
+    kind: 'decimal',
+    min: 25,
+    max: 45,
+    decimals: 1,
+    unit: '°C',
+    description: 'Temperature.',
+  },
 };
 
 export function respirationPoints(rate: number): number {
@@ -122,6 +160,17 @@ export const news2V1: Protocol<News2Inputs, News2Result> = {
   name: 'news2',
   version: '1.0.0',
   description: 'National Early Warning Score 2 (Royal College of Physicians, 2017)',
+  fields: SCHEMA,
+  example: {
+    respiration_rate: 22,
+    spo2: 94,
+    spo2_scale: 1,
+    on_oxygen: false,
+    systolic_bp: 105,
+    pulse: 95,
+    consciousness: 'alert',
+    temperature: 38.3,
+  },
   validate: (inputs) => validateInputs<News2Inputs>(SCHEMA, inputs),
   score(inputs) {
     const subscores = {

@@ -43,6 +43,11 @@ export class ProtocolRegistry {
     return this.byEngineVersion.get(engineVersion);
   }
 
+  /** The current version of every protocol, in the order they were first published. */
+  current(): Protocol[] {
+    return [...this.latestByName.values()];
+  }
+
   names(): string[] {
     return [...this.latestByName.keys()].sort();
   }

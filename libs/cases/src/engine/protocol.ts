@@ -1,3 +1,5 @@
+import type { InputSchema } from './input-schema';
+
 /** Inputs that passed a protocol's validation: plain JSON, exactly as stored. */
 export type ProtocolInputs = Record<string, unknown>;
 
@@ -18,6 +20,10 @@ export interface Protocol<
   readonly name: string;
   readonly version: string;
   readonly description: string;
+  /** The fields `validate` checks; null when any JSON object is taken (generic). */
+  readonly fields: InputSchema | null;
+  /** Inputs that validate and score: the API document's example for this protocol. */
+  readonly example: T;
   validate(inputs: unknown): Validation<T>;
   score(inputs: T): R;
 }

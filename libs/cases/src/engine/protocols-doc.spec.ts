@@ -21,6 +21,13 @@ describe('docs/protocols.md', () => {
     },
   );
 
+  it.each(examples.map((example) => [example.protocol, example] as const))(
+    'its %s example is the one the OpenAPI document offers',
+    (name, example) => {
+      expect(example.inputs).toEqual(protocolRegistry.latest(name)?.example);
+    },
+  );
+
   it('states the NEWS2 example score the engine computes', () => {
     const example = examples.find((e) => e.protocol === 'news2');
     const protocol = protocolRegistry.latest('news2');

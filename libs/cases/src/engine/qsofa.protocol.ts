@@ -16,15 +16,32 @@ export interface QsofaResult {
 }
 
 const SCHEMA: InputSchema = {
-  respiratory_rate: { kind: 'integer', min: 0, max: 80, unit: 'breaths/min' },
-  altered_mentation: { kind: 'boolean' },
-  systolic_bp: { kind: 'integer', min: 40, max: 300, unit: 'mmHg' },
+  respiratory_rate: {
+    kind: 'integer',
+    min: 0,
+    max: 80,
+    unit: 'breaths/min',
+    description: 'Respiratory rate; 1 point at 22 or more.',
+  },
+  altered_mentation: {
+    kind: 'boolean',
+    description: 'Altered mentation (GCS below 15); 1 point when true.',
+  },
+  systolic_bp: {
+    kind: 'integer',
+    min: 40,
+    max: 300,
+    unit: 'mmHg',
+    description: 'Systolic blood pressure; 1 point at 100 or less.',
+  },
 };
 
 export const qsofaV1: Protocol<QsofaInputs, QsofaResult> = {
   name: 'qsofa',
   version: '1.0.0',
   description: 'quick Sequential Organ Failure Assessment (Sepsis-3)',
+  fields: SCHEMA,
+  example: { respiratory_rate: 24, altered_mentation: false, systolic_bp: 98 },
   validate: (inputs) => validateInputs<QsofaInputs>(SCHEMA, inputs),
   score(inputs) {
     const criteria = {

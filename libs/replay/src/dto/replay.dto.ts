@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'ReplayChecks' })
 export class ReplayChecksDto {
   @ApiProperty({ description: "Every event's hash recomputes and links to the one before" })
   events_chain!: boolean;
@@ -23,6 +24,7 @@ export class ReplayChecksDto {
   signature!: boolean;
 }
 
+@ApiSchema({ name: 'ReplayResult' })
 export class ReplayResultDto {
   @ApiProperty({ description: 'True only when every check holds' })
   ok!: boolean;

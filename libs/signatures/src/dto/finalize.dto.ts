@@ -1,9 +1,10 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsIn, IsString, Matches } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { SIGNATURE_MEANINGS, type SignatureMeaning } from '@clincore/cases/case-events';
 import { CaseSignatureDto } from '@clincore/cases/dto/case.dto';
 
+@ApiSchema({ name: 'FinalizeCase' })
 export class FinalizeCaseDto {
   @ApiProperty({
     example: 'Dr. Ada Lovelace (GMC 1234567)',
@@ -24,6 +25,7 @@ export class FinalizeCaseDto {
   meaning!: SignatureMeaning;
 }
 
+@ApiSchema({ name: 'FinalizedCase' })
 export class FinalizedCaseDto {
   @ApiProperty({ format: 'uuid' })
   case_id!: string;

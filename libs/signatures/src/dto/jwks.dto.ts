@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
 /** RFC 7517 JWK of an RFC 8037 OKP Ed25519 public key, with its status. */
+@ApiSchema({ name: 'SigningJwk' })
 export class SigningJwkDto {
   @ApiProperty({ enum: ['OKP'] })
   kty!: 'OKP';
@@ -33,6 +34,7 @@ export class SigningJwkDto {
   retired_at!: string | null;
 }
 
+@ApiSchema({ name: 'Jwks' })
 export class JwksDto {
   @ApiProperty({ type: [SigningJwkDto] })
   keys!: SigningJwkDto[];

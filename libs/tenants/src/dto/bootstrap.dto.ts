@@ -1,7 +1,8 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
 
+@ApiSchema({ name: 'BootstrapTenant' })
 export class BootstrapTenantDto {
   @ApiProperty({ example: 'St. Elsewhere Hospital', minLength: 1, maxLength: 200 })
   @IsString()
@@ -10,6 +11,7 @@ export class BootstrapTenantDto {
   tenant_name!: string;
 }
 
+@ApiSchema({ name: 'BootstrappedTenant' })
 export class BootstrappedTenantDto {
   @ApiProperty({ format: 'uuid' })
   tenant_id!: string;

@@ -1,9 +1,10 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 
 export const BILLING_STATUSES = ['free', 'active', 'suspended'] as const;
 export type BillingStatus = (typeof BILLING_STATUSES)[number];
 
+@ApiSchema({ name: 'PlatformTenant' })
 export class PlatformTenantDto {
   @ApiProperty({ format: 'uuid' })
   tenant_id!: string;
@@ -18,11 +19,13 @@ export class PlatformTenantDto {
   created_at!: string;
 }
 
+@ApiSchema({ name: 'PlatformTenantList' })
 export class PlatformTenantListDto {
   @ApiProperty({ type: [PlatformTenantDto] })
   items!: PlatformTenantDto[];
 }
 
+@ApiSchema({ name: 'UpdateBillingStatus' })
 export class UpdateBillingStatusDto {
   @ApiProperty({ enum: BILLING_STATUSES })
   @IsIn(BILLING_STATUSES)
