@@ -70,7 +70,7 @@ key=$(http POST "http://127.0.0.1:$port/bootstrap" "{\"Authorization\":\"Bearer 
 http GET "http://127.0.0.1:$port/admin/api-keys" "{\"X-API-Key\":\"$key\"}" | grep -q '"role":"admin"'
 
 # The staging validation tool, built, against this live server.
-node dist/apps/ops/src/main.js smoke --base-url "http://127.0.0.1:$port" --bootstrap-token="$token" >"$data_dir/smoke.txt" ||
+CLINCORE_BOOTSTRAP_TOKEN="$token" node dist/apps/ops/src/main.js smoke --base-url "http://127.0.0.1:$port" >"$data_dir/smoke.txt" ||
   { echo "staging smoke checks failed:"; cat "$data_dir/smoke.txt"; exit 1; }
 tail -1 "$data_dir/smoke.txt"
 
