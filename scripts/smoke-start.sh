@@ -70,7 +70,7 @@ key=$(http POST "http://127.0.0.1:$port/bootstrap" "{\"Authorization\":\"Bearer 
 http GET "http://127.0.0.1:$port/admin/api-keys" "{\"X-API-Key\":\"$key\"}" | grep -q '"role":"admin"'
 
 # The staging validation tool, built, against this live server.
-node dist/apps/ops/src/main.js smoke --base-url "http://127.0.0.1:$port" --bootstrap-token="$token" >"$data_dir/smoke.txt" ||
+CLINCORE_BOOTSTRAP_TOKEN="$token" node dist/apps/ops/src/main.js smoke --base-url "http://127.0.0.1:$port" >"$data_dir/smoke.txt" ||
   { echo "staging smoke checks failed:"; cat "$data_dir/smoke.txt"; exit 1; }
 tail -1 "$data_dir/smoke.txt"
 
@@ -88,6 +88,23 @@ http GET "http://127.0.0.1:$port/admin/api-keys" "{\"X-API-Key\":\"$key\"}" | gr
 if grep -q "$key" "$log"; then echo "the API key appeared in the log"; exit 1; fi
 stop
 echo "smoke: start, bootstrap, graceful stop, restart with data kept: ok"
+
+# On a terminal, as a newcomer runs it (script(1) gives the API one): a banner with the URLs and
+# where the bootstrap token is kept, never the token itself, and readable log lines, not JSON.
+log="$data_dir/tty.log"
+start script -qefc "node dist/apps/api/src/main.js" /dev/null
+http GET "http://127.0.0.1:$port/health" >/dev/null
+kill -TERM -- "-$pid"
+wait "$pid" || true
+pid=""
+sed 's/\x1b\[[0-9;]*m//g' "$log" >"$data_dir/tty.txt"
+grep -q "Swagger UI *http://127.0.0.1:$port/docs" "$data_dir/tty.txt" &&
+  grep -q "Bootstrap token *kept in $data_dir/bootstrap-token" "$data_dir/tty.txt" &&
+  grep -q 'INFO: request completed GET /health 200' "$data_dir/tty.txt" ||
+  { echo "no start banner or readable log lines on a terminal:"; tail -20 "$data_dir/tty.txt"; exit 1; }
+if grep -q "$token" "$log"; then echo "the bootstrap token was printed on the terminal"; exit 1; fi
+if grep -q '"msg":' "$log"; then echo "JSON log lines on a terminal"; exit 1; fi
+echo "smoke: on a terminal, a start banner without the token and readable log lines: ok"
 
 # Production refuses weak secrets at start, naming each failed rule and no value.
 if NODE_ENV=production BOOTSTRAP_TOKEN=changeme-changeme-changeme-changeme DATABASE_URL="postgres://app:pw@127.0.0.1:1/clincore" \

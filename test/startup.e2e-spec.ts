@@ -3,7 +3,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { BootstrapTokenService } from '@clincore/auth/bootstrap-token.service';
 import { createApiApp } from '../apps/api/src/app.factory';
+import { startBanner } from '../apps/api/src/start-banner';
 import { applyEnv, expectProblem, startApi } from './support/api';
 
 describe('start-up', () => {
@@ -84,6 +86,14 @@ describe('start-up', () => {
         expect(existsSync(file)).toBe(true);
         token = readFileSync(file, 'utf8').trim();
         expect(token).toMatch(/^ccb_[A-Za-z0-9_-]{43}$/);
+        // What main prints on a terminal: where the token is, never the token.
+        const banner = startBanner(
+          'http://127.0.0.1:3000',
+          first.app.get(BootstrapTokenService).developmentTokenFile,
+        );
+        expect(banner).toContain(`Bootstrap token   kept in ${file}`);
+        expect(banner).toContain('Swagger UI        http://127.0.0.1:3000/docs');
+        expect(banner).not.toContain(token);
         pepper = readFileSync(pepperFile, 'utf8');
         expect(statSync(pepperFile).mode & 0o777).toBe(0o600);
         expect(JSON.parse(pepper)).toEqual([

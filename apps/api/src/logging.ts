@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { logLinesDropped } from '@clincore/common/metrics';
 import { requestIdOf } from '@clincore/common/request-id';
 import type { RequestObserver } from '@clincore/common/request-observer';
@@ -9,7 +10,8 @@ const LOG_FLUSH_MS = 250;
 const LOG_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /**
- * JSON logs on stdout, at LOG_LEVEL (default info; silent under test).
+ * Logs on stdout, at LOG_LEVEL (default info; silent under test): JSON lines,
+ * or readable lines for a person at a terminal (see `logFormat`).
  *
  * Buffered: lines are written in 4 KiB batches and at least every 250 ms,
  * not with one write(2) per line (about 6% of the CPU of a cached read).
@@ -19,7 +21,9 @@ const LOG_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
  */
 export function createLogger(
   env: NodeJS.ProcessEnv = process.env,
-  destination: DestinationStream = stdoutDestination(),
+  destination: DestinationStream = logFormat(env, process.stdout.isTTY) === 'pretty'
+    ? prettyDestination()
+    : stdoutDestination(),
 ): Logger {
   return pino(
     {
@@ -28,6 +32,34 @@ export function createLogger(
     },
     destination,
   );
+}
+
+export type LogFormat = 'pretty' | 'json';
+
+/**
+ * Readable lines for a developer watching a terminal; JSON lines wherever a
+ * program reads the log (a pipe, a file, a collector) and always in production.
+ */
+export function logFormat(env: NodeJS.ProcessEnv, stdoutIsTTY: boolean | undefined): LogFormat {
+  return stdoutIsTTY === true && env.NODE_ENV !== 'production' ? 'pretty' : 'json';
+}
+
+/**
+ * pino-pretty in this process (no transport worker), written synchronously:
+ * a terminal is read as it happens, and the last line before exit is kept.
+ * Colours when the terminal supports them (NO_COLOR turns them off).
+ */
+export function prettyDestination(output: number | NodeJS.WritableStream = 1): DestinationStream {
+  return pinoPretty({
+    destination: output,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // One line per message: Nest's context in front, as its console logger shows it, and a
+    // request's method, path, status and time after.
+    messageFormat:
+      '{if context}[{context}] {end}{msg}{if req.method} {req.method} {req.url} {res.status} ({responseTime} ms){end}',
+    ignore: 'pid,hostname,context,req,res,responseTime',
+  });
 }
 
 function stdoutDestination(): DestinationStream {

@@ -16,6 +16,8 @@ import {
 import { runMigrations } from '@clincore/database/migrator';
 import { createApiApp } from './app.factory';
 import { drainAndClose } from './graceful-shutdown';
+import { logFormat } from './logging';
+import { startBanner } from './start-banner';
 
 const logger = new Logger('main');
 
@@ -49,12 +51,9 @@ async function main(): Promise<void> {
     logger.log(
       `ClinCore API listening on http://${config.host}:${config.port} (Swagger UI at /docs)`,
     );
-    const devToken = app.get(BootstrapTokenService).developmentToken;
-    if (devToken) {
-      // Development only, and asked for by design: the newcomer needs it to call /bootstrap.
-      process.stdout.write(
-        `\nDevelopment bootstrap token (kept in ${config.dataDir}/bootstrap-token):\n  ${devToken}\n\n`,
-      );
+    if (logFormat(process.env, process.stdout.isTTY) === 'pretty') {
+      const tokenFile = app.get(BootstrapTokenService).developmentTokenFile;
+      process.stdout.write(startBanner(await app.getUrl(), tokenFile));
     }
     stopGracefully(app, config, embedded);
   } catch (error) {

@@ -1,10 +1,11 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { createClient, type paths } from '@clincore/client';
 import { type Print, UsageError } from './provision.command';
 
 export const SMOKE_USAGE =
-  'usage: npm run smoke -- --base-url https://staging.example --bootstrap-token=<token> [--report smoke.md] (or the token in BOOTSTRAP_TOKEN)';
+  'usage: CLINCORE_BOOTSTRAP_TOKEN=<token> npm run smoke -- --base-url https://staging.example [--report smoke.md] (BOOTSTRAP_TOKEN is read too)';
 
 interface Check {
   name: string;
@@ -25,8 +26,10 @@ const NEWS2 = {
 
 /**
  * The staging validation: runs the release checks against a live server, as
- * a partner and an operator would, prints a results table and exits non-zero
- * on any failure. Creates two throw-away tenants on the target.
+ * a partner and an operator would, through the generated client
+ * (@clincore/client), prints a results table and exits non-zero on any
+ * failure. Creates two tenants named `smoke <time>` on the target and
+ * suspends them at the end.
  */
 export async function smokeCommand(argv: string[], print: Print): Promise<void> {
   const { values } = parseArgs({
@@ -39,8 +42,17 @@ export async function smokeCommand(argv: string[], print: Print): Promise<void> 
     strict: true,
   });
   const base = values['base-url']?.replace(/\/$/, '');
-  const token = values['bootstrap-token'] ?? process.env.BOOTSTRAP_TOKEN;
+  // From the environment: npm echoes a script's arguments, and argv shows in `ps`.
+  const token =
+    values['bootstrap-token'] ??
+    process.env.CLINCORE_BOOTSTRAP_TOKEN ??
+    process.env.BOOTSTRAP_TOKEN;
   if (!base || !token) throw new UsageError(SMOKE_USAGE);
+  if (values['bootstrap-token'] !== undefined) {
+    print(
+      'warning: --bootstrap-token shows the token in the process list and npm output; set CLINCORE_BOOTSTRAP_TOKEN instead',
+    );
+  }
   const checks = await runSmoke(base, token);
   const width = Math.max(...checks.map((c) => c.name.length));
   for (const [i, c] of checks.entries())
@@ -80,168 +92,149 @@ export async function runSmoke(base: string, bootstrapToken: string): Promise<Ch
       });
     }
   };
-  const call = async (
-    method: string,
-    path: string,
-    init: { key?: string; bearer?: string; body?: unknown } = {},
-  ) => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (init.key) headers['X-API-Key'] = init.key;
-    if (init.bearer) headers.Authorization = `Bearer ${init.bearer}`;
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    });
-    const text = await res.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // not JSON: keep the status
-    }
-    return { status: res.status, body };
-  };
-  const expectStatus = (got: number, want: number, what: string): void => {
-    if (got !== want) throw new Error(`${what}: expected ${want}, got ${got}`);
-  };
+  const anonymous = createClient({ baseUrl: base });
+  const operator = createClient({
+    baseUrl: base,
+    headers: { Authorization: `Bearer ${bootstrapToken}` },
+  });
+  const runName = `smoke ${new Date().toISOString()}`;
 
-  let keyA = '';
-  let keyB = '';
+  let tenantA = { id: '', client: anonymous };
+  let tenantB = { id: '', client: anonymous };
   let caseId = '';
-  let extraKey = { id: '', key: '' };
 
   await check('health', async () => {
-    const r = await call('GET', '/health');
-    expectStatus(r.status, 200, 'GET /health');
+    expectStatus(await anonymous.GET('/health'), 200, 'GET /health');
     return 'GET /health 200';
   });
   await check('bootstrap creates tenant and admin key', async () => {
-    const r = await call('POST', '/bootstrap', {
-      bearer: bootstrapToken,
-      body: { tenant_name: `smoke ${new Date().toISOString()}` },
-    });
-    expectStatus(r.status, 201, 'POST /bootstrap');
-    keyA = String(r.body.api_key);
-    const b = await call('POST', '/bootstrap', {
-      bearer: bootstrapToken,
-      body: { tenant_name: `smoke B ${new Date().toISOString()}` },
-    });
-    expectStatus(b.status, 201, 'POST /bootstrap (tenant B)');
-    keyB = String(b.body.api_key);
-    return `tenant ${String(r.body.tenant_id)}`;
+    const bootstrap = async (name: string) => {
+      const tenant = expectData(
+        await operator.POST('/bootstrap', { body: { tenant_name: name } }),
+        201,
+        `POST /bootstrap (${name})`,
+      );
+      return {
+        id: tenant.tenant_id,
+        client: createClient({ baseUrl: base, apiKey: tenant.api_key }),
+      };
+    };
+    tenantA = await bootstrap(runName);
+    tenantB = await bootstrap(`${runName} B`);
+    return `tenants "${runName}" ${tenantA.id} and "${runName} B"`;
   });
   await check('/admin/usage without a key is 401', async () => {
-    expectStatus((await call('GET', '/admin/usage')).status, 401, 'GET /admin/usage');
+    expectStatus(await anonymous.GET('/admin/usage'), 401, 'GET /admin/usage');
     return '401';
   });
   await check('/admin/usage with a wrong key is 401', async () => {
-    expectStatus(
-      (await call('GET', '/admin/usage', { key: `cc_${'x'.repeat(43)}` })).status,
-      401,
-      'GET /admin/usage',
-    );
+    const wrong = createClient({ baseUrl: base, apiKey: `cc_${'x'.repeat(43)}` });
+    expectStatus(await wrong.GET('/admin/usage'), 401, 'GET /admin/usage');
     return '401';
   });
   await check('bootstrap with a wrong token is 401', async () => {
-    const r = await call('POST', '/bootstrap', {
-      bearer: 'wrong-token-wrong-token-wrong-token',
-      body: { tenant_name: 'nope' },
+    const wrong = createClient({
+      baseUrl: base,
+      headers: { Authorization: 'Bearer wrong-token-wrong-token-wrong-token' },
     });
-    expectStatus(r.status, 401, 'POST /bootstrap');
+    expectStatus(
+      await wrong.POST('/bootstrap', { body: { tenant_name: 'nope' } }),
+      401,
+      'POST /bootstrap',
+    );
     return '401';
   });
   await check('create case', async () => {
-    const r = await call('POST', '/cases', {
-      key: keyA,
-      body: { protocol: 'news2', subject_ref: 'SMOKE-1', inputs: NEWS2 },
-    });
-    expectStatus(r.status, 201, 'POST /cases');
-    caseId = String(r.body.id);
-    const score = (r.body.result as { score?: number } | undefined)?.score;
+    const kase = expectData(
+      await tenantA.client.POST('/cases', {
+        body: { protocol: 'news2', subject_ref: 'SMOKE-1', inputs: NEWS2 },
+      }),
+      201,
+      'POST /cases',
+    );
+    caseId = kase.id;
+    const score = kase.result?.score;
     if (score !== 6) throw new Error(`NEWS2 score ${String(score)}, expected 6`);
     return `case ${caseId}, NEWS2 score 6`;
   });
   await check('get case', async () => {
-    const r = await call('GET', `/cases/${caseId}`, { key: keyA });
-    expectStatus(r.status, 200, 'GET /cases/{id}');
-    if (r.body.id !== caseId || r.body.status !== 'open' || r.body.version !== 1) {
-      throw new Error(
-        `unexpected case: status ${String(r.body.status)}, version ${String(r.body.version)}`,
-      );
+    const kase = expectData(
+      await tenantA.client.GET('/cases/{id}', { params: { path: { id: caseId } } }),
+      200,
+      'GET /cases/{id}',
+    );
+    if (kase.id !== caseId || kase.status !== 'open' || kase.version !== 1) {
+      throw new Error(`unexpected case: status ${kase.status}, version ${kase.version}`);
     }
     return 'status open, version 1';
   });
-  let kase: Record<string, unknown> = {};
+  let signature: CaseSignature | null = null;
   await check('finalize returns a signature', async () => {
-    const r = await call('POST', `/cases/${caseId}/finalize`, {
-      key: keyA,
-      body: { signed_by: 'Smoke Tester', meaning: 'review' },
-    });
-    expectStatus(r.status, 200, 'POST /cases/{id}/finalize');
-    const signature = r.body.signature as { algorithm?: string; key_id?: string } | undefined;
-    if (signature?.algorithm !== 'Ed25519') throw new Error('no Ed25519 signature in the response');
-    kase = (await call('GET', `/cases/${caseId}`, { key: keyA })).body;
-    return `Ed25519, key ${String(signature.key_id)}`;
+    const finalized = expectData(
+      await tenantA.client.POST('/cases/{id}/finalize', {
+        params: { path: { id: caseId } },
+        body: { signed_by: 'Smoke Tester', meaning: 'review' },
+      }),
+      200,
+      'POST /cases/{id}/finalize',
+    );
+    // The client's types promise Ed25519; the target has to show it.
+    const algorithm: string = finalized.signature.algorithm;
+    if (algorithm !== 'Ed25519') throw new Error(`signature algorithm ${algorithm}, not Ed25519`);
+    const kase = await tenantA.client.GET('/cases/{id}', { params: { path: { id: caseId } } });
+    signature = kase.data?.signature ?? null;
+    return `Ed25519, key ${finalized.signature.key_id}`;
   });
   await check('verify-replay ok', async () => {
-    const r = await call('POST', `/cases/${caseId}/verify-replay`, { key: keyA });
-    expectStatus(r.status, 200, 'POST /cases/{id}/verify-replay');
-    const results = Object.values((r.body.checks ?? {}) as Record<string, unknown>);
-    if (r.body.ok !== true || results.length !== 5 || !results.every((v) => v === true)) {
-      throw new Error(`ok=${String(r.body.ok)}: ${JSON.stringify(r.body.checks)}`);
+    const replay = expectData(
+      await tenantA.client.POST('/cases/{id}/verify-replay', { params: { path: { id: caseId } } }),
+      200,
+      'POST /cases/{id}/verify-replay',
+    );
+    const results = Object.values(replay.checks);
+    if (!replay.ok || results.length !== 5 || !results.every((v) => v)) {
+      throw new Error(`ok=${String(replay.ok)}: ${JSON.stringify(replay.checks)}`);
     }
     return 'ok=true, all five checks';
   });
   await check('/admin/usage returns total_calls', async () => {
-    const r = await call('GET', '/admin/usage', { key: keyA });
-    expectStatus(r.status, 200, 'GET /admin/usage');
-    if (typeof r.body.total_calls !== 'number') throw new Error('no total_calls');
-    return `total_calls ${r.body.total_calls}`;
+    const usage = expectData(await tenantA.client.GET('/admin/usage'), 200, 'GET /admin/usage');
+    if (typeof usage.total_calls !== 'number') throw new Error('no total_calls');
+    return `total_calls ${usage.total_calls}`;
   });
   await check("tenant B gets 404 on A's case", async () => {
     expectStatus(
-      (await call('GET', `/cases/${caseId}`, { key: keyB })).status,
+      await tenantB.client.GET('/cases/{id}', { params: { path: { id: caseId } } }),
       404,
       'GET /cases/{id} as B',
     );
     return '404';
   });
   await check('revoked key is 401', async () => {
-    const issued = await call('POST', '/admin/api-keys', {
-      key: keyA,
-      body: { name: 'smoke revoke', role: 'member' },
-    });
-    expectStatus(issued.status, 201, 'POST /admin/api-keys');
-    extraKey = { id: String(issued.body.id), key: String(issued.body.api_key) };
-    expectStatus(
-      (await call('GET', '/cases', { key: extraKey.key })).status,
-      200,
-      'GET /cases before revoking',
+    const issued = expectData(
+      await tenantA.client.POST('/admin/api-keys', {
+        body: { name: 'smoke revoke', role: 'member' },
+      }),
+      201,
+      'POST /admin/api-keys',
     );
+    const extra = createClient({ baseUrl: base, apiKey: issued.api_key });
+    expectStatus(await extra.GET('/cases'), 200, 'GET /cases before revoking');
     expectStatus(
-      (await call('POST', `/admin/api-keys/revoke/${extraKey.id}`, { key: keyA })).status,
+      await tenantA.client.POST('/admin/api-keys/revoke/{id}', {
+        params: { path: { id: issued.id } },
+      }),
       200,
       'revoke',
     );
-    expectStatus(
-      (await call('GET', '/cases', { key: extraKey.key })).status,
-      401,
-      'GET /cases after revoking',
-    );
+    expectStatus(await extra.GET('/cases'), 401, 'GET /cases after revoking');
     return '200 before, 401 right after';
   });
   await check('signature verifies offline against /signing-keys', async () => {
-    const jwks = (await call('GET', '/signing-keys')).body as {
-      keys?: Array<{ kid: string; x: string }>;
-    };
-    const sig = kase.signature as {
-      key_id: string;
-      signed_record: string;
-      value: string;
-      record_hash: string;
-    };
-    const jwk = jwks.keys?.find((k) => k.kid === sig.key_id);
+    if (signature === null) throw new Error('the finalized case carries no signature');
+    const sig: CaseSignature = signature;
+    const jwks = expectData(await anonymous.GET('/signing-keys'), 200, 'GET /signing-keys');
+    const jwk = jwks.keys.find((k) => k.kid === sig.key_id);
     if (!jwk) throw new Error(`key ${sig.key_id} not in the JWKS`);
     const publicKey = createPublicKey({
       key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x },
@@ -259,10 +252,49 @@ export async function runSmoke(base: string, bootstrapToken: string): Promise<Ch
     return `valid with ${sig.key_id}`;
   });
   await check('audit trail verifies', async () => {
-    const r = await call('GET', '/admin/audit-events/verify', { key: keyA });
-    expectStatus(r.status, 200, 'GET /admin/audit-events/verify');
-    if (r.body.ok !== true) throw new Error(`broken at seq ${String(r.body.first_broken_seq)}`);
-    return `ok, ${String(r.body.checked)} events`;
+    const audit = expectData(
+      await tenantA.client.GET('/admin/audit-events/verify'),
+      200,
+      'GET /admin/audit-events/verify',
+    );
+    if (!audit.ok) throw new Error(`broken at seq ${String(audit.first_broken_seq)}`);
+    return `ok, ${audit.checked} events`;
+  });
+  // Last, and whatever failed before: the run's tenants must not stay usable on the target.
+  await check('smoke tenants suspended', async () => {
+    const ids = [tenantA.id, tenantB.id].filter((id) => id !== '');
+    if (ids.length === 0) return 'no tenant was created';
+    for (const id of ids) {
+      expectStatus(
+        await operator.PATCH('/platform/tenants/{id}', {
+          params: { path: { id } },
+          body: { billing_status: 'suspended' },
+        }),
+        200,
+        'PATCH /platform/tenants/{id}',
+      );
+    }
+    if (tenantA.id !== '') {
+      expectStatus(await tenantA.client.GET('/cases'), 402, 'GET /cases as a suspended tenant');
+    }
+    return `"${runName}" tenants ${ids.join(', ')} suspended (billing_status), their keys now 402`;
   });
   return checks;
+}
+
+type CaseSignature = NonNullable<
+  paths['/cases/{id}']['get']['responses'][200]['content']['application/json']['signature']
+>;
+
+/** Fails unless the call answered `want`. */
+function expectStatus(result: { response: Response }, want: number, what: string): void {
+  const got = result.response.status;
+  if (got !== want) throw new Error(`${what}: expected ${want}, got ${got}`);
+}
+
+/** The body of a call that answered `want`. */
+function expectData<T>(result: { data?: T; response: Response }, want: number, what: string): T {
+  expectStatus(result, want, what);
+  if (result.data === undefined) throw new Error(`${what}: ${want} without a body`);
+  return result.data;
 }

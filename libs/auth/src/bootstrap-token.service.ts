@@ -18,8 +18,8 @@ export const DEV_TOKEN_FILE = 'bootstrap-token';
 @Injectable()
 export class BootstrapTokenService implements OnModuleInit {
   private tokenDigest: Buffer | undefined;
-  /** Set when this process generated or loaded a development token, so main can print it. */
-  developmentToken: string | undefined;
+  /** Where the development token is kept, when this process generated or loaded one (start banner). */
+  developmentTokenFile: string | undefined;
 
   constructor(
     @Inject(authConfig.KEY) private readonly auth: ConfigType<typeof authConfig>,
@@ -29,8 +29,8 @@ export class BootstrapTokenService implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     let token = this.auth.bootstrapToken;
     if (token === undefined && !this.app.production) {
-      token = await this.loadOrCreateDevelopmentToken();
-      this.developmentToken = token;
+      this.developmentTokenFile = path.join(this.app.dataDir, DEV_TOKEN_FILE);
+      token = await this.loadOrCreateDevelopmentToken(this.developmentTokenFile);
     }
     this.tokenDigest = token === undefined ? undefined : digest(token);
   }
@@ -56,8 +56,7 @@ export class BootstrapTokenService implements OnModuleInit {
     }
   }
 
-  private async loadOrCreateDevelopmentToken(): Promise<string> {
-    const file = path.join(this.app.dataDir, DEV_TOKEN_FILE);
+  private async loadOrCreateDevelopmentToken(file: string): Promise<string> {
     if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
     await mkdir(this.app.dataDir, { recursive: true });
     // The prefix keeps a token from starting with '-', which a command line would take for an option.

@@ -1,0 +1,38 @@
+import createFetchClient, { type Client, type ClientOptions } from 'openapi-fetch';
+import type { paths } from './schema';
+
+export type { components, operations, paths } from './schema';
+
+export type ClinCoreClient = Client<paths>;
+
+export interface ClinCoreClientOptions extends Omit<ClientOptions, 'headers'> {
+  /** Where the API is served, e.g. `https://clincore.example` (no trailing `/docs`). */
+  baseUrl: string;
+  /** A tenant API key (`cc_…`), sent as `X-API-Key` on every request. */
+  apiKey?: string;
+  /** Headers sent on every request, e.g. `Authorization` for the operator routes. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A typed client for every operation of the OpenAPI document: paths, path and
+ * query parameters, bodies and responses are checked by the compiler.
+ *
+ * ```ts
+ * const api = createClient({ baseUrl: 'http://localhost:3000', apiKey: process.env.CLINCORE_API_KEY });
+ * const { data, error } = await api.GET('/cases/{id}', { params: { path: { id } } });
+ * ```
+ *
+ * Calls resolve to `{ data }` on a 2xx and `{ error }` (problem details) otherwise,
+ * with the `response` alongside (status, `ETag`, `X-Quota-*`).
+ */
+export function createClient({
+  apiKey,
+  headers,
+  ...options
+}: ClinCoreClientOptions): ClinCoreClient {
+  return createFetchClient<paths>({
+    ...options,
+    headers: apiKey === undefined ? headers : { ...headers, 'X-API-Key': apiKey },
+  });
+}
