@@ -64,7 +64,7 @@ describe('@clincore/client', () => {
       expect(etag).toBe('"1"');
 
       const patched = await client.PATCH('/cases/{id}', {
-        params: { path: { id }, header: { 'if-match': etag } },
+        params: { path: { id }, header: { 'If-Match': etag } },
         body: { inputs: { ...NEWS2_INPUTS, respiration_rate: 25 } },
       });
       if (!patched.data) throw new Error(JSON.stringify(patched.error));
@@ -74,7 +74,7 @@ describe('@clincore/client', () => {
 
       // The version moved on: the first ETag is refused, as problem details.
       const stale = await client.PATCH('/cases/{id}', {
-        params: { path: { id }, header: { 'if-match': etag } },
+        params: { path: { id }, header: { 'If-Match': etag } },
         body: { inputs: NEWS2_INPUTS },
       });
       expect(stale.response.status).toBe(412);

@@ -300,7 +300,7 @@ describe('finalize, signing keys and verify-replay', () => {
             hash: r.hash,
           }));
           const inputs = { ...NEWS2_INPUTS, pulse: 70 };
-          const result = news2V1.score(inputs as never);
+          const result = news2V1.score(inputs);
           (events[1] as CaseEvent).payload = { inputs, result };
           for (let i = 1; i < events.length; i += 1) {
             const event = events[i] as CaseEvent;

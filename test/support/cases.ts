@@ -1,8 +1,10 @@
+import type { components } from '@clincore/client';
 import type request from 'supertest';
 
 type Http = ReturnType<typeof request>;
 
-export const NEWS2_INPUTS = {
+/** NEWS2 inputs that score 6 (medium), typed as the document describes them. */
+export const NEWS2_INPUTS: components['schemas']['News2Inputs'] = {
   respiration_rate: 22,
   spo2: 94,
   spo2_scale: 1,

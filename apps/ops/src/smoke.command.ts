@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createClient, type paths } from '@clincore/client';
+import { type components, createClient, type paths } from '@clincore/client';
 import { type Print, UsageError } from './provision.command';
 
 export const SMOKE_USAGE =
@@ -13,7 +13,7 @@ interface Check {
   detail: string;
 }
 
-const NEWS2 = {
+const NEWS2: components['schemas']['News2Inputs'] = {
   respiration_rate: 22,
   spo2: 94,
   spo2_scale: 1,

@@ -343,7 +343,266 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ProblemDto: {
+        /**
+         * @description news2@1.0.0, National Early Warning Score 2 (Royal College of Physicians, 2017). Every field is required; no other field is taken. Point tables and the publication: docs/protocols.md.
+         * @example {
+         *       "respiration_rate": 22,
+         *       "spo2": 94,
+         *       "spo2_scale": 1,
+         *       "on_oxygen": false,
+         *       "systolic_bp": 105,
+         *       "pulse": 95,
+         *       "consciousness": "alert",
+         *       "temperature": 38.3
+         *     }
+         */
+        News2Inputs: {
+            /**
+             * @description Respiration rate. Unit: breaths/min.
+             * @example 22
+             */
+            respiration_rate: number;
+            /**
+             * @description Oxygen saturation (SpO2), scored on spo2_scale. Unit: %.
+             * @example 94
+             */
+            spo2: number;
+            /**
+             * @description SpO2 scale: 2 only for hypercapnic respiratory failure with a prescribed target of 88–92%, as decided by a clinician; 1 otherwise.
+             * @example 1
+             * @enum {integer}
+             */
+            spo2_scale: 1 | 2;
+            /**
+             * @description true on supplemental oxygen, false on air.
+             * @example false
+             */
+            on_oxygen: boolean;
+            /**
+             * @description Systolic blood pressure. Unit: mmHg.
+             * @example 105
+             */
+            systolic_bp: number;
+            /**
+             * @description Pulse. Unit: beats/min.
+             * @example 95
+             */
+            pulse: number;
+            /**
+             * @description "cvpu": new confusion, or responds only to voice or pain, or unresponsive; "alert" otherwise.
+             * @example alert
+             * @enum {string}
+             */
+            consciousness: "alert" | "cvpu";
+            /**
+             * @description Temperature. Unit: °C. At most 1 decimal place.
+             * @example 38.3
+             */
+            temperature: number;
+        };
+        /** @description Open a news2 case. */
+        CreateNews2Case: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            protocol: "news2";
+            /**
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @example MRN-000123
+             */
+            subject_ref: string;
+            inputs: components["schemas"]["News2Inputs"];
+        };
+        /**
+         * @description qsofa@1.0.0, quick Sequential Organ Failure Assessment (Sepsis-3). Every field is required; no other field is taken. Point tables and the publication: docs/protocols.md.
+         * @example {
+         *       "respiratory_rate": 24,
+         *       "altered_mentation": false,
+         *       "systolic_bp": 98
+         *     }
+         */
+        QsofaInputs: {
+            /**
+             * @description Respiratory rate; 1 point at 22 or more. Unit: breaths/min.
+             * @example 24
+             */
+            respiratory_rate: number;
+            /**
+             * @description Altered mentation (GCS below 15); 1 point when true.
+             * @example false
+             */
+            altered_mentation: boolean;
+            /**
+             * @description Systolic blood pressure; 1 point at 100 or less. Unit: mmHg.
+             * @example 98
+             */
+            systolic_bp: number;
+        };
+        /** @description Open a qsofa case. */
+        CreateQsofaCase: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            protocol: "qsofa";
+            /**
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @example MRN-000123
+             */
+            subject_ref: string;
+            inputs: components["schemas"]["QsofaInputs"];
+        };
+        /**
+         * @description curb65@1.0.0, CURB-65 pneumonia severity score. Every field is required; no other field is taken. Point tables and the publication: docs/protocols.md.
+         * @example {
+         *       "confusion": false,
+         *       "urea_mmol_l": 8.2,
+         *       "respiratory_rate": 24,
+         *       "systolic_bp": 118,
+         *       "diastolic_bp": 72,
+         *       "age": 71
+         *     }
+         */
+        Curb65Inputs: {
+            /**
+             * @description New confusion; 1 point when true.
+             * @example false
+             */
+            confusion: boolean;
+            /**
+             * @description Blood urea; 1 point above 7. Unit: mmol/L. At most 1 decimal place.
+             * @example 8.2
+             */
+            urea_mmol_l: number;
+            /**
+             * @description Respiratory rate; 1 point at 30 or more. Unit: breaths/min.
+             * @example 24
+             */
+            respiratory_rate: number;
+            /**
+             * @description Systolic blood pressure; 1 point (shared with diastolic) below 90. Unit: mmHg.
+             * @example 118
+             */
+            systolic_bp: number;
+            /**
+             * @description Diastolic blood pressure; 1 point (shared with systolic) at 60 or less. Unit: mmHg.
+             * @example 72
+             */
+            diastolic_bp: number;
+            /**
+             * @description Age; 1 point at 65 or more. Unit: years.
+             * @example 71
+             */
+            age: number;
+        };
+        /** @description Open a curb65 case. */
+        CreateCurb65Case: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            protocol: "curb65";
+            /**
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @example MRN-000123
+             */
+            subject_ref: string;
+            inputs: components["schemas"]["Curb65Inputs"];
+        };
+        /**
+         * @description cha2ds2vasc@1.0.0, CHA2DS2-VASc stroke risk score for atrial fibrillation. Every field is required; no other field is taken. Point tables and the publication: docs/protocols.md.
+         * @example {
+         *       "chf": false,
+         *       "hypertension": true,
+         *       "age": 72,
+         *       "diabetes": false,
+         *       "stroke_tia_thromboembolism": false,
+         *       "vascular_disease": false,
+         *       "sex": "female"
+         *     }
+         */
+        Cha2ds2vascInputs: {
+            /**
+             * @description Congestive heart failure; 1 point.
+             * @example false
+             */
+            chf: boolean;
+            /**
+             * @description Hypertension; 1 point.
+             * @example true
+             */
+            hypertension: boolean;
+            /**
+             * @description Age; 2 points at 75 or more, 1 at 65–74. Unit: years.
+             * @example 72
+             */
+            age: number;
+            /**
+             * @description Diabetes mellitus; 1 point.
+             * @example false
+             */
+            diabetes: boolean;
+            /**
+             * @description Prior stroke, TIA or thromboembolism; 2 points.
+             * @example false
+             */
+            stroke_tia_thromboembolism: boolean;
+            /**
+             * @description Vascular disease (prior myocardial infarction, peripheral artery disease, aortic plaque); 1 point.
+             * @example false
+             */
+            vascular_disease: boolean;
+            /**
+             * @description Sex; 1 point for "female".
+             * @example female
+             * @enum {string}
+             */
+            sex: "female" | "male";
+        };
+        /** @description Open a cha2ds2vasc case. */
+        CreateCha2ds2vascCase: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            protocol: "cha2ds2vasc";
+            /**
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @example MRN-000123
+             */
+            subject_ref: string;
+            inputs: components["schemas"]["Cha2ds2vascInputs"];
+        };
+        /**
+         * @description generic@1.0.0, any JSON object whose compact JSON is at most 65536 bytes; no score (result is null).
+         * @example {
+         *       "note": "free text",
+         *       "readings": [
+         *         1,
+         *         2,
+         *         3
+         *       ]
+         *     }
+         */
+        GenericInputs: {
+            [key: string]: unknown;
+        };
+        /** @description Open a generic case. */
+        CreateGenericCase: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            protocol: "generic";
+            /**
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @example MRN-000123
+             */
+            subject_ref: string;
+            inputs: components["schemas"]["GenericInputs"];
+        };
+        Problem: {
             /** @example urn:clincore:problem:invalid-credential */
             type: string;
             /** @example Invalid credential */
@@ -368,7 +627,7 @@ export interface components {
                 [key: string]: string[];
             };
         };
-        AuditEventDto: {
+        AuditEvent: {
             /** @example 12 */
             seq: number;
             /** Format: uuid */
@@ -405,12 +664,12 @@ export interface components {
             /** @description Ed25519 signature (base64url) over the UTF-8 bytes of "clincore.audit-event.v1:" followed by hash */
             signature: string | null;
         };
-        AuditEventListDto: {
-            items: components["schemas"]["AuditEventDto"][];
+        AuditEventList: {
+            items: components["schemas"]["AuditEvent"][];
             /** @description Pass as cursor for older events; null at the start */
             next_cursor: string | null;
         };
-        AuditVerificationDto: {
+        AuditVerification: {
             ok: boolean;
             /** @description Events checked */
             checked: number;
@@ -427,7 +686,7 @@ export interface components {
              */
             unsigned_through: number;
         };
-        AccessLogDto: {
+        AccessLog: {
             /** Format: uuid */
             id: string;
             /** Format: date-time */
@@ -454,15 +713,15 @@ export interface components {
             user_agent: string | null;
             request_id: string;
         };
-        AccessLogListDto: {
-            items: components["schemas"]["AccessLogDto"][];
+        AccessLogList: {
+            items: components["schemas"]["AccessLog"][];
             next_cursor: string | null;
         };
-        HealthDto: {
+        Health: {
             /** @example ok */
             status: string;
         };
-        ReadyDto: {
+        Ready: {
             /** @example ok */
             status: string;
             /**
@@ -475,7 +734,7 @@ export interface components {
              */
             checks: Record<string, never>;
         };
-        FinalizeCaseDto: {
+        FinalizeCase: {
             /**
              * @description Printed name of the signer
              * @example Dr. Ada Lovelace (GMC 1234567)
@@ -487,7 +746,7 @@ export interface components {
              */
             meaning: "authorship" | "review" | "approval" | "responsibility";
         };
-        CaseSignatureDto: {
+        CaseSignature: {
             /** @enum {string} */
             algorithm: "Ed25519";
             /**
@@ -518,12 +777,12 @@ export interface components {
             /** @description The signed record: RFC 8785 canonical JSON of case_id, tenant_id, protocol, engine_version, inputs, result, events_head, signed_by, signed_at, meaning and signer_key_id */
             signed_record: string;
         };
-        FinalizedCaseDto: {
+        FinalizedCase: {
             /** Format: uuid */
             case_id: string;
-            signature: components["schemas"]["CaseSignatureDto"];
+            signature: components["schemas"]["CaseSignature"];
         };
-        SigningJwkDto: {
+        SigningJwk: {
             /** @enum {string} */
             kty: "OKP";
             /** @enum {string} */
@@ -546,38 +805,10 @@ export interface components {
             /** Format: date-time */
             retired_at: string | null;
         };
-        JwksDto: {
-            keys: components["schemas"]["SigningJwkDto"][];
+        Jwks: {
+            keys: components["schemas"]["SigningJwk"][];
         };
-        CreateCaseDto: {
-            /**
-             * @description news2, qsofa, curb65, cha2ds2vasc or generic
-             * @example news2
-             */
-            protocol: string;
-            /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
-             * @example MRN-000123
-             */
-            subject_ref: string;
-            /**
-             * @description The protocol's inputs; each protocol validates its own fields
-             * @example {
-             *       "respiration_rate": 22,
-             *       "spo2": 94,
-             *       "spo2_scale": 1,
-             *       "on_oxygen": false,
-             *       "systolic_bp": 105,
-             *       "pulse": 95,
-             *       "consciousness": "alert",
-             *       "temperature": 38.3
-             *     }
-             */
-            inputs: {
-                [key: string]: unknown;
-            };
-        };
-        CaseDto: {
+        Case: {
             /** Format: uuid */
             id: string;
             /** @example news2 */
@@ -591,16 +822,23 @@ export interface components {
             status: "open" | "finalized";
             /** @example MRN-000123 */
             subject_ref: string;
-            inputs: {
-                [key: string]: unknown;
-            };
+            /** @description The inputs, valid for the case's protocol (the schema named after it) */
+            inputs: components["schemas"]["News2Inputs"] | components["schemas"]["QsofaInputs"] | components["schemas"]["Curb65Inputs"] | components["schemas"]["Cha2ds2vascInputs"] | components["schemas"]["GenericInputs"];
             /**
-             * @description The protocol's result (null for generic)
+             * @description The protocol's result (null for generic); docs/protocols.md gives each shape
              * @example {
              *       "score": 6,
-             *       "subscores": {},
+             *       "subscores": {
+             *         "respiration_rate": 2,
+             *         "spo2": 1,
+             *         "air_or_oxygen": 0,
+             *         "systolic_bp": 1,
+             *         "pulse": 1,
+             *         "consciousness": 0,
+             *         "temperature": 1
+             *       },
              *       "risk": "medium",
-             *       "response": "…"
+             *       "response": "Minimum 1 hourly monitoring. …"
              *     }
              */
             result: {
@@ -615,23 +853,23 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example null
+             */
             finalized_at: string | null;
-            /** @description Present once the case is finalized */
-            signature: components["schemas"]["CaseSignatureDto"] | null;
+            /**
+             * @description Present once the case is finalized (see POST /cases/{id}/finalize)
+             * @example null
+             */
+            signature: components["schemas"]["CaseSignature"] | null;
         };
-        CaseListDto: {
-            items: components["schemas"]["CaseDto"][];
+        CaseList: {
+            items: components["schemas"]["Case"][];
             /** @description Pass as cursor for the next page; null on the last page */
             next_cursor: string | null;
         };
-        UpdateCaseDto: {
-            /** @description The complete new inputs */
-            inputs: {
-                [key: string]: unknown;
-            };
-        };
-        CaseEventDto: {
+        CaseEvent: {
             /** @example 1 */
             seq: number;
             /** @enum {string} */
@@ -654,12 +892,12 @@ export interface components {
             /** @example sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 */
             hash: string;
         };
-        CaseEventListDto: {
+        CaseEventList: {
             /** Format: uuid */
             case_id: string;
-            items: components["schemas"]["CaseEventDto"][];
+            items: components["schemas"]["CaseEvent"][];
         };
-        ApiKeyDto: {
+        ApiKey: {
             /** Format: uuid */
             id: string;
             /** @example triage-app production */
@@ -688,21 +926,25 @@ export interface components {
              */
             replaced_by_key_id: string | null;
         };
-        ApiKeyListDto: {
-            items: components["schemas"]["ApiKeyDto"][];
+        ApiKeyList: {
+            items: components["schemas"]["ApiKey"][];
         };
-        CreateApiKeyDto: {
+        CreateApiKey: {
             /** @example triage-app production */
             name: string;
-            /** @enum {string} */
+            /**
+             * @example member
+             * @enum {string}
+             */
             role: "admin" | "member";
             /**
              * Format: date-time
              * @description Must be in the future; omit for a key that does not expire
+             * @example 2099-12-31T23:59:59Z
              */
             expires_at?: string;
         };
-        IssuedApiKeyDto: {
+        IssuedApiKey: {
             /** Format: uuid */
             id: string;
             /** @example triage-app production */
@@ -736,20 +978,20 @@ export interface components {
              */
             api_key: string;
         };
-        RotateApiKeyDto: {
+        RotateApiKey: {
             /**
              * @description Seconds the old key keeps working after the new one is issued
              * @default 0
              */
             grace_period_seconds: number;
         };
-        RouteUsageDto: {
+        RouteUsage: {
             /** @example POST /cases */
             route: string;
             /** @example 120 */
             calls: number;
         };
-        UsageDto: {
+        Usage: {
             /** Format: uuid */
             tenant_id: string;
             /** @enum {string} */
@@ -769,13 +1011,13 @@ export interface components {
             /** @description null: unlimited (active) */
             limit: number | null;
             remaining: number | null;
-            by_route: components["schemas"]["RouteUsageDto"][];
+            by_route: components["schemas"]["RouteUsage"][];
         };
-        BootstrapTenantDto: {
+        BootstrapTenant: {
             /** @example St. Elsewhere Hospital */
             tenant_name: string;
         };
-        BootstrappedTenantDto: {
+        BootstrappedTenant: {
             /** Format: uuid */
             tenant_id: string;
             /** @example St. Elsewhere Hospital */
@@ -788,7 +1030,7 @@ export interface components {
              */
             api_key: string;
         };
-        PlatformTenantDto: {
+        PlatformTenant: {
             /** Format: uuid */
             tenant_id: string;
             /** @example St. Elsewhere Hospital */
@@ -798,14 +1040,14 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
-        PlatformTenantListDto: {
-            items: components["schemas"]["PlatformTenantDto"][];
+        PlatformTenantList: {
+            items: components["schemas"]["PlatformTenant"][];
         };
-        UpdateBillingStatusDto: {
+        UpdateBillingStatus: {
             /** @enum {string} */
             billing_status: "free" | "active" | "suspended";
         };
-        ReplayChecksDto: {
+        ReplayChecks: {
             /** @description Every event's hash recomputes and links to the one before */
             events_chain: boolean;
             /** @description Folding the events gives the stored case */
@@ -817,10 +1059,10 @@ export interface components {
             /** @description Ed25519 verifies over the rebuilt record with the key id's public key */
             signature: boolean;
         };
-        ReplayResultDto: {
+        ReplayResult: {
             /** @description True only when every check holds */
             ok: boolean;
-            checks: components["schemas"]["ReplayChecksDto"];
+            checks: components["schemas"]["ReplayChecks"];
             /** @example clincore-2026-11 */
             key_id: string | null;
             /** @example news2@1.0.0 */
@@ -840,7 +1082,9 @@ export interface operations {
     AuditController_list: {
         parameters: {
             query?: {
+                /** @description Only events of this action, e.g. case.finalized */
                 action?: string;
+                /** @description Only events on this kind of target, e.g. case */
                 target_type?: string;
                 target_id?: string;
                 limit?: number;
@@ -858,7 +1102,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditEventListDto"];
+                    "application/json": components["schemas"]["AuditEventList"];
                 };
             };
             /** @description Invalid filter, limit or cursor */
@@ -867,7 +1111,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -876,7 +1120,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -885,7 +1129,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -902,7 +1146,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -921,7 +1165,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditVerificationDto"];
+                    "application/json": components["schemas"]["AuditVerification"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -930,7 +1174,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -939,7 +1183,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -956,7 +1200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -968,6 +1212,7 @@ export interface operations {
                 from?: string;
                 /** @description Before this instant */
                 to?: string;
+                /** @description Only requests answered with this status, e.g. 401 */
                 status?: number;
                 key_id?: string;
                 limit?: number;
@@ -984,7 +1229,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessLogListDto"];
+                    "application/json": components["schemas"]["AccessLogList"];
                 };
             };
             /** @description Invalid filter, limit or cursor */
@@ -993,7 +1238,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1002,7 +1247,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -1011,7 +1256,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1028,7 +1273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1047,7 +1292,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthDto"];
+                    "application/json": components["schemas"]["Health"];
                 };
             };
         };
@@ -1066,7 +1311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReadyDto"];
+                    "application/json": components["schemas"]["Ready"];
                 };
             };
             /** @description Not ready; `checks` says which check is down */
@@ -1075,7 +1320,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1083,9 +1328,7 @@ export interface operations {
     MetricsController_metrics: {
         parameters: {
             query?: never;
-            header: {
-                authorization: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -1106,7 +1349,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1122,7 +1365,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["FinalizeCaseDto"];
+                "application/json": components["schemas"]["FinalizeCase"];
             };
         };
         responses: {
@@ -1131,7 +1374,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FinalizedCaseDto"];
+                    "application/json": components["schemas"]["FinalizedCase"];
                 };
             };
             /** @description Invalid body or id */
@@ -1140,7 +1383,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1149,7 +1392,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
@@ -1158,7 +1401,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Already finalized */
@@ -1167,7 +1410,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1184,7 +1427,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1203,7 +1446,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JwksDto"];
+                    "application/json": components["schemas"]["Jwks"];
                 };
             };
         };
@@ -1212,7 +1455,9 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "open" | "finalized";
+                /** @description Only cases of this protocol, e.g. news2 */
                 protocol?: string;
+                /** @description Only cases of this subject, e.g. MRN-000123 */
                 subject_ref?: string;
                 limit?: number;
                 /** @description next_cursor from the previous page */
@@ -1229,7 +1474,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaseListDto"];
+                    "application/json": components["schemas"]["CaseList"];
                 };
             };
             /** @description Invalid filter, limit or cursor */
@@ -1238,7 +1483,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1247,7 +1492,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1264,7 +1509,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1278,7 +1523,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateCaseDto"];
+                "application/json": components["schemas"]["CreateNews2Case"] | components["schemas"]["CreateQsofaCase"] | components["schemas"]["CreateCurb65Case"] | components["schemas"]["CreateCha2ds2vascCase"] | components["schemas"]["CreateGenericCase"];
             };
         };
         responses: {
@@ -1288,7 +1533,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaseDto"];
+                    "application/json": components["schemas"]["Case"];
                 };
             };
             /** @description Unknown protocol or invalid inputs (per-field errors) */
@@ -1297,7 +1542,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1306,7 +1551,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1323,7 +1568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1344,7 +1589,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaseDto"];
+                    "application/json": components["schemas"]["Case"];
                 };
             };
             /** @description The id is not a UUID */
@@ -1353,7 +1598,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1362,7 +1607,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
@@ -1371,7 +1616,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1388,7 +1633,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1397,9 +1642,8 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                "if-match": string;
-                /** @description The version (ETag) you last saw, e.g. "3" */
-                "If-Match"?: string;
+                /** @description The ETag of the version you last read (from POST, GET or the last PATCH), e.g. "3"; the weak form W/"3" is accepted too, and * overwrites whatever is current. Without it the change is refused (428): no blind overwrite of clinical inputs. */
+                "If-Match": string;
             };
             path: {
                 id: string;
@@ -1408,7 +1652,10 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateCaseDto"];
+                "application/json": {
+                    /** @description The complete new inputs (they replace the old ones; no partial update), valid for the case's protocol: News2Inputs for a news2 case, and so on */
+                    inputs: components["schemas"]["News2Inputs"] | components["schemas"]["QsofaInputs"] | components["schemas"]["Curb65Inputs"] | components["schemas"]["Cha2ds2vascInputs"] | components["schemas"]["GenericInputs"];
+                };
             };
         };
         responses: {
@@ -1417,7 +1664,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaseDto"];
+                    "application/json": components["schemas"]["Case"];
                 };
             };
             /** @description Invalid inputs, id or If-Match */
@@ -1426,7 +1673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1435,7 +1682,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
@@ -1444,7 +1691,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The case is finalized */
@@ -1453,7 +1700,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description If-Match does not name the current version */
@@ -1462,7 +1709,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match: GET the case and send its ETag */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1479,7 +1735,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1500,7 +1756,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CaseEventListDto"];
+                    "application/json": components["schemas"]["CaseEventList"];
                 };
             };
             /** @description The id is not a UUID */
@@ -1509,7 +1765,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1518,7 +1774,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
@@ -1527,7 +1783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1544,7 +1800,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1563,7 +1819,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyListDto"];
+                    "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1572,7 +1828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -1581,7 +1837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1598,7 +1854,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1612,7 +1868,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CreateApiKeyDto"];
+                "application/json": components["schemas"]["CreateApiKey"];
             };
         };
         responses: {
@@ -1621,7 +1877,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IssuedApiKeyDto"];
+                    "application/json": components["schemas"]["IssuedApiKey"];
                 };
             };
             /** @description Invalid body (per-field errors) */
@@ -1630,7 +1886,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1639,7 +1895,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -1648,7 +1904,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1665,7 +1921,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1686,7 +1942,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyDto"];
+                    "application/json": components["schemas"]["ApiKey"];
                 };
             };
             /** @description The id is not a UUID */
@@ -1695,7 +1951,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1704,7 +1960,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -1713,7 +1969,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such key in this tenant */
@@ -1722,7 +1978,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Already revoked or rotated */
@@ -1731,7 +1987,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1748,7 +2004,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1762,7 +2018,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RotateApiKeyDto"];
+                "application/json": components["schemas"]["RotateApiKey"];
             };
         };
         responses: {
@@ -1771,7 +2027,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IssuedApiKeyDto"];
+                    "application/json": components["schemas"]["IssuedApiKey"];
                 };
             };
             400: {
@@ -1779,7 +2035,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1788,7 +2044,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The calling key was already rotated */
@@ -1797,7 +2053,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1814,7 +2070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1833,7 +2089,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UsageDto"];
+                    "application/json": components["schemas"]["Usage"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -1842,7 +2098,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
@@ -1851,7 +2107,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -1868,7 +2124,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1882,7 +2138,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["BootstrapTenantDto"];
+                "application/json": components["schemas"]["BootstrapTenant"];
             };
         };
         responses: {
@@ -1891,7 +2147,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BootstrappedTenantDto"];
+                    "application/json": components["schemas"]["BootstrappedTenant"];
                 };
             };
             400: {
@@ -1899,7 +2155,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
@@ -1908,7 +2164,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
@@ -1917,7 +2173,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1936,7 +2192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PlatformTenantListDto"];
+                    "application/json": components["schemas"]["PlatformTenantList"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
@@ -1945,7 +2201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
@@ -1954,7 +2210,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1970,7 +2226,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdateBillingStatusDto"];
+                "application/json": components["schemas"]["UpdateBillingStatus"];
             };
         };
         responses: {
@@ -1979,7 +2235,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PlatformTenantDto"];
+                    "application/json": components["schemas"]["PlatformTenant"];
                 };
             };
             /** @description Invalid status or id */
@@ -1988,7 +2244,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
@@ -1997,7 +2253,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such tenant */
@@ -2006,7 +2262,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
@@ -2015,7 +2271,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2036,7 +2292,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReplayResultDto"];
+                    "application/json": components["schemas"]["ReplayResult"];
                 };
             };
             /** @description The id is not a UUID */
@@ -2045,7 +2301,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -2054,7 +2310,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
@@ -2063,7 +2319,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The case is not finalized */
@@ -2072,7 +2328,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -2089,7 +2345,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
