@@ -10,6 +10,7 @@ import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
+import { WebhooksModule } from '@clincore/webhooks/webhooks.module';
 import { AuditKeyringModule } from './audit-keyring.module';
 import { HealthModule } from './health/health.module';
 
@@ -27,6 +28,7 @@ import { HealthModule } from './health/health.module';
     CasesModule,
     SignaturesModule,
     ReplayModule,
+    WebhooksModule,
     AuditKeyringModule,
   ],
 })

@@ -23,6 +23,10 @@ const TAGS: ReadonlyArray<[name: string, description: string]> = [
     'Finalizing signs a case with Ed25519 over its canonical record (inputs, result, history, signer and meaning) and freezes it. Verify-replay re-derives a finalized case from its events, re-scores it with the exact engine version and checks hash and signature; the public keys are a JWKS, so a partner can check signatures offline too.',
   ],
   [
+    'webhooks',
+    'An admin key subscribes HTTPS endpoints to case events (case.created, case.updated, case.finalized, case.verified). Each event is written in the transaction of the change, delivered at least once, in order per case, signed as Standard Webhooks specifies (webhook-id, webhook-timestamp, webhook-signature) and retried for about three days; the schemas of the events are the WebhookEvent* components, and docs/webhooks.md shows how to verify them.',
+  ],
+  [
     'api-keys',
     "An admin key issues, lists and revokes the tenant's keys (admin or member); a secret is shown only in the response that creates it. Any key can rotate itself: the response holds the new key, and the old one stops after the grace period, so switch to the new key at once.",
   ],
