@@ -1,6 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorators';
+import { ProblemDto } from '@clincore/common/problem.dto';
+import { nullableReferences } from './openapi-nullable';
+import { documentProblems } from './openapi-problems';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -18,7 +21,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       BOOTSTRAP_SCHEME,
     )
     .build();
-  return SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
+  return documentProblems(nullableReferences(document));
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

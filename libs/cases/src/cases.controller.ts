@@ -31,6 +31,15 @@ import { CaseDto, CaseEventListDto, CaseListDto } from './dto/case.dto';
 import { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
 import { ListCasesQuery } from './dto/list-cases.query';
 
+/** The case's version as a strong entity tag, for If-Match on PATCH. */
+const ETAG_HEADER = {
+  ETag: {
+    description: 'The case version as an entity tag, e.g. "3"; send it back in If-Match',
+    required: true,
+    schema: { type: 'string' },
+  },
+};
+
 @ApiTags('cases')
 @ApiKeyAuth()
 @Controller('cases')
@@ -39,7 +48,11 @@ export class CasesController {
 
   @Post()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
-  @ApiCreatedResponse({ type: CaseDto, description: 'The case, with an ETag of its version' })
+  @ApiCreatedResponse({
+    type: CaseDto,
+    description: 'The case, with an ETag of its version',
+    headers: ETAG_HEADER,
+  })
   @ApiBadRequestResponse({
     type: ProblemDto,
     description: 'Unknown protocol or invalid inputs (per-field errors)',
@@ -65,7 +78,7 @@ export class CasesController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One case' })
-  @ApiOkResponse({ type: CaseDto })
+  @ApiOkResponse({ type: CaseDto, headers: ETAG_HEADER })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   async get(
@@ -83,7 +96,7 @@ export class CasesController {
     required: false,
     description: 'The version (ETag) you last saw, e.g. "3"',
   })
-  @ApiOkResponse({ type: CaseDto })
+  @ApiOkResponse({ type: CaseDto, headers: ETAG_HEADER })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid inputs, id or If-Match' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'The case is finalized' })
