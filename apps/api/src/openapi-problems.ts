@@ -527,6 +527,19 @@ const SPECIFIC: Record<string, Partial<Record<number, Array<[string, Problem]>>>
         ),
       ],
     ],
+    // Answered once PATCH requires If-Match; the type and title the filter's 428 mapping gives.
+    428: [
+      [
+        'No If-Match',
+        {
+          type: 'urn:clincore:problem:precondition-required',
+          title: 'Precondition required',
+          status: 428,
+          detail:
+            'Send If-Match with the version you last saw (the ETag of GET /cases/{id}); a PATCH without it could overwrite a change you have not seen.',
+        },
+      ],
+    ],
     412: [
       [
         'If-Match names an older version',

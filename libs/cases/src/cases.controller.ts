@@ -19,6 +19,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPreconditionFailedResponse,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -103,6 +104,11 @@ export class CasesController {
   @ApiPreconditionFailedResponse({
     type: ProblemDto,
     description: 'If-Match does not name the current version',
+  })
+  @ApiResponse({
+    status: 428,
+    type: ProblemDto,
+    description: 'No If-Match: a blind overwrite of clinical inputs is refused (RFC 6585)',
   })
   async update(
     @CurrentTenant() tenant: TenantContext,
