@@ -59,6 +59,16 @@ export function documentProblems(document: OpenAPIObject): OpenAPIObject {
         documentOperation(`${method.toUpperCase()} ${template}`, operation, problemSchema);
     }
   }
+  // An example for a route or status the document lacks would go unseen: a rename left it behind.
+  for (const [route, statuses] of Object.entries(SPECIFIC)) {
+    const [method = '', template = ''] = route.split(' ');
+    const operation = document.paths[template]?.[method.toLowerCase() as (typeof METHODS)[number]];
+    for (const status of Object.keys(statuses))
+      if (!operation?.responses[status])
+        throw new Error(
+          `openapi-problems.ts has examples for ${route} ${status}, which the document lacks`,
+        );
+  }
   document.components = {
     ...document.components,
     responses: {
