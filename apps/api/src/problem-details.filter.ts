@@ -68,6 +68,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       );
     }
     if (response.headersSent) return;
+    // A database restart or failover takes seconds: clients should come back, not give up.
+    if (problem.type === DATABASE_UNAVAILABLE)
+      response.setHeader('Retry-After', DATABASE_RETRY_AFTER_SECONDS);
     sendProblem(response, problem, request.originalUrl, requestId);
   }
 }
@@ -83,6 +86,7 @@ function requestFields(request: Request, requestId: string): Record<string, stri
 }
 
 const DATABASE_UNAVAILABLE = 'urn:clincore:problem:database-unavailable';
+const DATABASE_RETRY_AFTER_SECONDS = '1';
 
 export function sendProblem(
   response: Response,

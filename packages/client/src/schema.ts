@@ -626,6 +626,34 @@ export interface components {
             errors?: {
                 [key: string]: string[];
             };
+            /**
+             * @description The monthly call limit (402 only; null when the tenant has none)
+             * @example 1000
+             */
+            limit?: number | null;
+            /**
+             * @description Calls counted this month (402 only)
+             * @example 1000
+             */
+            usage?: number;
+            /**
+             * Format: date-time
+             * @description When the monthly quota starts again (402 only)
+             * @example 2026-01-01T00:00:00.000Z
+             */
+            resets_at?: string;
+            /**
+             * @description Each readiness check, up or down (503 from /ready only)
+             * @example {
+             *       "shutdown": "up",
+             *       "database": "down",
+             *       "migrations": "up",
+             *       "signing_key": "up"
+             *     }
+             */
+            checks?: {
+                [key: string]: "up" | "down";
+            };
         };
         AuditEvent: {
             /** @example 12 */
@@ -862,7 +890,7 @@ export interface components {
              * @description Present once the case is finalized (see POST /cases/{id}/finalize)
              * @example null
              */
-            signature: components["schemas"]["CaseSignature"] | null;
+            signature: components["schemas"]["CaseSignature"] | (never | null);
         };
         CaseList: {
             items: components["schemas"]["Case"][];
@@ -1071,7 +1099,19 @@ export interface components {
             verified_at: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description Any path or method this document does not list: a 404 problem (type not-found). */
+        UnknownRoute: {
+            headers: {
+                /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                "X-Request-Id": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1099,6 +1139,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1108,35 +1156,66 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1146,7 +1225,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1162,35 +1260,83 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerification"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1200,7 +1346,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1226,6 +1391,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1235,35 +1408,66 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1273,7 +1477,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1289,10 +1512,23 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1308,19 +1544,36 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
-            /** @description Not ready; `checks` says which check is down */
-            503: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready; `checks` says which check is down */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1337,19 +1590,34 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
                 };
             };
-            /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1371,6 +1639,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1380,44 +1656,111 @@ export interface operations {
             /** @description Invalid body or id */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Already finalized */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1427,7 +1770,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1443,10 +1805,23 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1471,6 +1846,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,26 +1863,55 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1509,7 +1921,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1530,6 +1961,16 @@ export interface operations {
             /** @description The case, with an ETag of its version */
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
+                    ETag: string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1539,26 +1980,77 @@ export interface operations {
             /** @description Unknown protocol or invalid inputs (per-field errors) */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1568,7 +2060,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1586,6 +2097,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
+                    ETag: string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1595,35 +2116,72 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1633,7 +2191,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1661,6 +2238,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
+                    ETag: string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1670,62 +2257,145 @@ export interface operations {
             /** @description Invalid inputs, id or If-Match */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The case is finalized */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description If-Match does not name the current version */
             412: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No If-Match: GET the case and send its ETag */
-            428: {
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match: a blind overwrite of clinical inputs is refused (RFC 6585) */
+            428: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1735,7 +2405,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1753,6 +2442,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1762,35 +2459,72 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1800,7 +2534,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1816,35 +2569,83 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1854,7 +2655,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1874,6 +2694,14 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1883,35 +2711,88 @@ export interface operations {
             /** @description Invalid body (per-field errors) */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1921,7 +2802,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1939,6 +2839,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1948,53 +2856,100 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such key in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Already revoked or rotated */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2004,7 +2959,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2024,6 +2998,14 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2032,35 +3014,94 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The calling key was already rotated */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2070,7 +3111,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2086,35 +3146,54 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Usage"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2124,7 +3203,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2144,6 +3236,8 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2152,28 +3246,58 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2189,28 +3313,47 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PlatformTenantList"];
                 };
             };
-            /** @description Missing or wrong bootstrap token */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong bootstrap token */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2232,6 +3375,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2241,37 +3386,69 @@ export interface operations {
             /** @description Invalid status or id */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2289,6 +3466,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2298,44 +3483,89 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The case is not finalized */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2345,7 +3575,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
