@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorators';
+import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -18,7 +19,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       BOOTSTRAP_SCHEME,
     )
     .build();
-  return SwaggerModule.createDocument(app, config);
+  return documentIdempotency(SwaggerModule.createDocument(app, config));
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

@@ -24,6 +24,7 @@ import {
 import type { Response } from 'express';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { CasesService } from './cases.service';
@@ -38,6 +39,7 @@ export class CasesController {
   constructor(private readonly cases: CasesService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
   @ApiCreatedResponse({ type: CaseDto, description: 'The case, with an ETag of its version' })
   @ApiBadRequestResponse({
