@@ -38,6 +38,8 @@ function takesIdempotencyKey(operation: OperationObject): boolean {
 
 function documentOperation(operation: OperationObject): void {
   const responses = operation.responses;
+  // Problems are documented as the route's 400 is, and as what is sent (application/problem+json).
+  const problem = { ...(responses['400'] as ResponseObject | undefined)?.content, ...PROBLEM };
   for (const [status, response] of Object.entries(responses)) {
     if (!/^2\d\d$/.test(status)) continue;
     const success = response as ResponseObject;
@@ -61,11 +63,11 @@ function documentOperation(operation: OperationObject): void {
         schema: { type: 'integer' },
       },
     },
-    content: { ...conflict?.content, ...PROBLEM },
+    content: { ...conflict?.content, ...problem },
   };
   responses['422'] = {
     description:
       'The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused).',
-    content: PROBLEM,
+    content: problem,
   };
 }
