@@ -193,11 +193,13 @@ describe('tenant isolation', () => {
          where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
          order by 1`);
       // SECURITY DEFINER: append_access_logs, bootstrap_tenant, platform_tenants, resolve_api_key.
-      // consume_call, list_cases, read_case and tenant_usage run as the caller, under RLS.
+      // consume_call, find_idempotency_key, list_cases, read_case and tenant_usage run as the
+      // caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
         'consume_call',
+        'find_idempotency_key',
         'list_cases',
         'platform_tenants',
         'read_case',

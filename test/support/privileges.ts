@@ -47,6 +47,10 @@ export const APP_ROLE_ALLOWED = [
   'table usage_route_counters INSERT',
   'column usage_route_counters.calls UPDATE',
   'table access_logs SELECT',
+  // Idempotency keys (1763901600000): delete only of expired rows (an RLS policy).
+  'table idempotency_keys SELECT',
+  'table idempotency_keys INSERT',
+  'table idempotency_keys DELETE',
   // Peppered key hashes (1763900900000): each hash is matched under the pepper it names.
   'function resolve_api_key(text[],bytea[]) EXECUTE',
   'function bootstrap_tenant(uuid,text,uuid,text,bytea,text,text) EXECUTE',
@@ -56,6 +60,7 @@ export const APP_ROLE_ALLOWED = [
   'function read_case(uuid,uuid) EXECUTE',
   'function list_cases(uuid,integer,text,text,text,timestamp with time zone,uuid) EXECUTE',
   'function tenant_usage(uuid,date) EXECUTE',
+  'function find_idempotency_key(text,bytea) EXECUTE',
 ];
 
 /** What the role holds beyond the allow-list, and what the allow-list names that it lacks. */

@@ -28,6 +28,8 @@ import { NotReadyException } from './health/not-ready.exception';
 import { type Problem, toProblem } from './problem-details.filter';
 import { RequestValidationException } from '@clincore/common/request-validation.exception';
 import { notUuid } from '@clincore/common/uuid-param.pipe';
+import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from '@clincore/idempotency/idempotency-key';
+import { keyInUse, keyReused } from '@clincore/idempotency/idempotency.exception';
 import { parseIfMatch } from '@clincore/cases/cases.service';
 import { bodyProblem, notJson, notUtf8 } from './json-body';
 
@@ -108,6 +110,8 @@ interface RouteFacts {
   body: boolean;
   pathParams: boolean;
   queryParams: boolean;
+  /** Takes an Idempotency-Key: 400 for a malformed one, 409 while in use, 422 when reused. */
+  idempotent: boolean;
 }
 
 function documentOperation(
@@ -127,6 +131,9 @@ function documentOperation(
     body: operation.requestBody !== undefined,
     pathParams: parameters.some((parameter) => parameter.in === 'path'),
     queryParams: parameters.some((parameter) => parameter.in === 'query'),
+    idempotent: parameters.some(
+      (parameter) => parameter.in === 'header' && parameter.name === IDEMPOTENCY_KEY_HEADER,
+    ),
   };
   Reflect.deleteProperty(operation, NOT_METERED_EXTENSION);
   const responses = operation.responses as Record<string, ResponseObject>;
@@ -160,6 +167,7 @@ function statusesOf(facts: RouteFacts): string[] {
     ...(facts.metered ? ['402'] : []),
     ...(facts.body ? ['413', '415'] : []),
     ...(facts.pathParams ? ['404'] : []),
+    ...(facts.idempotent ? ['409', '422'] : []),
   ];
 }
 
@@ -247,6 +255,7 @@ function examplesFor(status: number, facts: RouteFacts): Example[] {
         return [
           ...(facts.body ? [INVALID_BODY, MALFORMED_JSON] : []),
           ...(facts.pathParams ? [INVALID_ID] : []),
+          ...(facts.idempotent ? [INVALID_IDEMPOTENCY_KEY] : []),
           ...(facts.queryParams && !facts.body ? [INVALID_QUERY] : []),
           ...(!facts.body && !facts.pathParams && !facts.queryParams ? [PROTOTYPE_QUERY] : []),
         ];
@@ -258,6 +267,10 @@ function examplesFor(status: number, facts: RouteFacts): Example[] {
         return facts.metered ? [QUOTA_EXHAUSTED, SUSPENDED] : [];
       case 403:
         return facts.apiKey ? [INSUFFICIENT_ROLE] : [];
+      case 409:
+        return facts.idempotent ? [IDEMPOTENCY_KEY_IN_USE] : [];
+      case 422:
+        return facts.idempotent ? [IDEMPOTENCY_KEY_REUSED] : [];
       case 413:
         return facts.body ? [TOO_LARGE] : [];
       case 415:
@@ -288,6 +301,18 @@ const MALFORMED_JSON: [string, Problem] = [
       type: 'entity.parse.failed',
     }),
   ),
+];
+const INVALID_IDEMPOTENCY_KEY: [string, Problem] = [
+  'The Idempotency-Key is malformed',
+  problemThrownBy(() => parseIdempotencyKey([''])),
+];
+const IDEMPOTENCY_KEY_IN_USE: [string, Problem] = [
+  'The first request with this Idempotency-Key is still running',
+  toProblem(keyInUse()),
+];
+const IDEMPOTENCY_KEY_REUSED: [string, Problem] = [
+  'The Idempotency-Key was used for another request',
+  toProblem(keyReused()),
 ];
 const INVALID_ID: [string, Problem] = ['The id is not a UUID', toProblem(notUuid('id'))];
 const INVALID_QUERY: [string, Problem] = [

@@ -21,6 +21,10 @@ import {
 } from '@clincore/signatures/signatures.exception';
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
+import {
+  IdempotencyErrorCode,
+  IdempotencyException,
+} from '@clincore/idempotency/idempotency.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { serializeError } from './logging';
 import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
@@ -108,6 +112,7 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof AccessLogsException) return accessLogsProblem(exception);
   if (exception instanceof ReplayException) return replayProblem(exception);
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
+  if (exception instanceof IdempotencyException) return idempotencyProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -195,6 +200,19 @@ function signaturesProblem(exception: SignaturesException): Problem {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
     case SignaturesErrorCode.SigningKeyRetired:
       return problem(503, code, 'Signing key retired', exception.message);
+  }
+}
+
+function idempotencyProblem(exception: IdempotencyException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
+  switch (code) {
+    case IdempotencyErrorCode.InvalidKey:
+      return make(400, 'Invalid Idempotency-Key');
+    case IdempotencyErrorCode.KeyReused:
+      return make(422, 'Idempotency-Key already used');
+    case IdempotencyErrorCode.KeyInUse:
+      return make(409, 'Idempotency-Key in use');
   }
 }
 

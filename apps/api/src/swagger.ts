@@ -3,6 +3,7 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swag
 import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { caseInputSchemas } from '@clincore/cases/dto/case-inputs.openapi';
+import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
 import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller';
 import { nullableReferences } from './openapi-nullable';
 import { documentProblems } from './openapi-problems';
@@ -76,7 +77,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   // The protocols' input schemas come from the engine's field rules, not from DTO classes.
   config.components = { ...config.components, schemas: caseInputSchemas() };
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
-  return documentProblems(nullableReferences(document));
+  return documentProblems(documentIdempotency(nullableReferences(document)));
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

@@ -1625,7 +1625,10 @@ export interface operations {
     SignaturesController_finalize: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1641,6 +1644,8 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -1715,11 +1720,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already finalized */
+            /** @description Already finalized; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -1748,6 +1755,23 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1948,7 +1972,10 @@ export interface operations {
     CasesController_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1965,6 +1992,8 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -2022,6 +2051,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
@@ -2038,6 +2086,23 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2682,7 +2747,10 @@ export interface operations {
     ApiKeysController_issue: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2696,6 +2764,8 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -2764,6 +2834,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
@@ -2780,6 +2869,23 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2829,7 +2935,10 @@ export interface operations {
     ApiKeysController_revoke: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2841,6 +2950,8 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -2926,8 +3037,27 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already revoked or rotated */
+            /** @description Already revoked or rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
@@ -2986,7 +3116,10 @@ export interface operations {
     ApiKeyRotationController_rotate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3000,6 +3133,8 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -3056,11 +3191,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The calling key was already rotated */
+            /** @description The calling key was already rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -3089,6 +3226,23 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339) */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3224,7 +3378,10 @@ export interface operations {
     BootstrapController_bootstrap: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3238,6 +3395,8 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3265,6 +3424,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
@@ -3278,6 +3450,17 @@ export interface operations {
             };
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
                     "X-Request-Id": string;
