@@ -143,8 +143,12 @@ function documentOperation(
     const code = Number(status);
     response.headers = { 'X-Request-Id': REQUEST_ID_HEADER, ...response.headers };
     // The quota guard runs after authentication and the rate limit, before validation and the handler.
+    // A replayed response (Idempotency-Key) is not counted again, so it carries no quota state.
     if (facts.metered && !UNMETERED_STATUSES.has(code))
-      Object.assign(response.headers, quotaHeaders(code < 300 || code === 402));
+      Object.assign(
+        response.headers,
+        quotaHeaders(code === 402 || (code < 300 && !facts.idempotent)),
+      );
     if (code === 429 || code === 503) response.headers['Retry-After'] = retryAfter(code);
     if (code < 400) continue;
     const examples = examplesFor(code, facts);
@@ -209,7 +213,8 @@ function quotaHeaders(required: boolean): Record<string, HeaderObject> {
       schema: { type: 'integer' },
     },
     'X-Quota-Reset': {
-      description: 'When the monthly quota starts again (RFC 3339)',
+      description:
+        'When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted',
       required,
       schema: { type: 'string', format: 'date-time' },
     },

@@ -1145,7 +1145,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1162,7 +1162,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1190,7 +1190,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1237,7 +1237,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1266,7 +1266,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1283,7 +1283,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1311,7 +1311,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1358,7 +1358,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1397,7 +1397,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1414,7 +1414,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1442,7 +1442,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1489,7 +1489,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1650,8 +1650,8 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
-                    "X-Quota-Reset": string;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1667,7 +1667,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1695,7 +1695,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1712,7 +1712,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1731,7 +1731,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1770,7 +1770,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1806,7 +1806,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1876,7 +1876,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1893,7 +1893,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -1921,7 +1921,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -1957,7 +1957,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1998,8 +1998,8 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
-                    "X-Quota-Reset": string;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2015,7 +2015,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2043,7 +2043,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2062,7 +2062,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2101,7 +2101,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2137,7 +2137,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -2170,7 +2170,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2187,7 +2187,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2215,7 +2215,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2232,7 +2232,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2268,7 +2268,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -2311,7 +2311,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2328,7 +2328,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2356,7 +2356,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2373,7 +2373,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2390,7 +2390,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2407,7 +2407,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2446,7 +2446,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2482,7 +2482,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -2513,7 +2513,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2530,7 +2530,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2558,7 +2558,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2575,7 +2575,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2611,7 +2611,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -2640,7 +2640,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2657,7 +2657,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2685,7 +2685,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2732,7 +2732,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -2770,8 +2770,8 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
-                    "X-Quota-Reset": string;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2787,7 +2787,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2815,7 +2815,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -2845,7 +2845,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2884,7 +2884,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -2920,7 +2920,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -2956,8 +2956,8 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
-                    "X-Quota-Reset": string;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2973,7 +2973,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3001,7 +3001,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -3029,7 +3029,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3048,7 +3048,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3065,7 +3065,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3101,7 +3101,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3139,8 +3139,8 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
-                    "X-Quota-Reset": string;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3155,7 +3155,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3183,7 +3183,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -3202,7 +3202,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3241,7 +3241,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3277,7 +3277,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3655,7 +3655,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -3672,7 +3672,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3700,7 +3700,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
@@ -3717,7 +3717,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3734,7 +3734,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
@@ -3770,7 +3770,7 @@ export interface operations {
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
-                    /** @description When the monthly quota starts again (RFC 3339) */
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
