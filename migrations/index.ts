@@ -10,6 +10,7 @@ import { SignedAuditEvents1763900800000 } from './1763900800000-signed-audit-eve
 import { KeyedApiKeyHashes1763900900000 } from './1763900900000-keyed-api-key-hashes';
 import { AppRolePrivileges1763901000000 } from './1763901000000-app-role-privileges';
 import { ApiKeyRevocationOnlySooner1763901100000 } from './1763901100000-api-key-revocation-only-sooner';
+import { IdempotencyKeys1763901600000 } from './1763901600000-idempotency-keys';
 import { Webhooks1763901700000 } from './1763901700000-webhooks';
 
 /** Every migration, oldest first. A new migration is appended here. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   KeyedApiKeyHashes1763900900000,
   AppRolePrivileges1763901000000,
   ApiKeyRevocationOnlySooner1763901100000,
+  IdempotencyKeys1763901600000,
   Webhooks1763901700000,
 ];

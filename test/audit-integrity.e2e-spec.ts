@@ -1,6 +1,5 @@
 import { createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import request from 'supertest';
 import { auditSigningInput, hashAuditEvent } from '@clincore/audit/audit-chain';
 import { SignedAuditEvents1763900800000 } from '@clincore/migrations/1763900800000-signed-audit-events';
 import { runMigrations, withOwnerDataSource } from '@clincore/database/migrator';
@@ -14,6 +13,7 @@ import {
   type TestTenant,
 } from './support/api';
 import { createCase } from './support/cases';
+import { checkedRequest, contractOf } from './support/openapi-contract';
 import { freshSigningKey } from './support/signing';
 
 interface Verification {
@@ -120,8 +120,9 @@ describe('audit verify under load and under attack', () => {
 
   it('reports no break while writers run, over hundreds of verifies; then names a real one', async () => {
     await api.app.listen(0, '127.0.0.1');
-    const http = request(
+    const http = checkedRequest(
       `http://127.0.0.1:${String((api.app.getHttpServer().address() as AddressInfo).port)}`,
+      contractOf(api.app),
     );
     const tenant = await bootstrapTenant(http, 'Busy Verify Hospital');
 

@@ -20,6 +20,8 @@ describe('database unavailable', () => {
       const res = await withKey(api, tenant.adminKey).get('/cases');
       expectProblem(res, 503);
       expect(res.body.type).toBe('urn:clincore:problem:database-unavailable');
+      // Worth retrying: the client is told when (the document's Retry-After on 503).
+      expect(res.headers['retry-after']).toBe('1');
       expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await holder.release();

@@ -73,6 +73,8 @@ describe('global enhancers', () => {
         'RateLimitGuard',
         // Between the two: a throttled call holds no share, the quota's count is inside it.
         'TenantDbShareGuard',
+        // Before the quota: a replayed Idempotency-Key is not counted. No query without the header.
+        'IdempotencyGuard',
         'QuotaGuard',
       ]);
     } finally {

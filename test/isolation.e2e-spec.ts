@@ -196,12 +196,14 @@ describe('tenant isolation', () => {
          order by 1`);
       // SECURITY DEFINER: append_access_logs, bootstrap_tenant, claim_webhook_deliveries,
       // platform_tenants, resolve_api_key, webhook_queue_stats.
-      // consume_call, list_cases, read_case and tenant_usage run as the caller, under RLS.
+      // consume_call, find_idempotency_key, list_cases, read_case and tenant_usage run as the
+      // caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
         'claim_webhook_deliveries',
         'consume_call',
+        'find_idempotency_key',
         'list_cases',
         'platform_tenants',
         'read_case',

@@ -79,7 +79,7 @@ describe('routes and their documentation', () => {
         }
         for (const [code, response] of Object.entries(op.responses)) {
           if (code.startsWith('4') || code.startsWith('5')) {
-            if (!response.content?.['application/json']?.schema)
+            if (!response.content?.['application/problem+json']?.schema)
               problems.push(`${name}: ${code} without a problem schema`);
           }
         }

@@ -11,6 +11,7 @@ import {
   withKey,
 } from './support/api';
 import { createCase, NEWS2_INPUTS } from './support/cases';
+import { uncheckedRequest } from './support/openapi-contract';
 
 const SIGN = { signed_by: 'Dr. Ada Example', meaning: 'approval' };
 
@@ -248,8 +249,12 @@ describe('webhooks: endpoints and the outbox', () => {
         create constraint trigger test_refuse_at_commit after insert on cases
           deferrable initially deferred for each row execute function public.test_refuse_at_commit()`);
       try {
-        const refused = await as(other.adminKey)
+        const refused = await uncheckedRequest(
+          api.app.getHttpServer(),
+          'a planted fault: the 500 is what is tested, and no operation documents one',
+        )
           .post('/cases')
+          .set('X-API-Key', other.adminKey)
           .send({ protocol: 'news2', subject_ref: 'ROLLED-BACK', inputs: NEWS2_INPUTS });
         expectProblem(refused, 500);
         await createCase(api.http, other.adminKey);

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { createApiApp } from '../../apps/api/src/app.factory';
+import { checkedRequest, contractOf } from './openapi-contract';
 import { freshSigningKey } from './signing';
 
 export interface TestApi {
@@ -40,7 +41,8 @@ export async function startApi(
     });
     return {
       app,
-      http: request(app.getHttpServer()),
+      // Every response is checked against the OpenAPI document the app serves.
+      http: checkedRequest(app.getHttpServer(), contractOf(app)),
       signingKid,
       signingKeys: keys,
       close: () => app.close(),

@@ -47,6 +47,10 @@ export const APP_ROLE_ALLOWED = [
   'table usage_route_counters INSERT',
   'column usage_route_counters.calls UPDATE',
   'table access_logs SELECT',
+  // Idempotency keys (1763901600000): delete only of expired rows (an RLS policy).
+  'table idempotency_keys SELECT',
+  'table idempotency_keys INSERT',
+  'table idempotency_keys DELETE',
   // Webhooks (1763901700000): endpoints, the outbox and its deliveries, under RLS.
   'table webhook_endpoints SELECT',
   'table webhook_endpoints INSERT',
@@ -77,6 +81,7 @@ export const APP_ROLE_ALLOWED = [
   'function read_case(uuid,uuid) EXECUTE',
   'function list_cases(uuid,integer,text,text,text,timestamp with time zone,uuid) EXECUTE',
   'function tenant_usage(uuid,date) EXECUTE',
+  'function find_idempotency_key(text,bytea) EXECUTE',
   'function claim_webhook_deliveries(integer,integer) EXECUTE',
   'function webhook_queue_stats() EXECUTE',
 ];

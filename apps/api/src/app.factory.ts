@@ -16,6 +16,7 @@ import { loadAppConfig } from '@clincore/common/app.config';
 import { ConfigError } from '@clincore/common/config.error';
 import { openRequestContext } from '@clincore/common/request-context';
 import { loadDatabaseConfig } from '@clincore/database/database.config';
+import { loadIdempotencyConfig } from '@clincore/idempotency/idempotency.config';
 import { loadSigningConfig } from '@clincore/signatures/signing.config';
 import { AppModule } from './app.module';
 import { ExactValidationPipe } from './exact-validation.pipe';
@@ -43,6 +44,7 @@ export async function createApiApp(
   loadSigningConfig();
   loadBillingConfig();
   loadAccessLogsConfig();
+  loadIdempotencyConfig();
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule,
     new PrototypedExpressAdapter(),

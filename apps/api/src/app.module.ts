@@ -9,6 +9,7 @@ import { ReplayModule } from '@clincore/replay/replay.module';
 import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
+import { IdempotencyModule } from '@clincore/idempotency/idempotency.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
 import { WebhooksModule } from '@clincore/webhooks/webhooks.module';
 import { AuditKeyringModule } from './audit-keyring.module';
@@ -23,6 +24,8 @@ import { HealthModule } from './health/health.module';
     AccessLogsModule,
     HealthModule,
     AuthModule,
+    // Between the two: its guard runs after AuthModule's, before the quota guard.
+    IdempotencyModule,
     BillingModule,
     TenantsModule,
     CasesModule,

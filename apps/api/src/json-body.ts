@@ -85,17 +85,19 @@ function jsonUtf8Only(req: Request, _res: Response, next: NextFunction): void {
     return next(); // a malformed header: body-parser answers it
   }
   if (charset === undefined || charset.toLowerCase() === 'utf-8') return next();
-  next(
-    Object.assign(
-      new Error(
-        `${REJECTED}The request body must be UTF-8 JSON: send Content-Type: application/json (with charset=utf-8 or no charset), not charset=${charset}.`,
-      ),
-      { status: 415, type: 'charset.unsupported' },
+  next(notUtf8(charset));
+}
+
+export function notUtf8(charset: string): Error {
+  return Object.assign(
+    new Error(
+      `${REJECTED}The request body must be UTF-8 JSON: send Content-Type: application/json (with charset=utf-8 or no charset), not charset=${charset}.`,
     ),
+    { status: 415, type: 'charset.unsupported' },
   );
 }
 
-function notJson(header: string | undefined): Error {
+export function notJson(header: string | undefined): Error {
   const send = 'send JSON with Content-Type: application/json (application/*+json is read too)';
   let type: string | undefined;
   try {
@@ -344,7 +346,7 @@ function bodyErrors(error: unknown, req: Request, res: Response, _next: NextFunc
   sendProblem(res, bodyProblem(error), req.originalUrl, requestIdOf(req));
 }
 
-function bodyProblem(error: unknown): Problem {
+export function bodyProblem(error: unknown): Problem {
   const { type, status, message, code, limit } = error as {
     type?: unknown;
     status?: unknown;

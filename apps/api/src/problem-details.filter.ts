@@ -22,6 +22,10 @@ import {
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import { WebhooksErrorCode, WebhooksException } from '@clincore/webhooks/webhooks.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
+import {
+  IdempotencyErrorCode,
+  IdempotencyException,
+} from '@clincore/idempotency/idempotency.exception';
 import { requestIdOf } from '@clincore/common/request-id';
 import { serializeError } from './logging';
 import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
@@ -69,6 +73,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       );
     }
     if (response.headersSent) return;
+    // A database restart or failover takes seconds: clients should come back, not give up.
+    if (problem.type === DATABASE_UNAVAILABLE)
+      response.setHeader('Retry-After', DATABASE_RETRY_AFTER_SECONDS);
     sendProblem(response, problem, request.originalUrl, requestId);
   }
 }
@@ -84,6 +91,7 @@ function requestFields(request: Request, requestId: string): Record<string, stri
 }
 
 const DATABASE_UNAVAILABLE = 'urn:clincore:problem:database-unavailable';
+const DATABASE_RETRY_AFTER_SECONDS = '1';
 
 export function sendProblem(
   response: Response,
@@ -105,6 +113,7 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof AccessLogsException) return accessLogsProblem(exception);
   if (exception instanceof ReplayException) return replayProblem(exception);
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
+  if (exception instanceof IdempotencyException) return idempotencyProblem(exception);
   if (exception instanceof WebhooksException) return webhooksProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
@@ -193,6 +202,19 @@ function signaturesProblem(exception: SignaturesException): Problem {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
     case SignaturesErrorCode.SigningKeyRetired:
       return problem(503, code, 'Signing key retired', exception.message);
+  }
+}
+
+function idempotencyProblem(exception: IdempotencyException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
+  switch (code) {
+    case IdempotencyErrorCode.InvalidKey:
+      return make(400, 'Invalid Idempotency-Key');
+    case IdempotencyErrorCode.KeyReused:
+      return make(422, 'Idempotency-Key already used');
+    case IdempotencyErrorCode.KeyInUse:
+      return make(409, 'Idempotency-Key in use');
   }
 }
 

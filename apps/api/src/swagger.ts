@@ -1,8 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorators';
+import { ProblemDto } from '@clincore/common/problem.dto';
 import { caseInputSchemas } from '@clincore/cases/dto/case-inputs.openapi';
+import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
 import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller';
+import { nullableReferences } from './openapi-nullable';
+import { documentProblems } from './openapi-problems';
 
 const DESCRIPTION = `Multi-tenant clinical case API: open a case with a scoring protocol, change its inputs, finalize it with an Ed25519 signature and prove later that nothing changed.
 
@@ -76,7 +80,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = builder.build();
   // The protocols' input schemas come from the engine's field rules, not from DTO classes.
   config.components = { ...config.components, schemas: caseInputSchemas() };
-  return SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
+  return documentProblems(documentIdempotency(nullableReferences(document)));
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

@@ -1,9 +1,10 @@
 import { maintainAccessLogs } from '@clincore/access-logs/access-log.maintenance';
 import { loadAccessLogsConfig } from '@clincore/access-logs/access-logs.config';
+import { sweepIdempotencyKeys } from '@clincore/idempotency/idempotency.maintenance';
 import { type Print, UsageError } from './provision.command';
 
 export const ACCESS_LOGS_USAGE =
-  'usage: npm run access-logs:maintain   (partitions ahead, drops rows older than ACCESS_LOG_RETENTION_DAYS; MIGRATION_DATABASE_URL)';
+  'usage: npm run access-logs:maintain   (partitions ahead, drops rows older than ACCESS_LOG_RETENTION_DAYS, deletes expired idempotency keys; MIGRATION_DATABASE_URL)';
 
 export async function accessLogsCommand(argv: string[], print: Print): Promise<void> {
   if (argv[0] !== 'maintain') throw new UsageError(ACCESS_LOGS_USAGE);
@@ -14,4 +15,6 @@ export async function accessLogsCommand(argv: string[], print: Print): Promise<v
   print(
     `partitions created: ${result.partitionsCreated}; dropped (older than ${retentionDays} days): ${result.partitionsDropped}`,
   );
+  // The daily job: one cron entry keeps both tables to their retention.
+  print(`expired idempotency keys deleted: ${await sweepIdempotencyKeys(ownerUrl)}`);
 }

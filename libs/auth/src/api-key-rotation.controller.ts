@@ -7,6 +7,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { ApiKeyAuth } from './access.decorators';
@@ -21,6 +22,7 @@ export class ApiKeyRotationController {
 
   @Post('rotate')
   @ApiKeyAuth()
+  @Idempotent()
   @ApiOperation({
     summary: 'Replace the calling key',
     description:

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { ApiKeyAuth } from './access.decorators';
@@ -31,6 +32,7 @@ export class ApiKeysController {
   }
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Issue an API key; the secret is in this response only' })
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid body (per-field errors)' })
@@ -43,6 +45,7 @@ export class ApiKeysController {
 
   @Post('revoke/:id')
   @HttpCode(200)
+  @Idempotent()
   @ApiOperation({ summary: 'Revoke a key: it gets 401 from the next request on' })
   @ApiOkResponse({ type: ApiKeyDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { quotaRejections } from '@clincore/common/metrics';
+import { isIdempotentReplay } from '@clincore/idempotency/idempotency-claim';
 import { accessChecked, rateLimitChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
 import { BillingException } from './billing.exception';
 import { NO_QUOTA } from './no-quota.decorator';
@@ -10,7 +11,8 @@ import { type QuotaState, UsageService } from './usage.service';
 /**
  * Counts every authenticated tenant call before its handler runs and refuses
  * it with 402 past the quota. Unauthenticated routes (probes, bootstrap) and
- * `@NoQuota()` routes pass untouched. The remaining quota travels in headers.
+ * `@NoQuota()` routes pass untouched, and so does the replay of an
+ * Idempotency-Key (the idempotency guard, before this one, marks it). The remaining quota travels in headers.
  *
  * The last guard: after the access guard (the tenant is known) and the rate
  * limit (a throttled call is not billed). A guard rather than an interceptor,
@@ -32,6 +34,8 @@ export class QuotaGuard implements CanActivate {
     const tenant = tenantOfRequest(request);
     if (!tenant || this.reflector.get<boolean | undefined>(NO_QUOTA, context.getHandler()))
       return true;
+    // A replayed Idempotency-Key does nothing again, and is not counted again.
+    if (isIdempotentReplay(request)) return true;
     const response = context.switchToHttp().getResponse<Response>();
     const route = `${request.method} ${routeTemplateOf(request)}`;
     try {

@@ -3,7 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { Sql } from '@clincore/database/sql';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { billingConfig } from './billing.config';
-import { BillingErrorCode, BillingException } from './billing.exception';
+import { quotaExhausted, tenantSuspended } from './billing.exception';
 import { billingPeriodOf } from './billing-period';
 import type { UsageDto } from './dto/usage.dto';
 
@@ -51,18 +51,9 @@ export class UsageService {
     };
     if (!row.counted) {
       const details = { limit, usage: calls, resets_at: period.end.toISOString() };
-      // Each says how the refusal ends: who acts, and what they run.
       throw row.billing_status === 'suspended'
-        ? new BillingException(
-            BillingErrorCode.Suspended,
-            'This tenant is suspended: every call is refused until the operator restores it. Contact your ClinCore operator; they restore the tenant with PATCH /platform/tenants/{tenant id} {"billing_status":"active"} (or "free") under the bootstrap token.',
-            details,
-          )
-        : new BillingException(
-            BillingErrorCode.QuotaExhausted,
-            `The free tier allows ${String(limit)} calls per calendar month (UTC) and this month's are used up: calls are accepted again from ${details.resets_at} (resets_at, X-Quota-Reset), or at once when the operator moves the tenant to the paid plan (PATCH /platform/tenants/{tenant id} {"billing_status":"active"}).`,
-            details,
-          );
+        ? tenantSuspended(details)
+        : quotaExhausted(limit ?? calls, details);
     }
     return state;
   }

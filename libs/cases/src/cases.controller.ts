@@ -9,13 +9,14 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiPreconditionFailedResponse,
-  ApiPreconditionRequiredResponse,
+  ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { CasesService } from './cases.service';
@@ -24,6 +25,15 @@ import { CREATE_CASE_BODY, UPDATE_CASE_BODY } from './dto/case-inputs.openapi';
 import { CreateCaseDto, UpdateCaseDto } from './dto/create-case.dto';
 import { ListCasesQuery } from './dto/list-cases.query';
 
+/** The case's version as a strong entity tag, for If-Match on PATCH. */
+const ETAG_HEADER = {
+  ETag: {
+    description: 'The case version as an entity tag, e.g. "3"; send it back in If-Match',
+    required: true,
+    schema: { type: 'string' },
+  },
+};
+
 @ApiTags('cases')
 @ApiKeyAuth()
 @Controller('cases')
@@ -31,9 +41,14 @@ export class CasesController {
   constructor(private readonly cases: CasesService) {}
 
   @Post()
+  @Idempotent()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
   @ApiBody(CREATE_CASE_BODY)
-  @ApiCreatedResponse({ type: CaseDto, description: 'The case, with an ETag of its version' })
+  @ApiCreatedResponse({
+    type: CaseDto,
+    description: 'The case, with an ETag of its version',
+    headers: ETAG_HEADER,
+  })
   @ApiBadRequestResponse({
     type: ProblemDto,
     description: 'Unknown protocol or invalid inputs (per-field errors)',
@@ -59,7 +74,7 @@ export class CasesController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One case' })
-  @ApiOkResponse({ type: CaseDto })
+  @ApiOkResponse({ type: CaseDto, headers: ETAG_HEADER })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   async get(
@@ -80,7 +95,7 @@ export class CasesController {
       'The ETag of the version you last read (from POST, GET or the last PATCH), e.g. "3"; the weak form W/"3" is accepted too, and * overwrites whatever is current. Without it the change is refused (428): no blind overwrite of clinical inputs.',
     schema: { type: 'string', example: '"1"' },
   })
-  @ApiOkResponse({ type: CaseDto })
+  @ApiOkResponse({ type: CaseDto, headers: ETAG_HEADER })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid inputs, id or If-Match' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'The case is finalized' })
@@ -88,9 +103,10 @@ export class CasesController {
     type: ProblemDto,
     description: 'If-Match does not name the current version',
   })
-  @ApiPreconditionRequiredResponse({
+  @ApiResponse({
+    status: 428,
     type: ProblemDto,
-    description: 'No If-Match: GET the case and send its ETag',
+    description: 'No If-Match: a blind overwrite of clinical inputs is refused (RFC 6585)',
   })
   async update(
     @CurrentTenant() tenant: TenantContext,

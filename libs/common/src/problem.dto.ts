@@ -28,4 +28,30 @@ export class ProblemDto {
     additionalProperties: { type: 'array', items: { type: 'string' } },
   })
   errors?: Record<string, string[]>;
+
+  @ApiPropertyOptional({
+    description: 'The monthly call limit (402 only; null when the tenant has none)',
+    type: 'integer',
+    nullable: true,
+    example: 1000,
+  })
+  limit?: number | null;
+
+  @ApiPropertyOptional({ description: 'Calls counted this month (402 only)', example: 1000 })
+  usage?: number;
+
+  @ApiPropertyOptional({
+    description: 'When the monthly quota starts again (402 only)',
+    format: 'date-time',
+    example: '2026-01-01T00:00:00.000Z',
+  })
+  resets_at?: string;
+
+  @ApiPropertyOptional({
+    description: 'Each readiness check, up or down (503 from /ready only)',
+    example: { shutdown: 'up', database: 'down', migrations: 'up', signing_key: 'up' },
+    type: 'object',
+    additionalProperties: { type: 'string', enum: ['up', 'down'] },
+  })
+  checks?: Record<string, 'up' | 'down'>;
 }

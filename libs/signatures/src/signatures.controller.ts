@@ -10,6 +10,7 @@ import {
 import { ApiKeyAuth, Public } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
 import { FinalizeCaseDto, FinalizedCaseDto } from './dto/finalize.dto';
@@ -23,6 +24,7 @@ export class SignaturesController {
 
   @Post('cases/:id/finalize')
   @HttpCode(200)
+  @Idempotent()
   @ApiKeyAuth()
   @ApiOperation({
     summary: 'Finalize a case with an Ed25519 signature',

@@ -2,6 +2,7 @@ import { Body, Controller, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { BootstrapTokenAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { BootstrapTenantDto, BootstrappedTenantDto } from './dto/bootstrap.dto';
 import { TenantsService } from './tenants.service';
 
@@ -12,6 +13,7 @@ export class BootstrapController {
 
   @Post()
   @BootstrapTokenAuth()
+  @Idempotent()
   @ApiOperation({ summary: 'Create a tenant and its first admin API key (shown once)' })
   @ApiCreatedResponse({ type: BootstrappedTenantDto })
   @ApiBadRequestResponse({ type: ProblemDto })

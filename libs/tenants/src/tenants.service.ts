@@ -40,6 +40,8 @@ export class TenantsService {
     const name = tenantName.trim();
     setTenantContext({ tenantId, apiKeyId: key.id, role: 'admin' });
     await this.txHost.withTransaction(async () => {
+      // An Idempotency-Key opens the transaction before the tenant exists: bind it here too.
+      await this.txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
       await this.txHost.tx.query('select bootstrap_tenant($1, $2, $3, $4, $5, $6, $7)', [
         tenantId,
         name,

@@ -22,7 +22,14 @@ import { WEBHOOK_TEST_EVENT } from './webhook-event-types';
 import { WEBHOOK_SECRET_BOX, mintWebhookSecret, type WebhookSecretBox } from './webhook-secret';
 import { refuseWebhookUrl } from './webhook-target';
 import { webhooksConfig } from './webhooks.config';
-import { WebhooksErrorCode, WebhooksException } from './webhooks.exception';
+import {
+  deliveryNotFound,
+  deliveryPending,
+  endpointDisabled,
+  endpointNotFound,
+  invalidDeliveryCursor,
+  urlRefused,
+} from './webhooks.exception';
 
 interface EndpointRow {
   id: string;
@@ -196,10 +203,7 @@ export class WebhookEndpointsService {
   async sendTest(tenant: TenantContext, id: string): Promise<WebhookDeliveryDto> {
     const endpoint = await this.find(tenant, id);
     if (endpoint.status !== 'enabled') {
-      throw new WebhooksException(
-        WebhooksErrorCode.EndpointDisabled,
-        'The endpoint is disabled; enable it (PATCH status "enabled") to send it events.',
-      );
+      throw endpointDisabled();
     }
     const tenantId = tenantIdOf(tenant);
     const now = new Date();
@@ -234,11 +238,7 @@ export class WebhookEndpointsService {
     const limit = query.limit ?? DEFAULT_PAGE;
     const after = query.cursor === undefined ? null : decodeKeysetCursor(query.cursor);
     if (after === undefined) {
-      throw new WebhooksException(
-        WebhooksErrorCode.InvalidCursor,
-        'cursor is not a next_cursor this API issued.',
-        { cursor: ['cursor must be a next_cursor from a previous page'] },
-      );
+      throw invalidDeliveryCursor();
     }
     const rows = await this.sql.query<DeliveryRow>(
       `select ${DELIVERY_COLUMNS}
@@ -268,13 +268,10 @@ export class WebhookEndpointsService {
       [tenantId, id],
     );
     if (!current) {
-      throw new WebhooksException(WebhooksErrorCode.DeliveryNotFound, 'No such webhook delivery.');
+      throw deliveryNotFound();
     }
     if (current.status === 'pending') {
-      throw new WebhooksException(
-        WebhooksErrorCode.DeliveryPending,
-        'The delivery is still pending: it is retried on its schedule.',
-      );
+      throw deliveryPending();
     }
     const [row] = await this.sql.query<DeliveryRow>(
       `with d as (
@@ -290,9 +287,7 @@ export class WebhookEndpointsService {
   private checkUrl(url: string): void {
     const refusal = refuseWebhookUrl(url, this.config);
     if (refusal) {
-      throw new WebhooksException(WebhooksErrorCode.InvalidUrl, `The url is refused: ${refusal}.`, {
-        url: [refusal],
-      });
+      throw urlRefused(refusal);
     }
   }
 
@@ -303,7 +298,7 @@ export class WebhookEndpointsService {
       [tenantIdOf(tenant), id],
     );
     if (!row) {
-      throw new WebhooksException(WebhooksErrorCode.EndpointNotFound, 'No such webhook endpoint.');
+      throw endpointNotFound();
     }
     return row;
   }

@@ -10,6 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
@@ -35,6 +36,7 @@ export class WebhooksController {
   constructor(private readonly endpoints: WebhookEndpointsService) {}
 
   @Post('endpoints')
+  @Idempotent()
   @ApiOperation({
     summary: 'Subscribe an endpoint to events; its signing secret is in this response only',
   })
@@ -100,6 +102,7 @@ export class WebhooksController {
   }
 
   @Post('endpoints/:id/rotate-secret')
+  @Idempotent()
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -116,6 +119,7 @@ export class WebhooksController {
   }
 
   @Post('endpoints/:id/test')
+  @Idempotent()
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a webhook.test event to this endpoint' })
   @ApiAcceptedResponse({ type: WebhookDeliveryDto, description: 'Queued; delivered shortly' })
@@ -146,6 +150,7 @@ export class WebhooksController {
   }
 
   @Post('deliveries/:id/retry')
+  @Idempotent()
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a succeeded or failed delivery once more, now' })
   @ApiAcceptedResponse({ type: WebhookDeliveryDto, description: 'Due now' })

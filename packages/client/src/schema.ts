@@ -731,6 +731,34 @@ export interface components {
             errors?: {
                 [key: string]: string[];
             };
+            /**
+             * @description The monthly call limit (402 only; null when the tenant has none)
+             * @example 1000
+             */
+            limit?: number | null;
+            /**
+             * @description Calls counted this month (402 only)
+             * @example 1000
+             */
+            usage?: number;
+            /**
+             * Format: date-time
+             * @description When the monthly quota starts again (402 only)
+             * @example 2026-01-01T00:00:00.000Z
+             */
+            resets_at?: string;
+            /**
+             * @description Each readiness check, up or down (503 from /ready only)
+             * @example {
+             *       "shutdown": "up",
+             *       "database": "down",
+             *       "migrations": "up",
+             *       "signing_key": "up"
+             *     }
+             */
+            checks?: {
+                [key: string]: "up" | "down";
+            };
         };
         AuditEvent: {
             /** @example 12 */
@@ -967,7 +995,7 @@ export interface components {
              * @description Present once the case is finalized (see POST /cases/{id}/finalize)
              * @example null
              */
-            signature: components["schemas"]["CaseSignature"] | null;
+            signature: components["schemas"]["CaseSignature"] | (never | null);
         };
         CaseList: {
             items: components["schemas"]["Case"][];
@@ -1306,7 +1334,19 @@ export interface components {
             next_cursor: string | null;
         };
     };
-    responses: never;
+    responses: {
+        /** @description Any path or method this document does not list: a 404 problem (type not-found). */
+        UnknownRoute: {
+            headers: {
+                /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                "X-Request-Id": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1334,6 +1374,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1343,35 +1391,66 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1381,7 +1460,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1397,35 +1495,83 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerification"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1435,7 +1581,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1461,6 +1626,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1470,35 +1643,66 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1508,7 +1712,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1524,10 +1747,23 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1543,19 +1779,36 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
-            /** @description Not ready; `checks` says which check is down */
-            503: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready; `checks` says which check is down */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1572,19 +1825,34 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
                 };
             };
-            /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1592,7 +1860,10 @@ export interface operations {
     SignaturesController_finalize: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1606,6 +1877,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1615,44 +1896,130 @@ export interface operations {
             /** @description Invalid body or id */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already finalized */
+            /** @description Already finalized; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1662,7 +2029,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1678,10 +2064,23 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1706,6 +2105,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1715,26 +2122,55 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1744,7 +2180,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1752,7 +2207,10 @@ export interface operations {
     CasesController_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1765,6 +2223,18 @@ export interface operations {
             /** @description The case, with an ETag of its version */
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
+                    ETag: string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1774,26 +2244,113 @@ export interface operations {
             /** @description Unknown protocol or invalid inputs (per-field errors) */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1803,7 +2360,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1821,6 +2397,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
+                    ETag: string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1830,35 +2416,72 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1868,7 +2491,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1896,6 +2538,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
+                    ETag: string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1905,62 +2557,145 @@ export interface operations {
             /** @description Invalid inputs, id or If-Match */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The case is finalized */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description If-Match does not name the current version */
             412: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No If-Match: GET the case and send its ETag */
-            428: {
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No If-Match: a blind overwrite of clinical inputs is refused (RFC 6585) */
+            428: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -1970,7 +2705,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1988,6 +2742,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1997,35 +2759,72 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2035,7 +2834,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2051,35 +2869,83 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKeyList"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2089,7 +2955,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2097,7 +2982,10 @@ export interface operations {
     ApiKeysController_issue: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2109,6 +2997,16 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2118,35 +3016,124 @@ export interface operations {
             /** @description Invalid body (per-field errors) */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2156,7 +3143,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2164,7 +3170,10 @@ export interface operations {
     ApiKeysController_revoke: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2174,6 +3183,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2183,53 +3202,119 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such key in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Already revoked or rotated */
+            /** @description Already revoked or rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2239,7 +3324,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2247,7 +3351,10 @@ export interface operations {
     ApiKeyRotationController_rotate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2259,6 +3366,16 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2267,35 +3384,113 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The calling key was already rotated */
-            409: {
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The calling key was already rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2305,7 +3500,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2321,35 +3535,54 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Usage"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2359,7 +3592,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2367,7 +3613,10 @@ export interface operations {
     BootstrapController_bootstrap: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2379,6 +3628,10 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2387,28 +3640,82 @@ export interface operations {
             };
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2424,28 +3731,47 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PlatformTenantList"];
                 };
             };
-            /** @description Missing or wrong bootstrap token */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or wrong bootstrap token */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2467,6 +3793,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,37 +3804,69 @@ export interface operations {
             /** @description Invalid status or id */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2524,6 +3884,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2533,44 +3901,89 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such case in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The case is not finalized */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2580,7 +3993,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2596,35 +4028,83 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookEndpointList"];
                 };
             };
-            /** @description Missing, malformed, unknown, revoked or expired API key */
-            401: {
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, unknown, revoked or expired API key */
+            401: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2634,7 +4114,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2642,7 +4141,10 @@ export interface operations {
     WebhooksController_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2654,6 +4156,16 @@ export interface operations {
         responses: {
             201: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2663,35 +4175,124 @@ export interface operations {
             /** @description Invalid body, unknown event type or refused url (per-field errors) */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2701,7 +4302,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2719,6 +4339,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2728,44 +4356,83 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2775,7 +4442,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2794,6 +4480,14 @@ export interface operations {
             /** @description The endpoint as it was */
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2803,44 +4497,83 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2850,7 +4583,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2872,6 +4624,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2881,44 +4641,105 @@ export interface operations {
             /** @description The id is not a UUID, or an invalid body (per-field errors) */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -2928,7 +4749,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2936,7 +4776,10 @@ export interface operations {
     WebhooksController_rotateSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2946,6 +4789,16 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2955,44 +4808,119 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            409: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -3002,7 +4930,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3010,7 +4957,10 @@ export interface operations {
     WebhooksController_sendTest: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3021,6 +4971,16 @@ export interface operations {
             /** @description Queued; delivered shortly */
             202: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3030,53 +4990,119 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The endpoint is disabled */
+            /** @description The endpoint is disabled; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -3086,7 +5112,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3108,6 +5153,14 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3117,44 +5170,83 @@ export interface operations {
             /** @description The id is not a UUID, or an invalid limit or cursor */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -3164,7 +5256,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3172,7 +5283,10 @@ export interface operations {
     WebhooksController_retry: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3183,6 +5297,16 @@ export interface operations {
             /** @description Due now */
             202: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3192,53 +5316,119 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
+            402: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The key is not an admin key */
             403: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description No such delivery in this tenant */
             404: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The delivery is still pending */
+            /** @description The delivery is still pending; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
-                    "Retry-After"?: number;
+                    "Retry-After": number;
                     /** @description Bucket size (burst); per-key limit only */
                     "RateLimit-Limit"?: number;
                     /** @description Calls left right now */
@@ -3248,7 +5438,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            503: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    /** @description Seconds after which retrying may succeed; sent while the database is away */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

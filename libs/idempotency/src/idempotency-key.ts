@@ -1,0 +1,113 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { parseItem } from 'structured-headers';
+import { canonicalJson } from '@clincore/common/canonical-json';
+import { IdempotencyErrorCode, IdempotencyException } from './idempotency.exception';
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const MAX_KEY_LENGTH = 255;
+const BARE_KEY = /^[\x20-\x7e]+$/;
+
+/**
+ * The key from the request's Idempotency-Key fields; undefined when there is
+ * none. The draft (draft-ietf-httpapi-idempotency-key-header) makes the value
+ * a Structured Field String (`"8e03…"`, RFC 9651); Stripe's clients send the
+ * bare key, so a value that does not open with a quote is taken as it is.
+ * Either way 1 to 255 printable ASCII characters, in one field: else a 400.
+ */
+export function parseIdempotencyKey(fields: readonly string[] | undefined): string | undefined {
+  if (fields === undefined || fields.length === 0) return undefined;
+  if (fields.length > 1) throw invalidKey('Send one Idempotency-Key header, not several.');
+  const value = (fields[0] ?? '').trim();
+  const key = value.startsWith('"') ? structuredString(value) : value;
+  if (key.length < 1 || key.length > MAX_KEY_LENGTH || !BARE_KEY.test(key)) {
+    throw invalidKey(
+      `The Idempotency-Key header must hold 1 to ${String(MAX_KEY_LENGTH)} printable ASCII characters, e.g. "8e03978e-40d5-43e8-bc93-6894a57f9324".`,
+    );
+  }
+  return key;
+}
+
+function structuredString(value: string): string {
+  // The package's BareItem names the DOM's BufferSource, which this build does not load.
+  let bare: unknown;
+  let parameterCount: number;
+  try {
+    const item = parseItem(value);
+    bare = item[0];
+    parameterCount = item[1].size;
+  } catch {
+    throw invalidKey('The Idempotency-Key header is not a valid Structured Field String.');
+  }
+  if (typeof bare !== 'string' || parameterCount > 0)
+    throw invalidKey('The Idempotency-Key header must be a String without parameters.');
+  return bare;
+}
+
+function invalidKey(message: string): IdempotencyException {
+  return new IdempotencyException(IdempotencyErrorCode.InvalidKey, message);
+}
+
+/** What a row is found by: the key's SHA-256, so the table never holds a key. */
+export function keyDigestOf(key: string): Buffer {
+  return createHash('sha256').update('clincore-idempotency-key\0').update(key, 'utf8').digest();
+}
+
+/** One transaction-scoped advisory lock per (scope, key), as a signed 64-bit id. */
+export function lockIdOf(scope: string, keyDigest: Buffer): string {
+  return createHash('sha256')
+    .update('clincore-idempotency-lock\0')
+    .update(scope, 'utf8')
+    .update('\0')
+    .update(keyDigest)
+    .digest()
+    .readBigInt64BE(0)
+    .toString();
+}
+
+/**
+ * What "the same request" means: method, concrete path, the caller (API key
+ * or operator) and the body as RFC 8785 canonical JSON (member order and
+ * whitespace do not count). Another key of the same tenant reusing a key is
+ * told 422, never handed the first caller's response.
+ */
+export function fingerprintOf(method: string, path: string, caller: string, body: unknown): Buffer {
+  return createHash('sha256')
+    .update(`${method}\n${path}\n${caller}\n`, 'utf8')
+    .update(body === undefined ? '' : canonicalJson(body), 'utf8')
+    .digest();
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * Stored responses are sealed (AES-256-GCM) under a key derived from the
+ * idempotency key, which only the client holds: a response can carry a new
+ * API key's secret, and the table must not become a second place to read one.
+ */
+export function seal(plaintext: string, key: string, scope: string): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', sealingKeyOf(key, scope), iv);
+  const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
+}
+
+/** The plaintext; throws when the box was not sealed under this key and scope. */
+export function open(box: Buffer, key: string, scope: string): string {
+  const decipher = createDecipheriv(
+    'aes-256-gcm',
+    sealingKeyOf(key, scope),
+    box.subarray(0, IV_BYTES),
+  );
+  decipher.setAuthTag(box.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  return Buffer.concat([
+    decipher.update(box.subarray(IV_BYTES + TAG_BYTES)),
+    decipher.final(),
+  ]).toString('utf8');
+}
+
+function sealingKeyOf(key: string, scope: string): Buffer {
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(key, 'utf8'), scope, 'clincore idempotent response v1', 32),
+  );
+}

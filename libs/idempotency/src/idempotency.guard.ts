@@ -1,0 +1,64 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { ACCESS_METADATA, type Access } from '@clincore/auth/access.decorators';
+import { accessChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
+import { attachClaim } from './idempotency-claim';
+import { fingerprintOf, keyDigestOf, parseIdempotencyKey } from './idempotency-key';
+import { IdempotencyStore } from './idempotency.store';
+import { IDEMPOTENT } from './idempotent.decorator';
+
+/** The scope of /bootstrap's keys: the one operator (the bootstrap token), no tenant. */
+export const OPERATOR_SCOPE = 'operator';
+
+/**
+ * Reads the Idempotency-Key of an `@Idempotent()` route (400 when it is
+ * malformed) and, when a finished request with the key is on record, marks
+ * the request as a replay, so that the quota guard after it does not count
+ * it (422 when the key was used for another request). Registered after the
+ * access and rate-limit guards, before the quota guard. Routes without the
+ * decorator, and requests without the header, pass with no query.
+ */
+@Injectable()
+export class IdempotencyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly store: IdempotencyStore,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (this.reflector.get<boolean | undefined>(IDEMPOTENT, context.getHandler()) !== true)
+      return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    const key = parseIdempotencyKey(request.headersDistinct['idempotency-key']);
+    if (key === undefined) return true;
+    if (!accessChecked(request)) throw new Error('IdempotencyGuard ran before the access guard');
+    const { scope, caller } = this.callerOf(context, request);
+    const keyDigest = keyDigestOf(key);
+    const claim = {
+      scope,
+      key,
+      keyDigest,
+      fingerprint: fingerprintOf(request.method, request.path, caller, request.body),
+    };
+    attachClaim(request, claim);
+    return this.store.finished(claim).then((replay) => {
+      if (replay) attachClaim(request, { ...claim, replay });
+      return true;
+    });
+  }
+
+  /** Keys are per tenant, and per operator for the bootstrap token's routes. */
+  private callerOf(context: ExecutionContext, request: Request): { scope: string; caller: string } {
+    const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (access?.kind === 'bootstrap-token')
+      return { scope: OPERATOR_SCOPE, caller: OPERATOR_SCOPE };
+    const tenant = tenantOfRequest(request);
+    if (access?.kind !== 'api-key' || !tenant)
+      throw new Error('@Idempotent() needs a route with an API key or the bootstrap token');
+    return { scope: tenant.tenantId, caller: tenant.apiKeyId };
+  }
+}

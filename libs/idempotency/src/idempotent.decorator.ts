@@ -1,0 +1,26 @@
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
+
+export const IDEMPOTENT = 'clincore:idempotent';
+
+/**
+ * The route accepts an Idempotency-Key: a retry with the key gets the first
+ * response again, and nothing happens twice. The route needs an API key or
+ * the bootstrap token (keys are per tenant, or per operator). The 409, 422
+ * and the Idempotent-Replayed header are added to the OpenAPI document by
+ * `documentIdempotency`, where they merge with the route's own responses.
+ */
+export const Idempotent = (): MethodDecorator =>
+  applyDecorators(
+    SetMetadata(IDEMPOTENT, true),
+    UseInterceptors(IdempotencyInterceptor),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request.',
+      schema: { type: 'string', minLength: 1, maxLength: 512 },
+      example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+    }),
+  );
