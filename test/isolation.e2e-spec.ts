@@ -299,7 +299,7 @@ describe('tenant isolation', () => {
         await api.http
           .post('/webhooks/endpoints')
           .set('X-API-Key', b.adminKey)
-          .send({ url: 'https://b.example/hooks', events: ['case.created'] })
+          .send({ url: 'http://127.0.0.1:9/b', events: ['case.created'] })
           .expect(201)
       ).body as { id: string; url: string };
       const bDelivery = (

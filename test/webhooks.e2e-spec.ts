@@ -14,6 +14,11 @@ import { createCase, NEWS2_INPUTS } from './support/cases';
 import { uncheckedRequest } from './support/openapi-contract';
 
 const SIGN = { signed_by: 'Dr. Ada Example', meaning: 'approval' };
+/**
+ * Loopback, port 9 (discard), where nothing listens: any delivery a worker of a later
+ * suite picks up from here is refused at once, and never leaves the machine.
+ */
+const NOWHERE = 'http://127.0.0.1:9/hooks';
 
 describe('webhooks: endpoints and the outbox', () => {
   let api: TestApi;
@@ -38,13 +43,13 @@ describe('webhooks: endpoints and the outbox', () => {
   const subscribe = (body: Record<string, unknown> = {}) =>
     as()
       .post('/webhooks/endpoints')
-      .send({ url: 'https://partner.example/hooks', events: ['case.created'], ...body });
+      .send({ url: NOWHERE, events: ['case.created'], ...body });
 
   describe('endpoints', () => {
     it('creates an enabled endpoint and shows its whsec_ secret once', async () => {
       const res = await subscribe({ description: 'ward board' }).expect(201);
       expect(res.body).toMatchObject({
-        url: 'https://partner.example/hooks',
+        url: NOWHERE,
         events: ['case.created'],
         description: 'ward board',
         status: 'enabled',
@@ -77,13 +82,13 @@ describe('webhooks: endpoints and the outbox', () => {
       const patched = await as()
         .patch(`/webhooks/endpoints/${id}`)
         .send({
-          url: 'https://other.example/in',
+          url: `${NOWHERE}/other`,
           events: ['case.finalized', 'case.verified'],
           status: 'disabled',
         })
         .expect(200);
       expect(patched.body).toMatchObject({
-        url: 'https://other.example/in',
+        url: `${NOWHERE}/other`,
         events: ['case.finalized', 'case.verified'],
         status: 'disabled',
         description: null,
@@ -126,7 +131,7 @@ describe('webhooks: endpoints and the outbox', () => {
     ])('refuses %s with a 400 naming the field', async (_, body, field) => {
       const res = await as()
         .post('/webhooks/endpoints')
-        .send({ url: 'https://partner.example/hooks', events: ['case.created'], ...body });
+        .send({ url: NOWHERE, events: ['case.created'], ...body });
       expectProblem(res, 400);
       expect(Object.keys(res.body.errors)).toEqual([field]);
     });
@@ -216,7 +221,7 @@ describe('webhooks: endpoints and the outbox', () => {
       const post = (body: object) =>
         as(other.adminKey)
           .post('/webhooks/endpoints')
-          .send({ url: 'https://p.example/h', ...body })
+          .send({ url: NOWHERE, ...body })
           .expect(201);
       const created = await post({ events: ['case.created'] });
       const finalizedOnly = await post({ events: ['case.finalized'] });
@@ -287,7 +292,7 @@ describe('webhooks: endpoints and the outbox', () => {
       const other = await bootstrapTenant(api.http, 'Delivery Pages');
       const endpoint = await as(other.adminKey)
         .post('/webhooks/endpoints')
-        .send({ url: 'https://p.example/h', events: ['case.created'] })
+        .send({ url: NOWHERE, events: ['case.created'] })
         .expect(201);
       for (let i = 0; i < 3; i++) await createCase(api.http, other.adminKey);
       const path = `/webhooks/endpoints/${endpoint.body.id}/deliveries`;
@@ -308,7 +313,7 @@ describe('webhooks: endpoints and the outbox', () => {
       const other = await bootstrapTenant(api.http, 'Delivery Retry');
       const endpoint = await as(other.adminKey)
         .post('/webhooks/endpoints')
-        .send({ url: 'https://p.example/h', events: ['case.created'] })
+        .send({ url: NOWHERE, events: ['case.created'] })
         .expect(201);
       const test = await as(other.adminKey)
         .post(`/webhooks/endpoints/${endpoint.body.id}/test`)

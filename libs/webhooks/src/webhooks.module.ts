@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { AuditModule } from '@clincore/audit/audit.module';
 import { appConfig } from '@clincore/common/app.config';
+import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WEBHOOK_SECRET_BOX, WebhookSecretBox } from './webhook-secret';
 import { loadWebhookSecretKey } from './webhook-secret-key';
@@ -17,6 +18,7 @@ import { WebhooksController } from './webhooks.controller';
   controllers: [WebhooksController],
   providers: [
     WebhookEndpointsService,
+    WebhookDispatcher,
     {
       provide: WEBHOOK_SECRET_BOX,
       inject: [webhooksConfig.KEY, appConfig.KEY],
