@@ -25,7 +25,10 @@ export interface WebhookReceiver {
 }
 
 /** A partner's endpoint on 127.0.0.1 (port chosen by the system): tests send nowhere else. */
-export async function startReceiver(respond: Responder = () => 204): Promise<WebhookReceiver> {
+export async function startReceiver(
+  respond: Responder = () => 204,
+  options: { delayMs?: number } = {},
+): Promise<WebhookReceiver> {
   const hanging = new Set<ServerResponse>();
   const receiver: WebhookReceiver = {
     url: '',
@@ -62,7 +65,9 @@ export async function startReceiver(respond: Responder = () => 204): Promise<Web
       }
       res.statusCode = answer;
       if (answer >= 300 && answer < 400) res.setHeader('location', receiver.url);
-      res.end();
+      // A slow partner: the request is received (and counted) before it is answered.
+      if (options.delayMs) setTimeout(() => res.end(), options.delayMs);
+      else res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
