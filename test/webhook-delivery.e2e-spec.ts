@@ -1,3 +1,5 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import type { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import {
@@ -83,6 +85,24 @@ describe('webhook delivery', () => {
 
     const receipts = await partner.waitFor(4);
     const events = receipts.map((receipt) => verify(endpoint.secret, receipt));
+    // Each body is what the OpenAPI document's WebhookEvent… component says.
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as {
+      components: { schemas: Record<string, object> };
+    };
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+    for (const [schema, body] of [
+      ['WebhookEventCaseCreated', events[0]],
+      ['WebhookEventCaseUpdated', events[1]],
+      ['WebhookEventCaseFinalized', events[2]],
+      ['WebhookEventCaseVerified', events[3]],
+    ] as const) {
+      const validate = ajv.compile(doc.components.schemas[schema]!);
+      expect({ schema, valid: validate(body), errors: validate.errors ?? null }).toEqual({
+        schema,
+        valid: true,
+        errors: null,
+      });
+    }
     expect(events.map((e) => e.type)).toEqual(ALL_EVENTS);
     expect(events.map((e) => (e.data as { version: number }).version)).toEqual([1, 2, 3, 3]);
     for (const [i, receipt] of receipts.entries()) {
@@ -221,6 +241,13 @@ describe('webhook delivery', () => {
     const endpoint = await subscribe(tenant, partner.url, ['case.finalized']);
     await withKey(api, tenant.adminKey).post(`/webhooks/endpoints/${endpoint.id}/test`).expect(202);
     const [receipt] = await partner.waitFor(1);
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as {
+      components: { schemas: Record<string, object> };
+    };
+    const validate = addFormats(new Ajv({ strict: false })).compile(
+      doc.components.schemas.WebhookEventTest!,
+    );
+    expect(validate(verify(endpoint.secret, receipt!))).toBe(true);
     expect(verify(endpoint.secret, receipt!)).toMatchObject({
       type: 'webhook.test',
       data: { tenant_id: tenant.tenantId, endpoint_id: endpoint.id },

@@ -4,6 +4,7 @@ import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorato
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { caseInputSchemas } from '@clincore/cases/dto/case-inputs.openapi';
 import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
+import { webhookEventSchemas } from '@clincore/webhooks/webhook-events.openapi';
 import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller';
 import { nullableReferences } from './openapi-nullable';
 import { documentProblems } from './openapi-problems';
@@ -79,7 +80,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const config = builder.build();
   // The protocols' input schemas come from the engine's field rules, not from DTO classes.
-  config.components = { ...config.components, schemas: caseInputSchemas() };
+  // Webhook events are requests we send: components, as OpenAPI 3.0 has no webhooks section.
+  config.components = {
+    ...config.components,
+    schemas: { ...caseInputSchemas(), ...webhookEventSchemas() },
+  };
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
   return documentProblems(documentIdempotency(nullableReferences(document)));
 }

@@ -707,6 +707,154 @@ export interface components {
             subject_ref: string;
             inputs: components["schemas"]["GenericInputs"];
         };
+        /** @description Webhook event (sent to your endpoint, not an API response): a case was opened (version 1). */
+        WebhookEventCaseCreated: {
+            /** @enum {string} */
+            type: "case.created";
+            /**
+             * Format: date-time
+             * @description When the change happened
+             */
+            timestamp: string;
+            data: {
+                /** Format: uuid */
+                tenant_id: string;
+                /** Format: uuid */
+                case_id: string;
+                /** @description The case version this event reports */
+                version: number;
+                /** @enum {string} */
+                status: "open" | "finalized";
+                /** @example news2 */
+                protocol: string;
+                /** @example news2@1.0.0 */
+                engine_version: string;
+                /** @description The protocol's result at this version (null for generic cases); never the inputs */
+                result: Record<string, never> | null;
+            };
+        };
+        /** @description Webhook event (sent to your endpoint, not an API response): an open case's inputs changed and it was scored again. */
+        WebhookEventCaseUpdated: {
+            /** @enum {string} */
+            type: "case.updated";
+            /**
+             * Format: date-time
+             * @description When the change happened
+             */
+            timestamp: string;
+            data: {
+                /** Format: uuid */
+                tenant_id: string;
+                /** Format: uuid */
+                case_id: string;
+                /** @description The case version this event reports */
+                version: number;
+                /** @enum {string} */
+                status: "open" | "finalized";
+                /** @example news2 */
+                protocol: string;
+                /** @example news2@1.0.0 */
+                engine_version: string;
+                /** @description The protocol's result at this version (null for generic cases); never the inputs */
+                result: Record<string, never> | null;
+            };
+        };
+        /** @description Webhook event (sent to your endpoint, not an API response): a case was signed and frozen. */
+        WebhookEventCaseFinalized: {
+            /** @enum {string} */
+            type: "case.finalized";
+            /**
+             * Format: date-time
+             * @description When the change happened
+             */
+            timestamp: string;
+            data: {
+                /** Format: uuid */
+                tenant_id: string;
+                /** Format: uuid */
+                case_id: string;
+                /** @description The case version this event reports */
+                version: number;
+                /** @enum {string} */
+                status: "open" | "finalized";
+                /** @example news2 */
+                protocol: string;
+                /** @example news2@1.0.0 */
+                engine_version: string;
+                /** @description The protocol's result at this version (null for generic cases); never the inputs */
+                result: Record<string, never> | null;
+                /** Format: date-time */
+                finalized_at: string;
+                signature: {
+                    /** @description The JWKS kid that signed */
+                    key_id: string;
+                    /** @enum {string} */
+                    meaning: "authorship" | "review" | "approval" | "responsibility";
+                    /** @description SHA-256 of the signed record */
+                    record_hash: string;
+                };
+            };
+        };
+        /** @description Webhook event (sent to your endpoint, not an API response): a verify-replay ran on a finalized case; its outcome and checks. */
+        WebhookEventCaseVerified: {
+            /** @enum {string} */
+            type: "case.verified";
+            /**
+             * Format: date-time
+             * @description When the change happened
+             */
+            timestamp: string;
+            data: {
+                /** Format: uuid */
+                tenant_id: string;
+                /** Format: uuid */
+                case_id: string;
+                /** @description The case version this event reports */
+                version: number;
+                /** @enum {string} */
+                status: "open" | "finalized";
+                /** @example news2 */
+                protocol: string;
+                /** @example news2@1.0.0 */
+                engine_version: string;
+                /** @description The protocol's result at this version (null for generic cases); never the inputs */
+                result: Record<string, never> | null;
+                verification: {
+                    ok: boolean;
+                    /**
+                     * @example {
+                     *       "events_chain": true,
+                     *       "state": true,
+                     *       "engine": true,
+                     *       "record_hash": true,
+                     *       "signature": true
+                     *     }
+                     */
+                    checks: {
+                        [key: string]: boolean;
+                    };
+                    key_id: string;
+                    /** Format: date-time */
+                    verified_at: string;
+                };
+            };
+        };
+        /** @description Webhook event (sent to your endpoint, not an API response): sent by POST /webhooks/endpoints/{id}/test. */
+        WebhookEventTest: {
+            /** @enum {string} */
+            type: "webhook.test";
+            /**
+             * Format: date-time
+             * @description When the change happened
+             */
+            timestamp: string;
+            data: {
+                /** Format: uuid */
+                tenant_id: string;
+                /** Format: uuid */
+                endpoint_id: string;
+            };
+        };
         Problem: {
             /** @example urn:clincore:problem:invalid-credential */
             type: string;
