@@ -145,11 +145,15 @@ export class Webhooks1763901700000 implements MigrationInterface {
       $$`);
     await q.query(`
       create function webhook_queue_stats()
-      returns table (pending bigint, oldest_pending_at timestamptz)
+      returns table (pending bigint, oldest_pending_at timestamptz, oldest_due_at timestamptz)
       language sql stable security definer
       set search_path = pg_catalog, pg_temp
       as $$
-        select count(*), min(d.created_at) from public.webhook_deliveries d where d.status = 'pending'
+        select count(*), min(d.created_at),
+               min(d.next_attempt_at) filter (where d.next_attempt_at <= now() and ep.status = 'enabled')
+          from public.webhook_deliveries d
+          join public.webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+         where d.status = 'pending'
       $$`);
     for (const fn of ['claim_webhook_deliveries(integer, integer)', 'webhook_queue_stats()']) {
       await q.query(`revoke all on function ${fn} from public`);

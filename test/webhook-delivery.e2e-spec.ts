@@ -134,6 +134,9 @@ describe('webhook delivery', () => {
     await waitUntil(async () =>
       (await deliveries(tenant, endpoint.id)).every((d) => d.status === 'succeeded'),
     );
+    const metrics = (await api.http.get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/clincore_webhook_attempts_total\{outcome="succeeded"\} [1-9]/);
+    expect(metrics).toContain('clincore_webhook_delivery_lag_seconds');
     const listed = await deliveries(tenant, endpoint.id);
     expect(listed[0]).toMatchObject({
       attempts: 1,

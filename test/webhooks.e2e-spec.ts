@@ -65,6 +65,20 @@ describe('webhooks: endpoints and the outbox', () => {
       expect(JSON.stringify(list.body)).not.toContain(res.body.secret.slice(6));
     });
 
+    it('takes an Idempotency-Key: a retried subscription is one endpoint, its response replayed', async () => {
+      const key = '"webhook-subscribe-1"';
+      const first = await subscribe().set('Idempotency-Key', key).expect(201);
+      const again = await subscribe().set('Idempotency-Key', key).expect(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(first.body);
+      const list = await as().get('/webhooks/endpoints').expect(200);
+      expect(list.body.items.filter((e: { id: string }) => e.id === first.body.id)).toHaveLength(1);
+      const created = await as()
+        .get(`/admin/audit-events?target_id=${first.body.id as string}`)
+        .expect(200);
+      expect(created.body.items).toHaveLength(1);
+    });
+
     it('keeps the secret sealed at rest: the row holds no whsec_ nor its bytes', async () => {
       const res = await subscribe().expect(201);
       const row = await owner.query(`select secret from webhook_endpoints where id = $1`, [

@@ -252,12 +252,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private async refreshStats(): Promise<void> {
     if (Date.now() - this.statsAt < STATS_EVERY_MS) return;
     this.statsAt = Date.now();
-    const [stats] = await this.sql.query<{ pending: string; oldest_pending_at: Date | null }>(
-      'select * from webhook_queue_stats()',
-      [],
-    );
+    const [stats] = await this.sql.query<{
+      pending: string;
+      oldest_pending_at: Date | null;
+      oldest_due_at: Date | null;
+    }>('select * from webhook_queue_stats()', []);
     webhookQueue.depth = Number(stats?.pending ?? 0);
     webhookQueue.oldestPendingAt = stats?.oldest_pending_at ?? null;
+    webhookQueue.oldestDueAt = stats?.oldest_due_at ?? null;
   }
 }
 

@@ -22,6 +22,8 @@ export const webhookQueue = {
   }),
   depth: 0,
   oldestPendingAt: null as Date | null,
+  /** The earliest due time of a delivery no worker has taken yet. */
+  oldestDueAt: null as Date | null,
 };
 
 observedGauge(
@@ -34,4 +36,9 @@ observedGauge(
   'Age of the oldest pending webhook delivery, in seconds (0 when none)',
   () =>
     webhookQueue.oldestPendingAt ? (Date.now() - webhookQueue.oldestPendingAt.getTime()) / 1000 : 0,
+);
+observedGauge(
+  'clincore_webhook_delivery_lag_seconds',
+  'How long the most overdue webhook delivery has been due without a worker taking it (0 when none): the workers are behind',
+  () => (webhookQueue.oldestDueAt ? (Date.now() - webhookQueue.oldestDueAt.getTime()) / 1000 : 0),
 );
