@@ -1626,7 +1626,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -1973,7 +1973,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2748,7 +2748,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2936,7 +2936,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3117,7 +3117,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3379,7 +3379,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
