@@ -56,11 +56,13 @@ export function jsonBody(limitBytes: number): Array<RequestHandler | express.Err
 }
 
 /**
- * Whether the request sends content: a Content-Length above zero, or a chunked
- * body (whose length is unknown until read). Zero bytes are no body, whatever
- * the Content-Type says.
+ * Whether the request sends content the API reads: a Content-Length above
+ * zero, or a chunked body (whose length is unknown until read), on any method
+ * but GET and HEAD. Zero bytes are no body, whatever the Content-Type says.
  */
 function carriesContent(req: Request): boolean {
+  // Content on GET and HEAD has no meaning (RFC 9110 §9.3.1): no route reads it, so none refuses it.
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
   return length !== undefined && Number(length) > 0;

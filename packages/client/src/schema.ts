@@ -408,7 +408,7 @@ export interface components {
              */
             protocol: "news2";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -447,7 +447,7 @@ export interface components {
              */
             protocol: "qsofa";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -504,7 +504,7 @@ export interface components {
              */
             protocol: "curb65";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -568,7 +568,7 @@ export interface components {
              */
             protocol: "cha2ds2vasc";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -596,7 +596,7 @@ export interface components {
              */
             protocol: "generic";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -1103,7 +1103,7 @@ export interface components {
         /** @description Any path or method this document does not list: a 404 problem (type not-found). */
         UnknownRoute: {
             headers: {
-                /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                 "X-Request-Id": string;
                 [name: string]: unknown;
             };
@@ -1139,7 +1139,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1156,7 +1156,7 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1173,7 +1173,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1184,7 +1184,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1201,7 +1201,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1212,7 +1212,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1228,10 +1228,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1260,7 +1271,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1277,7 +1288,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1294,7 +1305,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1305,7 +1316,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1322,7 +1333,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1333,7 +1344,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1349,10 +1360,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1391,7 +1413,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1408,7 +1430,7 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1425,7 +1447,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1436,7 +1458,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1453,7 +1475,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1464,7 +1486,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1480,10 +1502,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1512,7 +1545,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1523,7 +1556,18 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1544,7 +1588,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1555,7 +1599,18 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1566,7 +1621,7 @@ export interface operations {
             /** @description Not ready; `checks` says which check is down */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1590,7 +1645,7 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1601,7 +1656,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1612,7 +1667,18 @@ export interface operations {
             /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1642,7 +1708,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -1661,7 +1727,7 @@ export interface operations {
             /** @description Invalid body or id */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1678,7 +1744,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1689,7 +1755,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1706,7 +1772,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1723,7 +1789,7 @@ export interface operations {
             /** @description Already finalized; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -1742,7 +1808,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1753,7 +1819,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1764,7 +1830,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1781,7 +1847,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1797,10 +1863,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1829,7 +1906,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1840,7 +1917,18 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1870,7 +1958,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1887,7 +1975,7 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1904,7 +1992,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1915,7 +2003,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1932,7 +2020,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1948,10 +2036,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1988,7 +2087,7 @@ export interface operations {
             /** @description The case, with an ETag of its version */
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
@@ -2009,7 +2108,7 @@ export interface operations {
             /** @description Unknown protocol or invalid inputs (per-field errors) */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2026,7 +2125,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2037,7 +2136,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2054,7 +2153,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -2073,7 +2172,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2084,7 +2183,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2095,7 +2194,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2112,7 +2211,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2128,10 +2227,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2162,7 +2272,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
@@ -2181,7 +2291,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2198,7 +2308,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2209,7 +2319,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2226,7 +2336,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2243,7 +2353,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2259,10 +2369,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2303,7 +2424,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
@@ -2322,7 +2443,7 @@ export interface operations {
             /** @description Invalid inputs, id or If-Match */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2339,7 +2460,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2350,7 +2471,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2367,7 +2488,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2384,7 +2505,7 @@ export interface operations {
             /** @description The case is finalized */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2401,7 +2522,7 @@ export interface operations {
             /** @description If-Match does not name the current version */
             412: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2418,7 +2539,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2429,7 +2550,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2440,7 +2561,7 @@ export interface operations {
             /** @description No If-Match: a blind overwrite of clinical inputs is refused (RFC 6585) */
             428: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2457,7 +2578,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2473,10 +2594,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2507,7 +2639,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2524,7 +2656,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2541,7 +2673,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2552,7 +2684,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2569,7 +2701,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2586,7 +2718,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2602,10 +2734,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2634,7 +2777,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2651,7 +2794,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2668,7 +2811,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2679,7 +2822,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2696,7 +2839,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2707,7 +2850,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2723,10 +2866,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2762,7 +2916,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -2781,7 +2935,7 @@ export interface operations {
             /** @description Invalid body (per-field errors) */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2798,7 +2952,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2809,7 +2963,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2826,7 +2980,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2837,7 +2991,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -2856,7 +3010,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2867,7 +3021,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2878,7 +3032,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2895,7 +3049,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2911,10 +3065,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2948,7 +3113,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -2967,7 +3132,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2984,7 +3149,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2995,7 +3160,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3012,7 +3177,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3023,7 +3188,7 @@ export interface operations {
             /** @description No such key in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3040,7 +3205,7 @@ export interface operations {
             /** @description Already revoked or rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3056,10 +3221,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3076,7 +3263,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3092,10 +3279,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3131,7 +3329,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -3149,7 +3347,7 @@ export interface operations {
             };
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3166,7 +3364,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3177,7 +3375,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3194,7 +3392,7 @@ export interface operations {
             /** @description The calling key was already rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3213,7 +3411,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3224,7 +3422,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3235,7 +3433,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3252,7 +3450,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3268,10 +3466,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3300,7 +3509,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3311,7 +3520,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3322,7 +3531,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3333,7 +3542,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3344,7 +3553,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3360,10 +3569,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3393,7 +3613,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -3405,7 +3625,7 @@ export interface operations {
             };
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3416,7 +3636,7 @@ export interface operations {
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3427,7 +3647,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3440,7 +3660,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3451,7 +3671,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3462,7 +3682,18 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3473,7 +3704,7 @@ export interface operations {
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3496,7 +3727,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3507,7 +3738,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3518,7 +3749,18 @@ export interface operations {
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3529,7 +3771,7 @@ export interface operations {
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3558,7 +3800,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3569,7 +3811,7 @@ export interface operations {
             /** @description Invalid status or id */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3580,7 +3822,7 @@ export interface operations {
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3591,7 +3833,7 @@ export interface operations {
             /** @description No such tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3602,7 +3844,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3613,7 +3855,18 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3624,7 +3877,7 @@ export interface operations {
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3649,7 +3902,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3666,7 +3919,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3683,7 +3936,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3694,7 +3947,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3711,7 +3964,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3728,7 +3981,7 @@ export interface operations {
             /** @description The case is not finalized */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3742,10 +3995,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3761,10 +4036,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
