@@ -7,15 +7,21 @@ describe('parseIdempotencyKey', () => {
     expect(parseIdempotencyKey(['"8e03978e-40d5"'])).toBe('8e03978e-40d5');
     expect(parseIdempotencyKey(['8e03978e-40d5'])).toBe('8e03978e-40d5');
     expect(parseIdempotencyKey(['"a \\"quoted\\" key"'])).toBe('a "quoted" key');
+    expect(parseIdempotencyKey(['"a, b"'])).toBe('a, b');
     expect(parseIdempotencyKey(undefined)).toBeUndefined();
   });
 
-  it.each([[['""']], [['"x";p=1']], [['"x" y']], [['"x"', '"y"']], [['k'.repeat(256)]], [['clé']]])(
-    'refuses %j',
-    (fields) => {
-      expect(() => parseIdempotencyKey(fields)).toThrow(IdempotencyException);
-    },
-  );
+  it.each([
+    [['""']],
+    [['"x";p=1']],
+    [['"x" y']],
+    [['"x"', '"y"']],
+    [['k'.repeat(256)]],
+    [['clé']],
+    [['a, b']],
+  ])('refuses %j', (fields) => {
+    expect(() => parseIdempotencyKey(fields)).toThrow(IdempotencyException);
+  });
 });
 
 describe('sealed responses', () => {

@@ -25,6 +25,9 @@ export function parseIdempotencyKey(fields: readonly string[] | undefined): stri
   if (fields === undefined || fields.length === 0) return undefined;
   if (fields.length > 1) throw invalidKey('Send one Idempotency-Key header, not several.');
   const value = (fields[0] ?? '').trim();
+  // A bare key with a comma is how a proxy joins two Idempotency-Key lines: as ambiguous as two.
+  if (!value.startsWith('"') && value.includes(','))
+    throw invalidKey('A bare Idempotency-Key must not contain a comma; send one key, or quote it.');
   const key = value.startsWith('"') ? structuredString(value) : value;
   if (key.length < 1 || key.length > MAX_KEY_LENGTH || !BARE_KEY.test(key)) {
     throw invalidKey(
