@@ -6,8 +6,9 @@ const CURRENT_SCOPE = `(select nullif(current_setting('app.idempotency_scope', t
 /**
  * Idempotency keys (libs/idempotency): one row per (scope, key), written in
  * the transaction of the change it answers for. The key itself is not
- * stored, only its SHA-256; the response is sealed with a key derived from
- * the idempotency key, since some responses carry a new API key's secret.
+ * stored, only its HMAC under a server secret (derived from the API-key
+ * peppers); the response is sealed with a key derived from the idempotency
+ * key and that secret, since some responses carry a new API key's secret.
  * The app role reads and inserts rows of the scope it binds, and may delete
  * only expired ones (to reuse an expired key before the sweep). The owner's
  * daily sweep sees and deletes expired rows only.
@@ -47,23 +48,23 @@ export class IdempotencyKeys1763901600000 implements MigrationInterface {
 
     // One statement outside a transaction (the check before the quota is counted), as read_case.
     await q.query(`
-      create function find_idempotency_key(p_scope text, p_key_digest bytea)
-      returns table (fingerprint bytea, response bytea)
+      create function find_idempotency_key(p_scope text, p_key_digests bytea[])
+      returns table (key_digest bytea, fingerprint bytea, response bytea)
       language plpgsql volatile
       set search_path = pg_catalog, pg_temp
       as $$
       begin
         perform set_config('app.idempotency_scope', p_scope, true);
-        return query select k.fingerprint, k.response from public.idempotency_keys k
-          where k.scope = p_scope and k.key_digest = p_key_digest and k.expires_at > now();
+        return query select k.key_digest, k.fingerprint, k.response from public.idempotency_keys k
+          where k.scope = p_scope and k.key_digest = any(p_key_digests) and k.expires_at > now();
       end
       $$`);
-    await q.query(`revoke all on function find_idempotency_key(text, bytea) from public`);
-    await q.query(`grant execute on function find_idempotency_key(text, bytea) to clincore_app`);
+    await q.query(`revoke all on function find_idempotency_key(text, bytea[]) from public`);
+    await q.query(`grant execute on function find_idempotency_key(text, bytea[]) to clincore_app`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`drop function find_idempotency_key(text, bytea)`);
+    await q.query(`drop function find_idempotency_key(text, bytea[])`);
     await q.query(`drop table idempotency_keys`);
   }
 }

@@ -89,6 +89,14 @@ if grep -q "$key" "$log"; then echo "the API key appeared in the log"; exit 1; f
 stop
 echo "smoke: start, bootstrap, graceful stop, restart with data kept: ok"
 
+# Not on a terminal: JSON lines only, from the first (embedded database, migrations) to the last.
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.startsWith("{") || l.includes("\x1b["));
+  const bad = lines.filter((l) => { try { JSON.parse(l); return false; } catch { return true; } });
+  if (lines.length < 3 || bad.length) { console.log("log lines that are not JSON:", bad.slice(0, 5)); process.exit(1); }
+' "$log"
+echo "smoke: piped, the log is JSON lines: ok"
+
 # On a terminal, as a newcomer runs it (script(1) gives the API one): a banner with the URLs and
 # where the bootstrap token is kept, never the token itself, and readable log lines, not JSON.
 log="$data_dir/tty.log"

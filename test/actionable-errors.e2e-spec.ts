@@ -90,6 +90,36 @@ describe('errors that tell the partner what to do', () => {
       ).toMatchObject({ version: 1, status: 'open' });
     });
 
+    it('also where the operation documents no body (the document says so), and never on GET', async () => {
+      const revoked = await api.http
+        .post('/admin/api-keys')
+        .set('X-API-Key', tenant.adminKey)
+        .send({ name: 'not revoked by text', role: 'member' })
+        .expect(201);
+      // Through the contract layer: an undocumented 415 or 413 would fail here.
+      for (const path of [
+        `/cases/${caseId}/verify-replay`,
+        `/admin/api-keys/revoke/${revoked.body.id}`,
+      ]) {
+        const call = () => api.http.post(path).set('X-API-Key', tenant.adminKey);
+        expectProblem(await call().set('Content-Type', 'text/plain').send('x'), 415);
+        expectProblem(await call().send({ pad: 'x'.repeat(300_000) }), 413);
+      }
+      const keys = await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey);
+      expect(
+        (keys.body.items as Array<{ id: string; revoked_at: string | null }>).find(
+          (k) => k.id === revoked.body.id,
+        )?.revoked_at,
+      ).toBeNull();
+      // Content on GET means nothing and is not read: the list is served.
+      const listed = await api.http
+        .get('/cases')
+        .set('X-API-Key', tenant.adminKey)
+        .set('Content-Type', 'text/plain')
+        .send('x');
+      expect(listed.status).toBe(200);
+    });
+
     it('names what was sent, and still reads application/json and application/*+json', async () => {
       const post = () => api.http.post('/admin/api-keys').set('X-API-Key', tenant.adminKey);
       const text = await post().set('Content-Type', 'text/plain; charset=utf-8').send('x');
@@ -173,7 +203,7 @@ describe('errors that tell the partner what to do', () => {
     });
     const wrong = await post({ name: 7, role: 'root' });
     expectProblem(wrong, 400);
-    expect(wrong.body.errors.name).toContain('name must be a string');
+    expect(wrong.body.errors.name).toEqual(['name must be a string']);
     expect(wrong.body.errors.role).toEqual([expect.stringMatching(/^role must be one of/)]);
     expect((await post({ name: '', role: 'member' })).body.errors).toEqual({
       name: ['name must not be empty'],
@@ -187,6 +217,18 @@ describe('errors that tell the partner what to do', () => {
       .set('X-API-Key', tenant.adminKey)
       .send({ meaning: 'approval' });
     expect(finalize.body.errors).toEqual({ signed_by: ['signed_by is required'] });
+    // A value of the wrong type is told its type, not the ranges it cannot be measured against.
+    const list = (query: string) =>
+      api.http.get(`/cases?${query}`).set('X-API-Key', tenant.adminKey);
+    expect((await list('limit=abc')).body.errors).toEqual({
+      limit: ['limit must be an integer number'],
+    });
+    expect((await list('limit=1&limit=2')).body.errors).toEqual({
+      limit: ['limit must be an integer number'],
+    });
+    expect((await list('limit=500')).body.errors).toEqual({
+      limit: ['limit must not be greater than 100'],
+    });
   });
 
   it('states the body limit in a 413, in bytes and in KiB', async () => {

@@ -205,6 +205,22 @@ describe('exact input', () => {
     expect(read.body.inputs.n).toEqual(JSON.parse(exact));
   });
 
+  it('refuses a member sent twice in one object, naming it, and opens nothing', async () => {
+    // JSON.parse would keep the last respiratory rate and the last protocol: a guess either way.
+    const twice = [
+      `{"protocol":"qsofa","subject_ref":"DUP-1","inputs":{"respiratory_rate":24,"altered_mentation":true,"systolic_bp":95,"respiratory_rate":12}}`,
+      `{"protocol":"qsofa","subject_ref":"DUP-1","protocol":"generic","inputs":{"a":1}}`,
+    ];
+    for (const body of twice) {
+      const res = await as().post('/cases').set('Content-Type', 'application/json').send(body);
+      expectProblem(res, 400);
+      expect(res.body.type).toBe('urn:clincore:problem:entity-duplicate-member');
+      expect(res.body.detail).toMatch(/"(respiratory_rate|protocol)" twice/);
+    }
+    const listed = await as().get('/cases?subject_ref=DUP-1').expect(200);
+    expect(listed.body.items).toHaveLength(0);
+  });
+
   describe('charsets and the shape of a body', () => {
     const deep = (levels: number) =>
       `{"protocol":"generic","subject_ref":"x","inputs":{"a":${'['.repeat(levels)}${']'.repeat(levels)}}}`;

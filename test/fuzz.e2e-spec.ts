@@ -459,7 +459,7 @@ describe('fuzz: every parameter and body property of every operation in the Open
 function rawExchange(
   port: number,
   head: string,
-): Promise<{ status: number; type: string; body: string }> {
+): Promise<{ status: number; type: string; requestId: string; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
@@ -472,8 +472,9 @@ function rawExchange(
       const [headPart = '', body = ''] = received.split('\r\n\r\n');
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headPart)?.[1]);
       const type = /^content-type: *(.*)$/im.exec(headPart)?.[1] ?? '';
+      const requestId = /^x-request-id: *(.*)$/im.exec(headPart)?.[1] ?? '';
       if (!status) reject(new Error(`no answer: ${JSON.stringify(received)}`));
-      else resolve({ status, type, body });
+      else resolve({ status, type, requestId, body });
     });
   });
 }
@@ -511,9 +512,13 @@ describe('what Node refuses before the application is problem details too', () =
     const answer = await rawExchange(port, head);
     expect(answer.status).toBe(status);
     expect(answer.type).toMatch(/^application\/problem\+json/);
+    // With a request id to quote, as every other answer (the document requires both).
+    expect(answer.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse(answer.body)).toMatchObject({
       status,
       type: expect.stringMatching(/^urn:clincore:problem:/),
+      request_id: answer.requestId,
+      instance: `urn:uuid:${answer.requestId}`,
     });
     // A limit passed is named, so the client knows what to shorten.
     if (status === 431)

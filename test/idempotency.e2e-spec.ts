@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import type request from 'supertest';
-import { keyDigestOf } from '@clincore/idempotency/idempotency-key';
+import { ApiKeysService } from '@clincore/auth/api-keys.service';
+import { IDEMPOTENCY_SECRET_PURPOSE, keyDigestOf } from '@clincore/idempotency/idempotency-key';
 import { sweepIdempotencyKeys } from '@clincore/idempotency/idempotency.maintenance';
 import {
   bootstrapTenant,
@@ -223,6 +224,54 @@ describe('Idempotency-Key', () => {
     expect(stored).not.toContain(key);
   });
 
+  it('keeps a guessable key unguessable in the table: its digest needs the server secret', async () => {
+    // A partner may use a counter; a copy of the database must not let anyone try 0..99999.
+    const key = String(Date.now() % 100_000);
+    const first = await as()
+      .post('/admin/api-keys')
+      .set('Idempotency-Key', key)
+      .send({ name: 'counter key', role: 'member' });
+    expect(first.status).toBe(201);
+    const digests = (await keyRows(tenant.tenantId)).map((r) => r.key_digest.toString('hex'));
+    const [secret] = api.app.get(ApiKeysService).derivedSecrets(IDEMPOTENCY_SECRET_PURPOSE);
+    if (!secret) throw new Error('no idempotency secret');
+    expect(digests).toContain(keyDigestOf(key, secret).toString('hex'));
+    const plain = createHash('sha256').update(key).digest('hex');
+    const prefixed = createHash('sha256').update(`clincore-idempotency-key\0${key}`).digest('hex');
+    expect(digests).not.toContain(plain);
+    expect(digests).not.toContain(prefixed);
+  });
+
+  it('still refuses a suspended tenant with 402 on a replay, and a replay past the quota is not counted', async () => {
+    const other = await bootstrapTenant(api.http, 'Suspended Replay Clinic');
+    const key = randomUUID();
+    const first = await withKey(api, other.adminKey)
+      .post('/cases')
+      .set('Idempotency-Key', key)
+      .send(caseBody('IK-S'));
+    expect(first.status).toBe(201);
+    const operator = (status: string) =>
+      api.http
+        .patch(`/platform/tenants/${other.tenantId}`)
+        .set('Authorization', `Bearer ${bootstrapToken()}`)
+        .send({ billing_status: status })
+        .expect(200);
+    await operator('suspended');
+    const replay = await withKey(api, other.adminKey)
+      .post('/cases')
+      .set('Idempotency-Key', key)
+      .send(caseBody('IK-S'));
+    expectProblem(replay, 402);
+    expect(replay.body.type).toBe('urn:clincore:problem:tenant-suspended');
+    await operator('free');
+    const restored = await withKey(api, other.adminKey)
+      .post('/cases')
+      .set('Idempotency-Key', key)
+      .send(caseBody('IK-S'));
+    expect(restored.status).toBe(201);
+    expect(restored.headers['idempotent-replayed']).toBe('true');
+  });
+
   it('replays /bootstrap per operator: one tenant, the same first admin key', async () => {
     const key = randomUUID();
     const name = `Bootstrap ${key}`;
@@ -296,8 +345,8 @@ describe('Idempotency-Key', () => {
   it('treats an expired key as new, and the daily sweep deletes expired keys only', async () => {
     const expiredKey = randomUUID();
     const stale = randomUUID();
-    await insertExpiredKey(tenant.tenantId, expiredKey);
-    await insertExpiredKey(tenant.tenantId, stale);
+    await insertExpiredKey(api, tenant.tenantId, expiredKey);
+    await insertExpiredKey(api, tenant.tenantId, stale);
     const fresh = await as()
       .post('/cases')
       .set('Idempotency-Key', expiredKey)
@@ -352,13 +401,15 @@ async function waitForAdvisoryLock(db: Client): Promise<void> {
 }
 
 /** The tenant's key rows, read as the app role under the scope policy. */
-async function keyRows(tenantId: string): Promise<Array<{ response: Buffer; expired: boolean }>> {
+async function keyRows(
+  tenantId: string,
+): Promise<Array<{ key_digest: Buffer; response: Buffer; expired: boolean }>> {
   const db = await connect('app');
   try {
     await db.query('begin');
     await db.query(`select set_config('app.idempotency_scope', $1, true)`, [tenantId]);
-    const { rows } = await db.query<{ response: Buffer; expired: boolean }>(
-      'select response, expires_at <= now() as expired from idempotency_keys',
+    const { rows } = await db.query<{ key_digest: Buffer; response: Buffer; expired: boolean }>(
+      'select key_digest, response, expires_at <= now() as expired from idempotency_keys',
     );
     await db.query('commit');
     return rows;
@@ -368,7 +419,9 @@ async function keyRows(tenantId: string): Promise<Array<{ response: Buffer; expi
 }
 
 /** A key whose time is over, written as the app role would have a day ago. */
-async function insertExpiredKey(tenantId: string, key: string): Promise<void> {
+async function insertExpiredKey(api: TestApi, tenantId: string, key: string): Promise<void> {
+  const [secret] = api.app.get(ApiKeysService).derivedSecrets(IDEMPOTENCY_SECRET_PURPOSE);
+  if (!secret) throw new Error('no idempotency secret');
   const db = await connect('app');
   try {
     await db.query('begin');
@@ -376,7 +429,7 @@ async function insertExpiredKey(tenantId: string, key: string): Promise<void> {
     await db.query(
       `insert into idempotency_keys (scope, key_digest, fingerprint, response, created_at, expires_at)
        values ($1, $2, $3, '\\x00', now() - interval '25 hours', now() - interval '1 hour')`,
-      [tenantId, keyDigestOf(key), Buffer.alloc(32)],
+      [tenantId, keyDigestOf(key, secret), Buffer.alloc(32)],
     );
     await db.query('commit');
   } finally {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { HttpServerLimits } from '@clincore/common/app.config';
@@ -51,19 +52,44 @@ function answerClientError(
     socket.destroy();
     return;
   }
-  const status = CLIENT_ERROR_STATUS[error.code ?? ''] ?? 400;
+  const requestId = randomUUID();
+  const problem = clientErrorProblem(error.code, limits, requestId);
+  const body = JSON.stringify(problem);
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${String(problem.status)} ${problem.title}\r\nContent-Type: application/problem+json\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The problem for a refusal before any request exists. Its `instance` names
+ * the occurrence (`urn:uuid:` of its request id): the request target was
+ * never read.
+ */
+export function clientErrorProblem(
+  code: string | undefined,
+  limits: HttpServerLimits,
+  requestId: string,
+): {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  request_id: string;
+} {
+  const status = CLIENT_ERROR_STATUS[code ?? ''] ?? 400;
   const title = STATUS_CODES[status] ?? 'Bad Request';
-  const body = JSON.stringify({
+  return {
     type: `urn:clincore:problem:${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`,
     title,
     status,
-    detail: clientErrorDetail(error.code, limits),
-  });
-  socket.once('finish', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${String(status)} ${title}\r\nContent-Type: application/problem+json\r\n` +
-      `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n${body}`,
-  );
+    detail: clientErrorDetail(code, limits),
+    instance: `urn:uuid:${requestId}`,
+    request_id: requestId,
+  };
 }
 
 /** What was refused and, where a limit was passed, the limit, so a client knows what to change. */

@@ -96,6 +96,16 @@ describe('refuseJsonStructure (the scan of the bytes before parsing)', () => {
     ['{"a":1,"b":2,"c":3,"d":4}', 'entity.too.complex'],
     ['[[1,2,3],[4,5,6],[7,8,9]]', undefined],
     ['[[1,2,3],[4,5,6],[7,8,9],[]]', 'entity.too.complex'],
+    // A name twice in one object (JSON.parse would keep the last), also when spelled with escapes.
+    ['{"a":1,"a":2}', 'entity.duplicate.member'],
+    ['{"a":1, "\\u0061" :2}', 'entity.duplicate.member'],
+    ['{"a":{"b":1},"a":2}', 'entity.duplicate.member'],
+    ['[{"x":{"a":1,"b":[],"a":3}}]', 'entity.duplicate.member'],
+    ['{"a":{"a":1}}', undefined],
+    ['[{"a":1},{"a":2}]', undefined],
+    ['{"a":"a","b":"a"}', undefined],
+    ['{"a":{"b":1},"b":2}', undefined],
+    ['{"a,":1,"a":2}', undefined],
   ])('%s: %s', (raw, type) => {
     expect(refuseJsonStructure(Buffer.from(raw), small)?.type).toBe(type);
   });

@@ -56,11 +56,13 @@ export function jsonBody(limitBytes: number): Array<RequestHandler | express.Err
 }
 
 /**
- * Whether the request sends content: a Content-Length above zero, or a chunked
- * body (whose length is unknown until read). Zero bytes are no body, whatever
- * the Content-Type says.
+ * Whether the request sends content the API reads: a Content-Length above
+ * zero, or a chunked body (whose length is unknown until read), on any method
+ * but GET and HEAD. Zero bytes are no body, whatever the Content-Type says.
  */
 function carriesContent(req: Request): boolean {
+  // Content on GET and HEAD has no meaning (RFC 9110 §9.3.1): no route reads it, so none refuses it.
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
   return length !== undefined && Number(length) > 0;
@@ -134,9 +136,12 @@ export function refuseJsonStructure(
   body: Buffer,
   limits: Readonly<JsonBodyLimits> = JSON_BODY_LIMITS,
 ): Refusal | undefined {
-  // Per open container: whether it is an array, and its members or items so far.
+  // Per open container: whether it is an array, and its members or items so far;
+  // per open object, the member names seen and whether a name comes next.
   const isArray: boolean[] = [];
   const counts: number[] = [];
+  const names: Array<Set<string> | undefined> = [];
+  const nameNext: boolean[] = [];
   let values = 0;
   for (let i = 0; i < body.length; i += 1) {
     const byte = body[i] as number;
@@ -152,9 +157,18 @@ export function refuseJsonStructure(
       if (values > limits.values) return tooManyValues(limits);
       if (!isArray[top] && counts[top] > limits.membersPerObject) return tooManyMembers(limits);
     }
+    if (byte === 0x2c && top >= 0 && !isArray[top]) nameNext[top] = true;
     if (byte === 0x22) {
+      const open = i;
       i = closingQuote(body, i);
       if (i < 0) return undefined; // unterminated: the parser says so
+      const seen = names[top];
+      if (seen !== undefined && nameNext[top]) {
+        nameNext[top] = false;
+        const name = memberName(body, open, i);
+        if (name !== undefined && seen.has(name)) return duplicateMember(name);
+        if (name !== undefined) seen.add(name);
+      }
     } else if (byte === 0x2d || (byte >= 0x30 && byte <= 0x39)) {
       const end = numberEnd(body, i);
       const inexact = inexactNumber(body, i, end);
@@ -164,12 +178,40 @@ export function refuseJsonStructure(
       if (counts.length >= limits.depth) return tooDeep(limits);
       isArray.push(byte === 0x5b);
       counts.push(0);
+      names.push(byte === 0x7b ? new Set() : undefined);
+      nameNext.push(byte === 0x7b);
     } else if (byte === 0x7d || byte === 0x5d) {
       isArray.pop();
       counts.pop();
+      names.pop();
+      nameNext.pop();
     }
   }
   return undefined;
+}
+
+/** A member name as JSON.parse reads it (escapes decoded); undefined when malformed (the parser says so). */
+function memberName(body: Buffer, open: number, close: number): string | undefined {
+  const raw = body.toString('utf8', open + 1, close);
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A name twice in one object: JSON.parse keeps the last value, so what would
+ * be stored and signed is not all that was sent, and which value was meant
+ * is a guess (RFC 8259 §4: names SHOULD be unique). Refused, named.
+ */
+function duplicateMember(name: string): Refusal {
+  const shown = name.length > 40 ? `${name.slice(0, 40)}…` : name;
+  return refused(
+    'entity.duplicate.member',
+    `The request body has the member ${JSON.stringify(shown)} twice in one object; send each name once (RFC 8259 §4), since which value was meant cannot be told.`,
+  );
 }
 
 function numberEnd(body: Buffer, start: number): number {

@@ -131,6 +131,8 @@ export function requestLogObserver(logger: Logger): RequestObserver {
 }
 
 /** Nest's own messages (start-up, errors) through the same pino logger. */
+const STARTUP_INVENTORY = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 export class PinoNestLogger implements LoggerService {
   private readonly logger: Logger;
 
@@ -148,7 +150,10 @@ export class PinoNestLogger implements LoggerService {
   }
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    const context = params[params.length - 1];
+    // Nest's start-up inventory (a line per module and route) is debug detail, not news.
+    const level = typeof context === 'string' && STARTUP_INVENTORY.has(context) ? 'debug' : 'info';
+    this.write(level, message, params);
   }
 
   error(message: unknown, ...params: unknown[]): void {

@@ -16,9 +16,11 @@ import {
 import { runMigrations } from '@clincore/database/migrator';
 import { createApiApp } from './app.factory';
 import { drainAndClose } from './graceful-shutdown';
-import { logFormat } from './logging';
+import { createLogger, logFormat, PinoNestLogger } from './logging';
 import { startBanner } from './start-banner';
 
+// Before the app and its logger exist (embedded database, migrations), lines go out as the app's do.
+Logger.overrideLogger(new PinoNestLogger(createLogger()));
 const logger = new Logger('main');
 
 async function main(): Promise<void> {

@@ -40,6 +40,8 @@ import {
   urlRefused,
 } from '@clincore/webhooks/webhooks.exception';
 import { bodyProblem, notJson, notUtf8 } from './json-body';
+import { clientErrorProblem } from './http-server-limits';
+import { loadHttpServerLimits } from '@clincore/common/app.config';
 
 /** The shared response for a path or method the document does not have. */
 export const UNMATCHED_ROUTE_RESPONSE = 'UnknownRoute';
@@ -54,7 +56,8 @@ export const PROBLEM_JSON = 'application/problem+json';
  * - an API key: 401, 429 (Retry-After), 503 (database away); metered (not
  *   `@NoQuota()`): 402 and the X-Quota-* headers;
  * - the bootstrap token: 401, 503;
- * - a request body: 400, 413, 415; a path parameter: 400, 404;
+ * - a request body: 400; any method but GET (content is read): 413, 415;
+ *   a path parameter: 400, 404;
  *
  * and every error becomes `application/problem+json` with an example per
  * problem it can really be. The examples are built by the exception filter's
@@ -116,6 +119,8 @@ interface RouteFacts {
   bootstrap: boolean;
   metered: boolean;
   body: boolean;
+  /** Any method but GET reads content it is sent, documented body or not: 413 and 415. */
+  readsContent: boolean;
   pathParams: boolean;
   queryParams: boolean;
   /** Takes an Idempotency-Key: 400 for a malformed one, 409 while in use, 422 when reused. */
@@ -137,6 +142,7 @@ function documentOperation(
       schemes.includes(API_KEY_SCHEME) &&
       (operation as unknown as Record<string, unknown>)[NOT_METERED_EXTENSION] !== true,
     body: operation.requestBody !== undefined,
+    readsContent: !route.startsWith('GET '),
     pathParams: parameters.some((parameter) => parameter.in === 'path'),
     queryParams: parameters.some((parameter) => parameter.in === 'query'),
     idempotent: parameters.some(
@@ -174,10 +180,11 @@ function documentOperation(
 function statusesOf(facts: RouteFacts): string[] {
   return [
     '400',
+    '431',
     ...(facts.apiKey || facts.bootstrap ? ['401', '503'] : []),
     ...(facts.apiKey ? ['429'] : []),
     ...(facts.metered ? ['402'] : []),
-    ...(facts.body ? ['413', '415'] : []),
+    ...(facts.readsContent ? ['413', '415'] : []),
     ...(facts.pathParams ? ['404'] : []),
     ...(facts.idempotent ? ['409', '422'] : []),
   ];
@@ -190,7 +197,7 @@ function sortResponses(operation: OperationObject): void {
 }
 
 /** Answered before the quota guard counts the call: no X-Quota-* headers. */
-const UNMETERED_STATUSES = new Set([401, 403, 413, 415, 429]);
+const UNMETERED_STATUSES = new Set([401, 403, 413, 415, 429, 431]);
 
 const DEFAULT_DESCRIPTIONS: Record<string, string> = {
   '400': 'The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype',
@@ -200,14 +207,16 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
   '404': 'No such resource in this tenant',
   '413': 'The request body is larger than this server accepts (BODY_LIMIT_BYTES)',
   '415': 'The request body is not UTF-8 JSON (Content-Type: application/json)',
+  '431':
+    'The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id',
   '503': 'The database is unavailable or did not answer in time; retry after Retry-After',
 };
 
 const REQUEST_ID_HEADER: HeaderObject = {
   description:
-    'The id of this request, as logged by the server (quote it when reporting a problem)',
+    'The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID',
   required: true,
-  schema: { type: 'string', format: 'uuid' },
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
 };
 
 function quotaHeaders(required: boolean): Record<string, HeaderObject> {
@@ -285,9 +294,11 @@ function examplesFor(status: number, facts: RouteFacts): Example[] {
       case 422:
         return facts.idempotent ? [IDEMPOTENCY_KEY_REUSED] : [];
       case 413:
-        return facts.body ? [TOO_LARGE] : [];
+        return facts.readsContent ? [TOO_LARGE] : [];
+      case 431:
+        return [HEADERS_TOO_LARGE];
       case 415:
-        return facts.body ? [NOT_JSON, NOT_UTF8] : [];
+        return facts.readsContent ? [NOT_JSON, NOT_UTF8] : [];
       case 429:
         return facts.apiKey ? [RATE_LIMITED, TOO_MANY_FAILED, TENANT_CONCURRENCY] : [];
       case 503:
@@ -299,7 +310,11 @@ function examplesFor(status: number, facts: RouteFacts): Example[] {
         return [];
     }
   })();
-  return [...generic, ...specific].map(([summary, problem]) => [summary, problem, instance]);
+  return [...generic, ...specific].map(([summary, problem]) => [
+    summary,
+    problem,
+    typeof problem.instance === 'string' ? problem.instance : instance,
+  ]);
 }
 
 const INVALID_BODY: [string, Problem] = [
@@ -380,6 +395,10 @@ const INSUFFICIENT_ROLE: [string, Problem] = [
   toProblem(
     new AuthException(AuthErrorCode.InsufficientRole, 'This route needs an admin API key.'),
   ),
+];
+const HEADERS_TOO_LARGE: [string, Problem] = [
+  'The headers are over the limit',
+  clientErrorProblem('HPE_HEADER_OVERFLOW', loadHttpServerLimits({}), EXAMPLE_REQUEST_ID),
 ];
 const TOO_LARGE: [string, Problem] = [
   'The body is over the limit',

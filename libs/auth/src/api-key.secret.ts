@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { type ApiKeyPepper, LEGACY_PEPPER_ID } from './api-key-pepper.config';
 
 /** `cc_` + 32 random bytes, base64url: 256 bits, so a fast hash is a sound one to store. */
@@ -74,6 +74,17 @@ export class ApiKeyHasher {
       hashes.push(keyed(pepper, digest));
     }
     return { pepperIds, hashes };
+  }
+
+  /**
+   * A secret per pepper for another purpose (HKDF, one per purpose), the active
+   * one first: what the server keys other stored digests with, so that a copy
+   * of the database alone cannot test guesses against them either.
+   */
+  derivedSecrets(purpose: string): Buffer[] {
+    return [this.active, ...this.peppers.filter((pepper) => pepper !== this.active)].map((pepper) =>
+      Buffer.from(hkdfSync('sha256', pepper.key, '', `clincore ${purpose}`, 32)),
+    );
   }
 }
 

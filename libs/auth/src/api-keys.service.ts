@@ -316,6 +316,11 @@ export class ApiKeysService implements OnModuleInit {
     };
   }
 
+  /** Server secrets for another purpose, derived from the API-key peppers (active first). */
+  derivedSecrets(purpose: string): Buffer[] {
+    return this.peppers().derivedSecrets(purpose);
+  }
+
   private peppers(): ApiKeyHasher {
     if (!this.hasher) throw new Error('API-key peppers are not loaded yet');
     return this.hasher;

@@ -34,12 +34,13 @@ export class QuotaGuard implements CanActivate {
     const tenant = tenantOfRequest(request);
     if (!tenant || this.reflector.get<boolean | undefined>(NO_QUOTA, context.getHandler()))
       return true;
-    // A replayed Idempotency-Key does nothing again, and is not counted again.
-    if (isIdempotentReplay(request)) return true;
     const response = context.switchToHttp().getResponse<Response>();
     const route = `${request.method} ${routeTemplateOf(request)}`;
     try {
-      setQuotaHeaders(response, await this.usage.consume(tenant.tenantId, route));
+      // A replayed Idempotency-Key does nothing again and is not counted again (past the
+      // quota too: the first request was); a suspended tenant is still refused.
+      if (isIdempotentReplay(request)) await this.usage.refuseIfSuspended(tenant.tenantId);
+      else setQuotaHeaders(response, await this.usage.consume(tenant.tenantId, route));
       return true;
     } catch (error) {
       if (error instanceof BillingException) {

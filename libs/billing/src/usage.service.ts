@@ -58,6 +58,21 @@ export class UsageService {
     return state;
   }
 
+  /** Counts nothing: for a call that is answered without doing anything again (a replay). */
+  async refuseIfSuspended(tenantId: string, now = new Date()): Promise<void> {
+    const period = billingPeriodOf(now);
+    const [row] = await this.sql.query<{ billing_status: BillingStatus; total: string }>(
+      'select billing_status, total from tenant_usage($1, $2)',
+      [tenantId, period.key],
+    );
+    if (row?.billing_status === 'suspended')
+      throw tenantSuspended({
+        limit: 0,
+        usage: Number(row.total),
+        resets_at: period.end.toISOString(),
+      });
+  }
+
   /** One statement (`tenant_usage` binds the tenant under RLS), whatever the period's volume. */
   async usage(tenant: TenantContext, now = new Date()): Promise<UsageDto> {
     const period = billingPeriodOf(now);

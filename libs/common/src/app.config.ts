@@ -74,7 +74,7 @@ function loadTrustProxy(env: NodeJS.ProcessEnv): false | number | string[] {
   return entries;
 }
 
-function loadHttpServerLimits(env: NodeJS.ProcessEnv): HttpServerLimits {
+export function loadHttpServerLimits(env: NodeJS.ProcessEnv): HttpServerLimits {
   const headersTimeoutMs = envInt(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
   const requestTimeoutMs = envInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
   // Node refuses a head deadline past the whole-request deadline.

@@ -16,9 +16,7 @@ export class RequestValidationException extends DomainException<'invalid-request
       for (const error of list) {
         const path = prefix ? `${prefix}.${error.property}` : error.property;
         if (error.constraints)
-          fields[path] = isMissing(error)
-            ? [`${path} is required`]
-            : Object.values(error.constraints);
+          fields[path] = isMissing(error) ? [`${path} is required`] : messagesOf(error.constraints);
         if (error.children?.length) walk(error.children, path);
       }
     };
@@ -42,4 +40,19 @@ function isMissing(error: ValidationError): boolean {
     error.property !== '' &&
     !error.children?.length
   );
+}
+
+/** The rules that say what type a value must be; the others presume it. */
+const TYPE_RULES = new Set(['isString', 'isInt', 'isNumber', 'isBoolean', 'isObject', 'isArray']);
+
+/**
+ * A value of the wrong type breaks its range and length rules too ("limit
+ * must not be greater than 100" for `abc`): only what is wrong is said, its
+ * type, each message once.
+ */
+function messagesOf(constraints: Record<string, string>): string[] {
+  const names = Object.keys(constraints);
+  const typeRules = names.filter((name) => TYPE_RULES.has(name));
+  const said = (typeRules.length > 0 ? typeRules : names).map((name) => constraints[name] ?? '');
+  return [...new Set(said)];
 }

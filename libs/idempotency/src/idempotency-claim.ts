@@ -11,7 +11,10 @@ export interface IdempotencyClaim {
   /** The tenant id, or `operator` for /bootstrap. */
   scope: string;
   key: string;
-  keyDigest: Buffer;
+  /** The server secrets the key is digested and sealed under, the active one first. */
+  secrets: Buffer[];
+  /** The key's digest under each secret, in the same order. */
+  keyDigests: Buffer[];
   fingerprint: Buffer;
   /** Set when a finished request with this key and fingerprint was found: answer with it. */
   replay?: StoredResponse;

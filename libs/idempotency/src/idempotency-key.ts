@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto';
 import { parseItem } from 'structured-headers';
 import { canonicalJson } from '@clincore/common/canonical-json';
 import { IdempotencyErrorCode, IdempotencyException } from './idempotency.exception';
@@ -18,6 +25,9 @@ export function parseIdempotencyKey(fields: readonly string[] | undefined): stri
   if (fields === undefined || fields.length === 0) return undefined;
   if (fields.length > 1) throw invalidKey('Send one Idempotency-Key header, not several.');
   const value = (fields[0] ?? '').trim();
+  // A bare key with a comma is how a proxy joins two Idempotency-Key lines: as ambiguous as two.
+  if (!value.startsWith('"') && value.includes(','))
+    throw invalidKey('A bare Idempotency-Key must not contain a comma; send one key, or quote it.');
   const key = value.startsWith('"') ? structuredString(value) : value;
   if (key.length < 1 || key.length > MAX_KEY_LENGTH || !BARE_KEY.test(key)) {
     throw invalidKey(
@@ -47,18 +57,25 @@ function invalidKey(message: string): IdempotencyException {
   return new IdempotencyException(IdempotencyErrorCode.InvalidKey, message);
 }
 
-/** What a row is found by: the key's SHA-256, so the table never holds a key. */
-export function keyDigestOf(key: string): Buffer {
-  return createHash('sha256').update('clincore-idempotency-key\0').update(key, 'utf8').digest();
+/** The purpose the server secrets for idempotency keys are derived for (from the API-key peppers). */
+export const IDEMPOTENCY_SECRET_PURPOSE = 'idempotency-key v1';
+
+/**
+ * What a row is found by: an HMAC of the key under a server secret, so the
+ * table never holds a key, and a copy of the database alone cannot test
+ * guesses (a counter, an order id) against it.
+ */
+export function keyDigestOf(key: string, secret: Buffer): Buffer {
+  return createHmac('sha256', secret).update('digest\0').update(key, 'utf8').digest();
 }
 
-/** One transaction-scoped advisory lock per (scope, key), as a signed 64-bit id. */
-export function lockIdOf(scope: string, keyDigest: Buffer): string {
+/** One transaction-scoped advisory lock per (scope, key), as a signed 64-bit id; never stored. */
+export function lockIdOf(scope: string, key: string): string {
   return createHash('sha256')
     .update('clincore-idempotency-lock\0')
     .update(scope, 'utf8')
     .update('\0')
-    .update(keyDigest)
+    .update(key, 'utf8')
     .digest()
     .readBigInt64BE(0)
     .toString();
@@ -82,21 +99,22 @@ const TAG_BYTES = 16;
 
 /**
  * Stored responses are sealed (AES-256-GCM) under a key derived from the
- * idempotency key, which only the client holds: a response can carry a new
- * API key's secret, and the table must not become a second place to read one.
+ * idempotency key, which only the client holds, and a server secret: a
+ * response can carry a new API key's secret, and the table must not become a
+ * second place to read one.
  */
-export function seal(plaintext: string, key: string, scope: string): Buffer {
+export function seal(plaintext: string, key: string, scope: string, secret: Buffer): Buffer {
   const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', sealingKeyOf(key, scope), iv);
+  const cipher = createCipheriv('aes-256-gcm', sealingKeyOf(key, scope, secret), iv);
   const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
 }
 
 /** The plaintext; throws when the box was not sealed under this key and scope. */
-export function open(box: Buffer, key: string, scope: string): string {
+export function open(box: Buffer, key: string, scope: string, secret: Buffer): string {
   const decipher = createDecipheriv(
     'aes-256-gcm',
-    sealingKeyOf(key, scope),
+    sealingKeyOf(key, scope, secret),
     box.subarray(0, IV_BYTES),
   );
   decipher.setAuthTag(box.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
@@ -106,8 +124,7 @@ export function open(box: Buffer, key: string, scope: string): string {
   ]).toString('utf8');
 }
 
-function sealingKeyOf(key: string, scope: string): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', Buffer.from(key, 'utf8'), scope, 'clincore idempotent response v1', 32),
-  );
+function sealingKeyOf(key: string, scope: string, secret: Buffer): Buffer {
+  const material = createHmac('sha256', secret).update('seal\0').update(key, 'utf8').digest();
+  return Buffer.from(hkdfSync('sha256', material, scope, 'clincore idempotent response v1', 32));
 }

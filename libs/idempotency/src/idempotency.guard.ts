@@ -2,9 +2,15 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ACCESS_METADATA, type Access } from '@clincore/auth/access.decorators';
+import { ApiKeysService } from '@clincore/auth/api-keys.service';
 import { accessChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
 import { attachClaim } from './idempotency-claim';
-import { fingerprintOf, keyDigestOf, parseIdempotencyKey } from './idempotency-key';
+import {
+  fingerprintOf,
+  IDEMPOTENCY_SECRET_PURPOSE,
+  keyDigestOf,
+  parseIdempotencyKey,
+} from './idempotency-key';
 import { IdempotencyStore } from './idempotency.store';
 import { IDEMPOTENT } from './idempotent.decorator';
 
@@ -24,6 +30,7 @@ export class IdempotencyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly store: IdempotencyStore,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -34,11 +41,12 @@ export class IdempotencyGuard implements CanActivate {
     if (key === undefined) return true;
     if (!accessChecked(request)) throw new Error('IdempotencyGuard ran before the access guard');
     const { scope, caller } = this.callerOf(context, request);
-    const keyDigest = keyDigestOf(key);
+    const secrets = this.apiKeys.derivedSecrets(IDEMPOTENCY_SECRET_PURPOSE);
     const claim = {
       scope,
       key,
-      keyDigest,
+      secrets,
+      keyDigests: secrets.map((secret) => keyDigestOf(key, secret)),
       fingerprint: fingerprintOf(request.method, request.path, caller, request.body),
     };
     attachClaim(request, claim);

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { AuthModule } from '@clincore/auth/auth.module';
 import { APP_GUARD } from '@nestjs/core';
 import { idempotencyConfig } from './idempotency.config';
 import { IdempotencyGuard } from './idempotency.guard';
@@ -13,7 +14,7 @@ import { IdempotencyStore } from './idempotency.store';
  */
 @Global()
 @Module({
-  imports: [ConfigModule.forFeature(idempotencyConfig)],
+  imports: [ConfigModule.forFeature(idempotencyConfig), AuthModule],
   providers: [IdempotencyStore, { provide: APP_GUARD, useClass: IdempotencyGuard }],
   exports: [IdempotencyStore],
 })

@@ -9,6 +9,7 @@ import { keyInUse, keyReused } from './idempotency.exception';
 import { lockIdOf, open, seal } from './idempotency-key';
 
 interface KeyRow {
+  key_digest: Buffer;
   fingerprint: Buffer;
   response: Buffer;
   expired?: boolean;
@@ -31,8 +32,8 @@ export class IdempotencyStore {
    */
   async finished(claim: IdempotencyClaim): Promise<StoredResponse | undefined> {
     const rows = await this.sql.query<KeyRow>(
-      'select fingerprint, response from find_idempotency_key($1, $2)',
-      [claim.scope, claim.keyDigest],
+      'select key_digest, fingerprint, response from find_idempotency_key($1, $2)',
+      [claim.scope, claim.keyDigests],
     );
     return rows[0] && responseFor(claim, rows[0]);
   }
@@ -48,21 +49,21 @@ export class IdempotencyStore {
     return this.txHost.withTransaction(async () => {
       const [lock] = await this.sql.query<{ locked: boolean }>(
         `select set_config('app.idempotency_scope', $1, true), pg_try_advisory_xact_lock($2::bigint) as locked`,
-        [claim.scope, lockIdOf(claim.scope, claim.keyDigest)],
+        [claim.scope, lockIdOf(claim.scope, claim.key)],
       );
       if (!lock?.locked) {
         throw keyInUse();
       }
       const [row] = await this.sql.query<KeyRow>(
-        `select fingerprint, response, expires_at <= now() as expired
-           from idempotency_keys where scope = $1 and key_digest = $2`,
-        [claim.scope, claim.keyDigest],
+        `select key_digest, fingerprint, response, expires_at <= now() as expired
+           from idempotency_keys where scope = $1 and key_digest = any($2)`,
+        [claim.scope, claim.keyDigests],
       );
       if (row?.expired) {
-        await this.sql.query('delete from idempotency_keys where scope = $1 and key_digest = $2', [
-          claim.scope,
-          claim.keyDigest,
-        ]);
+        await this.sql.query(
+          'delete from idempotency_keys where scope = $1 and key_digest = any($2)',
+          [claim.scope, claim.keyDigests],
+        );
       } else if (row) {
         return { replayed: true, response: responseFor(claim, row) };
       }
@@ -72,9 +73,9 @@ export class IdempotencyStore {
          values ($1, $2, $3, $4, now() + make_interval(hours => $5))`,
         [
           claim.scope,
-          claim.keyDigest,
+          claim.keyDigests[0],
           claim.fingerprint,
-          seal(JSON.stringify(response), claim.key, claim.scope),
+          seal(JSON.stringify(response), claim.key, claim.scope, activeSecret(claim)),
           this.config.ttlHours,
         ],
       );
@@ -87,5 +88,15 @@ function responseFor(claim: IdempotencyClaim, row: KeyRow): StoredResponse {
   if (!row.fingerprint.equals(claim.fingerprint)) {
     throw keyReused();
   }
-  return JSON.parse(open(row.response, claim.key, claim.scope)) as StoredResponse;
+  // Sealed under the secret whose digest found the row: an older pepper's, during a rotation.
+  const index = claim.keyDigests.findIndex((digest) => digest.equals(row.key_digest));
+  const secret = claim.secrets[index];
+  if (!secret) throw new Error('an idempotency row matched none of the key digests');
+  return JSON.parse(open(row.response, claim.key, claim.scope, secret)) as StoredResponse;
+}
+
+function activeSecret(claim: IdempotencyClaim): Buffer {
+  const secret = claim.secrets[0];
+  if (!secret) throw new Error('no server secret for idempotency keys');
+  return secret;
 }

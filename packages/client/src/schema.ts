@@ -513,7 +513,7 @@ export interface components {
              */
             protocol: "news2";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -552,7 +552,7 @@ export interface components {
              */
             protocol: "qsofa";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -609,7 +609,7 @@ export interface components {
              */
             protocol: "curb65";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -673,7 +673,7 @@ export interface components {
              */
             protocol: "cha2ds2vasc";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -701,7 +701,7 @@ export interface components {
              */
             protocol: "generic";
             /**
-             * @description The partner's reference for the patient or encounter (opaque to ClinCore)
+             * @description The partner's reference for the patient or encounter (opaque to ClinCore); not only white space
              * @example MRN-000123
              */
             subject_ref: string;
@@ -1486,7 +1486,7 @@ export interface components {
         /** @description Any path or method this document does not list: a 404 problem (type not-found). */
         UnknownRoute: {
             headers: {
-                /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                 "X-Request-Id": string;
                 [name: string]: unknown;
             };
@@ -1522,7 +1522,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1539,7 +1539,7 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1556,7 +1556,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1567,7 +1567,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1584,7 +1584,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1595,7 +1595,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1611,10 +1611,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1643,7 +1654,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1660,7 +1671,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1677,7 +1688,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1688,7 +1699,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1705,7 +1716,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1716,7 +1727,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1732,10 +1743,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1774,7 +1796,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1791,7 +1813,7 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1808,7 +1830,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1819,7 +1841,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1836,7 +1858,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1847,7 +1869,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -1863,10 +1885,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -1895,7 +1928,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1906,7 +1939,18 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1927,7 +1971,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1938,7 +1982,18 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1949,7 +2004,7 @@ export interface operations {
             /** @description Not ready; `checks` says which check is down */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -1973,7 +2028,7 @@ export interface operations {
             /** @description Prometheus text exposition format */
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1984,7 +2039,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -1995,7 +2050,18 @@ export interface operations {
             /** @description METRICS_TOKEN is set and the bearer token is missing or wrong */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2009,7 +2075,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2025,7 +2091,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -2044,7 +2110,7 @@ export interface operations {
             /** @description Invalid body or id */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2061,7 +2127,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2072,7 +2138,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2089,7 +2155,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2106,7 +2172,7 @@ export interface operations {
             /** @description Already finalized; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -2125,7 +2191,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2136,7 +2202,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2147,7 +2213,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2164,7 +2230,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2180,10 +2246,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2212,7 +2289,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2223,7 +2300,18 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2253,7 +2341,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2270,7 +2358,7 @@ export interface operations {
             /** @description Invalid filter, limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2287,7 +2375,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2298,7 +2386,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2315,7 +2403,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2331,10 +2419,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2356,7 +2455,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2371,7 +2470,7 @@ export interface operations {
             /** @description The case, with an ETag of its version */
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
@@ -2392,7 +2491,7 @@ export interface operations {
             /** @description Unknown protocol or invalid inputs (per-field errors) */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2409,7 +2508,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2420,7 +2519,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2437,7 +2536,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -2456,7 +2555,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2467,7 +2566,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2478,7 +2577,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2495,7 +2594,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2511,10 +2610,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2545,7 +2655,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
@@ -2564,7 +2674,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2581,7 +2691,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2592,7 +2702,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2609,7 +2719,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2626,7 +2736,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2642,10 +2752,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2686,7 +2807,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
@@ -2705,7 +2826,7 @@ export interface operations {
             /** @description Invalid inputs, id or If-Match */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2722,7 +2843,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2733,7 +2854,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2750,7 +2871,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2767,7 +2888,7 @@ export interface operations {
             /** @description The case is finalized */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2784,7 +2905,7 @@ export interface operations {
             /** @description If-Match does not name the current version */
             412: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2801,7 +2922,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2812,7 +2933,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2823,7 +2944,7 @@ export interface operations {
             /** @description No If-Match: a blind overwrite of clinical inputs is refused (RFC 6585) */
             428: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2840,7 +2961,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2856,10 +2977,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2890,7 +3022,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2907,7 +3039,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2924,7 +3056,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -2935,7 +3067,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2952,7 +3084,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -2969,7 +3101,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -2985,10 +3117,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3017,7 +3160,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3034,7 +3177,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3051,7 +3194,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3062,7 +3205,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3079,7 +3222,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3090,7 +3233,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3106,10 +3249,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3131,7 +3285,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3145,7 +3299,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -3164,7 +3318,7 @@ export interface operations {
             /** @description Invalid body (per-field errors) */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3181,7 +3335,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3192,7 +3346,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3209,7 +3363,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3220,7 +3374,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3239,7 +3393,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3250,7 +3404,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3261,7 +3415,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3278,7 +3432,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3294,10 +3448,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3319,7 +3484,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3331,7 +3496,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -3350,7 +3515,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3367,7 +3532,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3378,7 +3543,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3395,7 +3560,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3406,7 +3571,7 @@ export interface operations {
             /** @description No such key in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3423,7 +3588,7 @@ export interface operations {
             /** @description Already revoked or rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3439,10 +3604,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3459,7 +3646,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3475,10 +3662,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3500,7 +3698,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3514,7 +3712,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -3532,7 +3730,7 @@ export interface operations {
             };
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3549,7 +3747,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3560,7 +3758,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3577,7 +3775,7 @@ export interface operations {
             /** @description The calling key was already rotated; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3596,7 +3794,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3607,7 +3805,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3618,7 +3816,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3635,7 +3833,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3651,10 +3849,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -3683,7 +3892,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3694,7 +3903,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3705,7 +3914,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3716,7 +3925,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3727,7 +3936,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -3743,10 +3952,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3762,7 +3982,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3776,7 +3996,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -3788,7 +4008,7 @@ export interface operations {
             };
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3799,7 +4019,7 @@ export interface operations {
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3810,7 +4030,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -3823,7 +4043,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3834,7 +4054,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3845,7 +4065,18 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3856,7 +4087,7 @@ export interface operations {
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3879,7 +4110,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3890,7 +4121,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3901,7 +4132,18 @@ export interface operations {
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3912,7 +4154,7 @@ export interface operations {
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -3941,7 +4183,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3952,7 +4194,7 @@ export interface operations {
             /** @description Invalid status or id */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3963,7 +4205,7 @@ export interface operations {
             /** @description Missing or wrong bootstrap token */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3974,7 +4216,7 @@ export interface operations {
             /** @description No such tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3985,7 +4227,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -3996,7 +4238,18 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4007,7 +4260,7 @@ export interface operations {
             /** @description No bootstrap token is configured (production) */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
@@ -4032,7 +4285,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4049,7 +4302,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4066,7 +4319,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4077,7 +4330,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4094,7 +4347,7 @@ export interface operations {
             /** @description No such case in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4111,7 +4364,7 @@ export interface operations {
             /** @description The case is not finalized */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4125,10 +4378,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -4144,10 +4419,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4176,7 +4462,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4193,7 +4479,7 @@ export interface operations {
             /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4210,7 +4496,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4221,7 +4507,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4238,7 +4524,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4249,7 +4535,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -4265,10 +4551,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4290,7 +4587,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4304,7 +4601,7 @@ export interface operations {
         responses: {
             201: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -4323,7 +4620,7 @@ export interface operations {
             /** @description Invalid body, unknown event type or refused url (per-field errors) */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4340,7 +4637,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4351,7 +4648,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4368,7 +4665,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4379,7 +4676,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -4398,7 +4695,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4409,7 +4706,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4420,7 +4717,7 @@ export interface operations {
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4437,7 +4734,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -4453,10 +4750,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4487,7 +4795,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4504,7 +4812,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4521,7 +4829,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4532,7 +4840,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4549,7 +4857,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4560,7 +4868,7 @@ export interface operations {
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4577,7 +4885,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -4593,10 +4901,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4628,7 +4947,7 @@ export interface operations {
             /** @description The endpoint as it was */
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4645,7 +4964,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4662,7 +4981,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4673,7 +4992,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4690,7 +5009,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4701,7 +5020,7 @@ export interface operations {
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4715,10 +5034,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -4734,10 +5075,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4772,7 +5124,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4789,7 +5141,7 @@ export interface operations {
             /** @description The id is not a UUID, or an invalid body (per-field errors) */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4806,7 +5158,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4817,7 +5169,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4834,7 +5186,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4845,7 +5197,7 @@ export interface operations {
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4862,7 +5214,7 @@ export interface operations {
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
             413: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4873,7 +5225,7 @@ export interface operations {
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
             415: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4884,7 +5236,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -4900,10 +5252,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4925,7 +5288,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4937,7 +5300,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -4956,7 +5319,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -4973,7 +5336,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -4984,7 +5347,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5001,7 +5364,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5012,7 +5375,7 @@ export interface operations {
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5029,7 +5392,7 @@ export interface operations {
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -5045,10 +5408,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5065,7 +5450,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -5081,10 +5466,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5106,7 +5502,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5119,7 +5515,7 @@ export interface operations {
             /** @description Queued; delivered shortly */
             202: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -5138,7 +5534,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5155,7 +5551,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5166,7 +5562,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5183,7 +5579,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5194,7 +5590,7 @@ export interface operations {
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5211,7 +5607,7 @@ export interface operations {
             /** @description The endpoint is disabled; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -5227,10 +5623,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5247,7 +5665,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -5263,10 +5681,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5301,7 +5730,7 @@ export interface operations {
         responses: {
             200: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5318,7 +5747,7 @@ export interface operations {
             /** @description The id is not a UUID, or an invalid limit or cursor */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5335,7 +5764,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5346,7 +5775,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5363,7 +5792,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5374,7 +5803,7 @@ export interface operations {
             /** @description No such endpoint in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5391,7 +5820,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -5407,10 +5836,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5432,7 +5872,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5445,7 +5885,7 @@ export interface operations {
             /** @description Due now */
             202: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
@@ -5464,7 +5904,7 @@ export interface operations {
             /** @description The id is not a UUID */
             400: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5481,7 +5921,7 @@ export interface operations {
             /** @description Missing, malformed, unknown, revoked or expired API key */
             401: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5492,7 +5932,7 @@ export interface operations {
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
             402: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5509,7 +5949,7 @@ export interface operations {
             /** @description The key is not an admin key */
             403: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     [name: string]: unknown;
                 };
@@ -5520,7 +5960,7 @@ export interface operations {
             /** @description No such delivery in this tenant */
             404: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5537,7 +5977,7 @@ export interface operations {
             /** @description The delivery is still pending; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
@@ -5553,10 +5993,32 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
+            413: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            415: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
             422: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
@@ -5573,7 +6035,7 @@ export interface operations {
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
             429: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Seconds until a call is allowed again */
                     "Retry-After": number;
@@ -5589,10 +6051,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The database is unavailable or did not answer in time; retry after Retry-After */
             503: {
                 headers: {
-                    /** @description The id of this request, as logged by the server (quote it when reporting a problem) */
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;

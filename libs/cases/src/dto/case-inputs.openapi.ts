@@ -40,7 +40,10 @@ const SUBJECT_REF: SchemaObject = {
   type: 'string',
   minLength: 1,
   maxLength: 200,
-  description: "The partner's reference for the patient or encounter (opaque to ClinCore)",
+  // The DTO's "must not be blank" rule, so that a client validating against the document agrees.
+  pattern: '\\S',
+  description:
+    "The partner's reference for the patient or encounter (opaque to ClinCore); not only white space",
   example: 'MRN-000123',
 };
 
