@@ -11,6 +11,7 @@ import { KeyedApiKeyHashes1763900900000 } from './1763900900000-keyed-api-key-ha
 import { AppRolePrivileges1763901000000 } from './1763901000000-app-role-privileges';
 import { ApiKeyRevocationOnlySooner1763901100000 } from './1763901100000-api-key-revocation-only-sooner';
 import { IdempotencyKeys1763901600000 } from './1763901600000-idempotency-keys';
+import { Webhooks1763901700000 } from './1763901700000-webhooks';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   AppRolePrivileges1763901000000,
   ApiKeyRevocationOnlySooner1763901100000,
   IdempotencyKeys1763901600000,
+  Webhooks1763901700000,
 ];

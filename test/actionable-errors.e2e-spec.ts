@@ -59,11 +59,13 @@ describe('errors that tell the partner what to do', () => {
       expect(withBody.map(([name]) => name).sort()).toEqual([
         'PATCH /cases/{id}',
         'PATCH /platform/tenants/{id}',
+        'PATCH /webhooks/endpoints/{id}',
         'POST /admin/api-keys',
         'POST /auth/api-keys/rotate',
         'POST /bootstrap',
         'POST /cases',
         'POST /cases/{id}/finalize',
+        'POST /webhooks/endpoints',
       ]);
       const keysBefore = (await api.http.get('/admin/api-keys').set('X-API-Key', tenant.adminKey))
         .body.items.length;
@@ -180,7 +182,7 @@ describe('errors that tell the partner what to do', () => {
 
   it('answers a non-UUID path id with a 400 naming the parameter, on every route that has one', async () => {
     const withId = operations('not-a-uuid').filter(([name]) => name.includes('{id}'));
-    expect(withId).toHaveLength(7);
+    expect(withId).toHaveLength(14);
     for (const [name, call] of withId) {
       const res = await call();
       expectProblem(res, 400);

@@ -106,8 +106,10 @@ describe('tenant isolation', () => {
       expect(res.rows.map((r: { proname: string }) => r.proname).sort()).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
+        'claim_webhook_deliveries',
         'platform_tenants',
         'resolve_api_key',
+        'webhook_queue_stats',
       ]);
       for (const row of res.rows as Array<{ proname: string; proconfig: string[] | null }>) {
         expect({ fn: row.proname, config: row.proconfig }).toEqual({
@@ -192,12 +194,14 @@ describe('tenant isolation', () => {
         select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
          where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
          order by 1`);
-      // SECURITY DEFINER: append_access_logs, bootstrap_tenant, platform_tenants, resolve_api_key.
+      // SECURITY DEFINER: append_access_logs, bootstrap_tenant, claim_webhook_deliveries,
+      // platform_tenants, resolve_api_key, webhook_queue_stats.
       // consume_call, find_idempotency_key, list_cases, read_case and tenant_usage run as the
       // caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
+        'claim_webhook_deliveries',
         'consume_call',
         'find_idempotency_key',
         'list_cases',
@@ -205,6 +209,7 @@ describe('tenant isolation', () => {
         'read_case',
         'resolve_api_key',
         'tenant_usage',
+        'webhook_queue_stats',
       ]);
     });
 
@@ -290,6 +295,19 @@ describe('tenant isolation', () => {
     it("answers 404 for another tenant's id on every route that takes one, and leaves the row alone", async () => {
       const bKey = await issueKey(api.http, b.adminKey, { name: 'B member', role: 'member' });
       const bCase = await createCase(api.http, b.adminKey);
+      const bEndpoint = (
+        await api.http
+          .post('/webhooks/endpoints')
+          .set('X-API-Key', b.adminKey)
+          .send({ url: 'http://127.0.0.1:9/b', events: ['case.created'] })
+          .expect(201)
+      ).body as { id: string; url: string };
+      const bDelivery = (
+        await api.http
+          .post(`/webhooks/endpoints/${bEndpoint.id}/test`)
+          .set('X-API-Key', b.adminKey)
+          .expect(202)
+      ).body as { id: string };
       const asA = a.adminKey;
       // Each route that takes an id, with an id of tenant B's to try as tenant A.
       const idRoutes: Array<
@@ -330,6 +348,45 @@ describe('tenant isolation', () => {
           bCase.id,
           (id) => api.http.post(`/cases/${id}/verify-replay`).set('X-API-Key', asA),
         ],
+        [
+          'GET /webhooks/endpoints/{id}',
+          bEndpoint.id,
+          (id) => api.http.get(`/webhooks/endpoints/${id}`).set('X-API-Key', asA),
+        ],
+        [
+          'PATCH /webhooks/endpoints/{id}',
+          bEndpoint.id,
+          (id) =>
+            api.http
+              .patch(`/webhooks/endpoints/${id}`)
+              .set('X-API-Key', asA)
+              .send({ url: 'https://intruder.example/' }),
+        ],
+        [
+          'DELETE /webhooks/endpoints/{id}',
+          bEndpoint.id,
+          (id) => api.http.delete(`/webhooks/endpoints/${id}`).set('X-API-Key', asA),
+        ],
+        [
+          'POST /webhooks/endpoints/{id}/rotate-secret',
+          bEndpoint.id,
+          (id) => api.http.post(`/webhooks/endpoints/${id}/rotate-secret`).set('X-API-Key', asA),
+        ],
+        [
+          'POST /webhooks/endpoints/{id}/test',
+          bEndpoint.id,
+          (id) => api.http.post(`/webhooks/endpoints/${id}/test`).set('X-API-Key', asA),
+        ],
+        [
+          'GET /webhooks/endpoints/{id}/deliveries',
+          bEndpoint.id,
+          (id) => api.http.get(`/webhooks/endpoints/${id}/deliveries`).set('X-API-Key', asA),
+        ],
+        [
+          'POST /webhooks/deliveries/{id}/retry',
+          bDelivery.id,
+          (id) => api.http.post(`/webhooks/deliveries/${id}/retry`).set('X-API-Key', asA),
+        ],
       ];
       for (const [, otherTenantsId, call] of idRoutes) {
         expectProblem(await call(otherTenantsId), 404);
@@ -348,6 +405,12 @@ describe('tenant isolation', () => {
         .set('X-API-Key', b.adminKey)
         .expect(200);
       expect(bCaseNow.body.version).toBe(1);
+      const bEndpointNow = await api.http
+        .get(`/webhooks/endpoints/${bEndpoint.id}`)
+        .set('X-API-Key', b.adminKey)
+        .expect(200);
+      expect(bEndpointNow.body.url).toBe(bEndpoint.url);
+      expect(bEndpointNow.body.previous_secret_expires_at).toBeNull();
 
       // Every documented tenant route with an {id} is in the table above (/platform is the
       // operator's, across tenants by design, behind the bootstrap token).

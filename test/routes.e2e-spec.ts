@@ -12,7 +12,13 @@ interface Operation {
 }
 
 /** Commands whose path says everything: they take no body. */
-const BODYLESS = new Set(['POST /admin/api-keys/revoke/{id}', 'POST /cases/{id}/verify-replay']);
+const BODYLESS = new Set([
+  'POST /admin/api-keys/revoke/{id}',
+  'POST /cases/{id}/verify-replay',
+  'POST /webhooks/endpoints/{id}/rotate-secret',
+  'POST /webhooks/endpoints/{id}/test',
+  'POST /webhooks/deliveries/{id}/retry',
+]);
 
 describe('routes and their documentation', () => {
   let api: TestApi;

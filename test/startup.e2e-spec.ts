@@ -33,6 +33,11 @@ describe('start-up', () => {
     ],
     [{ TENANT_DB_CONCURRENCY: '0' }, /TENANT_DB_CONCURRENCY must be an integer between 1/],
     [{ TENANT_DB_QUEUE: 'many' }, /TENANT_DB_QUEUE must be an integer between 0/],
+    [
+      { WEBHOOK_SECRET_KEY: 'short-secret-value' },
+      /WEBHOOK_SECRET_KEY must be base64 of 32 random bytes/,
+    ],
+    [{ WEBHOOK_RETRY_DELAYS_MS: '1000,soon' }, /WEBHOOK_RETRY_DELAYS_MS must be up to 50/],
   ])(
     'fails fast on bad config %j, naming the variable and never its value',
     async (env, message) => {
@@ -60,6 +65,7 @@ describe('start-up', () => {
       API_KEY_PEPPERS: JSON.stringify([
         { id: 'prod-test', secret: randomBytes(32).toString('base64'), active: true },
       ]),
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
     });
     try {
       const res = await api.http

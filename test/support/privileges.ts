@@ -51,6 +51,27 @@ export const APP_ROLE_ALLOWED = [
   'table idempotency_keys SELECT',
   'table idempotency_keys INSERT',
   'table idempotency_keys DELETE',
+  // Webhooks (1763901700000): endpoints, the outbox and its deliveries, under RLS.
+  'table webhook_endpoints SELECT',
+  'table webhook_endpoints INSERT',
+  'table webhook_endpoints DELETE',
+  'column webhook_endpoints.url UPDATE',
+  'column webhook_endpoints.description UPDATE',
+  'column webhook_endpoints.events UPDATE',
+  'column webhook_endpoints.status UPDATE',
+  'column webhook_endpoints.secret UPDATE',
+  'column webhook_endpoints.previous_secret UPDATE',
+  'column webhook_endpoints.previous_secret_until UPDATE',
+  'column webhook_endpoints.failing_since UPDATE',
+  'column webhook_endpoints.updated_at UPDATE',
+  'table webhook_events SELECT',
+  'table webhook_events INSERT',
+  'table webhook_deliveries SELECT',
+  'table webhook_deliveries INSERT',
+  'column webhook_deliveries.status UPDATE',
+  'column webhook_deliveries.next_attempt_at UPDATE',
+  'column webhook_deliveries.last_status_code UPDATE',
+  'column webhook_deliveries.last_error UPDATE',
   // Peppered key hashes (1763900900000): each hash is matched under the pepper it names.
   'function resolve_api_key(text[],bytea[]) EXECUTE',
   'function bootstrap_tenant(uuid,text,uuid,text,bytea,text,text) EXECUTE',
@@ -61,6 +82,8 @@ export const APP_ROLE_ALLOWED = [
   'function list_cases(uuid,integer,text,text,text,timestamp with time zone,uuid) EXECUTE',
   'function tenant_usage(uuid,date) EXECUTE',
   'function find_idempotency_key(text,bytea[]) EXECUTE',
+  'function claim_webhook_deliveries(integer,integer) EXECUTE',
+  'function webhook_queue_stats() EXECUTE',
 ];
 
 /** What the role holds beyond the allow-list, and what the allow-list names that it lacks. */

@@ -11,6 +11,7 @@ import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
 import { IdempotencyModule } from '@clincore/idempotency/idempotency.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
+import { WebhooksModule } from '@clincore/webhooks/webhooks.module';
 import { AuditKeyringModule } from './audit-keyring.module';
 import { HealthModule } from './health/health.module';
 
@@ -30,6 +31,7 @@ import { HealthModule } from './health/health.module';
     CasesModule,
     SignaturesModule,
     ReplayModule,
+    WebhooksModule,
     AuditKeyringModule,
   ],
 })

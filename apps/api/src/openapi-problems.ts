@@ -31,6 +31,14 @@ import { notUuid } from '@clincore/common/uuid-param.pipe';
 import { IDEMPOTENCY_KEY_HEADER, parseIdempotencyKey } from '@clincore/idempotency/idempotency-key';
 import { keyInUse, keyReused } from '@clincore/idempotency/idempotency.exception';
 import { parseIfMatch } from '@clincore/cases/cases.service';
+import {
+  deliveryNotFound,
+  deliveryPending,
+  endpointDisabled,
+  endpointNotFound,
+  invalidDeliveryCursor,
+  urlRefused,
+} from '@clincore/webhooks/webhooks.exception';
 import { bodyProblem, notJson, notUtf8 } from './json-body';
 import { clientErrorProblem } from './http-server-limits';
 import { loadHttpServerLimits } from '@clincore/common/app.config';
@@ -631,6 +639,7 @@ const SPECIFIC: Record<string, Partial<Record<number, Array<[string, Problem]>>>
   },
   'POST /admin/api-keys/revoke/{id}': { 404: [API_KEY_NOT_FOUND], 409: [ALREADY_REVOKED] },
   'POST /auth/api-keys/rotate': { 409: [ALREADY_REVOKED] },
+  ...webhookProblems(),
   'PATCH /platform/tenants/{id}': {
     404: [
       [
@@ -640,6 +649,33 @@ const SPECIFIC: Record<string, Partial<Record<number, Array<[string, Problem]>>>
     ],
   },
 };
+
+function webhookProblems(): Record<string, Partial<Record<number, Array<[string, Problem]>>>> {
+  const noEndpoint: [string, Problem] = ['No such endpoint', toProblem(endpointNotFound())];
+  const refused: [string, Problem] = [
+    'A url that may not receive webhooks',
+    toProblem(urlRefused('url must not point at a private address')),
+  ];
+  return {
+    'POST /webhooks/endpoints': { 400: [refused] },
+    'GET /webhooks/endpoints/{id}': { 404: [noEndpoint] },
+    'PATCH /webhooks/endpoints/{id}': { 400: [refused], 404: [noEndpoint] },
+    'DELETE /webhooks/endpoints/{id}': { 404: [noEndpoint] },
+    'POST /webhooks/endpoints/{id}/rotate-secret': { 404: [noEndpoint] },
+    'POST /webhooks/endpoints/{id}/test': {
+      404: [noEndpoint],
+      409: [['The endpoint is disabled', toProblem(endpointDisabled())]],
+    },
+    'GET /webhooks/endpoints/{id}/deliveries': {
+      400: [['A cursor this API did not issue', toProblem(invalidDeliveryCursor())]],
+      404: [noEndpoint],
+    },
+    'POST /webhooks/deliveries/{id}/retry': {
+      404: [['No such delivery', toProblem(deliveryNotFound())]],
+      409: [['The delivery is still pending', toProblem(deliveryPending())]],
+    },
+  };
+}
 
 /** The problem a call throws: the example is the code's own error, not a copy of its text. */
 function problemThrownBy(call: () => unknown): Problem {

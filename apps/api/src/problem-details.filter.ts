@@ -20,6 +20,7 @@ import {
   SignaturesException,
 } from '@clincore/signatures/signatures.exception';
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
+import { WebhooksErrorCode, WebhooksException } from '@clincore/webhooks/webhooks.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
 import {
   IdempotencyErrorCode,
@@ -113,6 +114,7 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof ReplayException) return replayProblem(exception);
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
   if (exception instanceof IdempotencyException) return idempotencyProblem(exception);
+  if (exception instanceof WebhooksException) return webhooksProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -253,6 +255,25 @@ function replayProblem(exception: ReplayException): Problem {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
     case ReplayErrorCode.NotFinalized:
       return problem(409, code, 'Case not finalized', exception.message);
+  }
+}
+
+function webhooksProblem(exception: WebhooksException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
+  switch (code) {
+    case WebhooksErrorCode.InvalidUrl:
+      return make(400, 'Webhook url refused');
+    case WebhooksErrorCode.InvalidCursor:
+      return make(400, 'Invalid cursor');
+    case WebhooksErrorCode.EndpointNotFound:
+      return make(404, 'Webhook endpoint not found');
+    case WebhooksErrorCode.DeliveryNotFound:
+      return make(404, 'Webhook delivery not found');
+    case WebhooksErrorCode.DeliveryPending:
+      return make(409, 'Webhook delivery pending');
+    case WebhooksErrorCode.EndpointDisabled:
+      return make(409, 'Webhook endpoint disabled');
   }
 }
 

@@ -4,6 +4,7 @@ import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorato
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { caseInputSchemas } from '@clincore/cases/dto/case-inputs.openapi';
 import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
+import { webhookEventSchemas } from '@clincore/webhooks/webhook-events.openapi';
 import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller';
 import { nullableReferences } from './openapi-nullable';
 import { documentProblems } from './openapi-problems';
@@ -25,6 +26,10 @@ const TAGS: ReadonlyArray<[name: string, description: string]> = [
   [
     'signatures',
     'Finalizing signs a case with Ed25519 over its canonical record (inputs, result, history, signer and meaning) and freezes it. Verify-replay re-derives a finalized case from its events, re-scores it with the exact engine version and checks hash and signature; the public keys are a JWKS, so a partner can check signatures offline too.',
+  ],
+  [
+    'webhooks',
+    'An admin key subscribes HTTPS endpoints to case events (case.created, case.updated, case.finalized, case.verified). Each event is written in the transaction of the change, delivered at least once, in order per case, signed as Standard Webhooks specifies (webhook-id, webhook-timestamp, webhook-signature) and retried for about three days; the schemas of the events are the WebhookEvent* components, and docs/webhooks.md shows how to verify them.',
   ],
   [
     'api-keys',
@@ -75,7 +80,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const config = builder.build();
   // The protocols' input schemas come from the engine's field rules, not from DTO classes.
-  config.components = { ...config.components, schemas: caseInputSchemas() };
+  // Webhook events are requests we send: components, as OpenAPI 3.0 has no webhooks section.
+  config.components = {
+    ...config.components,
+    schemas: { ...caseInputSchemas(), ...webhookEventSchemas() },
+  };
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
   return documentProblems(documentIdempotency(nullableReferences(document)));
 }

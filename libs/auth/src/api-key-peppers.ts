@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadAppConfig } from '@clincore/common/app.config';
+import { createFileOnce } from '@clincore/common/create-file-once';
 import {
   type ApiKeyPepper,
   loadApiKeyPepperConfig,
@@ -33,23 +34,12 @@ export function apiKeyHasherFromEnvironment(
 
 async function developmentPeppers(dataDir: string): Promise<ApiKeyPepper[]> {
   const file = path.join(dataDir, DEV_API_KEY_PEPPERS_FILE);
-  if (!existsSync(file)) await createDevelopmentPeppers(dataDir, file);
+  if (!existsSync(file)) await createDevelopmentPeppers(file);
   return parseApiKeyPeppers(await readFile(file, 'utf8'), file);
 }
 
-async function createDevelopmentPeppers(dataDir: string, file: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true });
+async function createDevelopmentPeppers(file: string): Promise<void> {
   const id = `dev-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
   const entry = { id, secret: randomBytes(32).toString('base64'), active: true };
-  // Written aside, then linked into place: a process starting at the same moment (an API
-  // and an ops command) never reads a half-written file, and the first file wins.
-  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(draft, JSON.stringify([entry]), { mode: 0o600 });
-  try {
-    await link(draft, file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await rm(draft, { force: true });
-  }
+  await createFileOnce(file, JSON.stringify([entry]));
 }

@@ -6,6 +6,7 @@ import type { Repository } from 'typeorm';
 import { AuditService } from '@clincore/audit/audit.service';
 import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
+import { type CaseWebhookData, WebhookEvents } from '@clincore/webhooks/webhook-events.service';
 import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
 import { CasesErrorCode, CasesException } from './cases.exception';
 import { decodeCursor, encodeCursor } from './case-cursor';
@@ -34,6 +35,7 @@ export class CasesService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly audit: AuditService,
     private readonly sql: Sql,
+    private readonly webhooks: WebhookEvents,
   ) {}
 
   /** Scores the inputs with the protocol's current version and opens the case with its first event. */
@@ -86,6 +88,7 @@ export class CasesService {
     });
     await this.insertCaseWithFirstEvent(entity, event);
     await this.auditChange(tenant, 'case.created', entity.id, null, event);
+    await this.webhooks.emit('case.created', webhookData(entity), entity.createdAt);
     return CaseDto.from(entity);
   }
 
@@ -186,6 +189,7 @@ export class CasesService {
       },
     );
     await this.auditChange(tenant, 'case.updated', entity.id, before, event);
+    await this.webhooks.emit('case.updated', webhookData(entity), entity.updatedAt);
     return CaseDto.from(entity);
   }
 
@@ -254,6 +258,25 @@ export class CasesService {
         key_id: signature.key_id,
         record_hash: signature.record_hash,
       },
+    );
+    await this.webhooks.emit(
+      'case.finalized',
+      {
+        tenant_id: tenantIdOf(tenant),
+        case_id: open.id,
+        version: event.seq,
+        status: 'finalized',
+        protocol: open.protocol,
+        engine_version: open.engine_version,
+        result: open.result,
+        finalized_at: signature.signed_at,
+        signature: {
+          key_id: signature.key_id,
+          meaning: signature.meaning,
+          record_hash: signature.record_hash,
+        },
+      },
+      signedAt,
     );
     return this.get(tenant, open.id);
   }
@@ -366,6 +389,19 @@ export class CasesService {
   private cases(): Repository<CaseEntity> {
     return this.txHost.tx.getRepository(CaseEntity);
   }
+}
+
+/** What a webhook says of a case: no subject, no inputs (partners fetch the case for those). */
+function webhookData(entity: CaseEntity): CaseWebhookData {
+  return {
+    tenant_id: entity.tenantId,
+    case_id: entity.id,
+    version: entity.version,
+    status: entity.status,
+    protocol: entity.protocol,
+    engine_version: entity.engineVersion,
+    result: entity.result,
+  };
 }
 
 function scoreOrReject(

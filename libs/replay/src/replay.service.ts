@@ -14,6 +14,7 @@ import { canonicalJson, sha256OfCanonical } from '@clincore/common/canonical-jso
 import { SignaturesService } from '@clincore/signatures/signatures.service';
 import { signedRecordOf } from '@clincore/signatures/signed-record';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
+import { WebhookEvents } from '@clincore/webhooks/webhook-events.service';
 import type { ReplayChecksDto, ReplayResultDto } from './dto/replay.dto';
 import { ReplayVerificationEntity } from './entities/replay-verification.entity';
 import { ReplayErrorCode, ReplayException } from './replay.exception';
@@ -29,6 +30,7 @@ export class ReplayService {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly cases: CasesService,
     private readonly signatures: SignaturesService,
+    private readonly webhooks: WebhookEvents,
   ) {}
 
   @Transactional()
@@ -70,6 +72,25 @@ export class ReplayService {
       actorKeyId: tenant.apiKeyId,
       verifiedAt,
     });
+    await this.webhooks.emit(
+      'case.verified',
+      {
+        tenant_id: tenant.tenantId,
+        case_id: stored.id,
+        version: stored.version,
+        status: stored.status,
+        protocol: stored.protocol,
+        engine_version: stored.engine_version,
+        result: stored.result,
+        verification: {
+          ok,
+          checks,
+          key_id: signature.key_id,
+          verified_at: verifiedAt.toISOString(),
+        },
+      },
+      verifiedAt,
+    );
     return {
       ok,
       checks,

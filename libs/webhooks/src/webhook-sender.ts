@@ -1,0 +1,119 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { guardedLookup, refuseWebhookUrl } from './webhook-target';
+
+export interface WebhookMessage {
+  url: string;
+  /** The event id: the same on every attempt, so a receiver can drop duplicates. */
+  id: string;
+  /** Seconds since the epoch, of this attempt. */
+  timestamp: number;
+  body: string;
+  /** Space-separated `v1,<base64>` signatures (two while a rotated secret is in grace). */
+  signature: string;
+}
+
+export interface SendOptions {
+  production: boolean;
+  allowPrivateTargets: boolean;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Replaces DNS for the guard (tests); the guard applies unless private targets are allowed. */
+  lookup?: LookupFunction;
+}
+
+export interface SendOutcome {
+  ok: boolean;
+  statusCode: number | null;
+  /** Why the attempt failed, for the deliveries list and the log; never a secret. */
+  error: string | null;
+}
+
+/** Read at most this much of a response: a receiver has nothing to tell us beyond its status. */
+const MAX_RESPONSE_BYTES = 4096;
+
+/**
+ * One attempt: POST the signed body, 2xx is success; any other status, a
+ * timeout (connect, or the whole exchange) or a connection error is a
+ * failure. Redirects are not followed (a 3xx is a failure: a redirect could
+ * lead anywhere the guard would refuse). Targets are checked again here, at
+ * connect time: the URL's literal address, and every address its name
+ * resolves to.
+ */
+export function sendWebhook(message: WebhookMessage, options: SendOptions): Promise<SendOutcome> {
+  const refusal = refuseWebhookUrl(message.url, options);
+  if (refusal)
+    return Promise.resolve({ ok: false, statusCode: null, error: `refused: ${refusal}` });
+  const url = new URL(message.url);
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (outcome: SendOutcome): void => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      resolve(outcome);
+    };
+    const request = transport.request(url, {
+      method: 'POST',
+      agent: false,
+      lookup: options.allowPrivateTargets ? undefined : (options.lookup ?? guardedLookup()),
+      signal: options.signal,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'ClinCore-Webhooks/1',
+        'webhook-id': message.id,
+        'webhook-timestamp': String(message.timestamp),
+        'webhook-signature': message.signature,
+      },
+    });
+    const fail = (error: string): void => {
+      finish({ ok: false, statusCode: null, error });
+      request.destroy();
+    };
+    timers.push(
+      setTimeout(
+        () => fail(`timeout: no answer within ${options.timeoutMs} ms`),
+        options.timeoutMs,
+      ),
+    );
+    timers.push(
+      setTimeout(
+        () => fail(`timeout: no connection within ${options.connectTimeoutMs} ms`),
+        options.connectTimeoutMs,
+      ),
+    );
+    request.on('socket', (socket) => {
+      socket.once('connect', () => clearTimeout(timers[1]));
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const reason =
+        error.code === 'EWEBHOOKTARGET'
+          ? error.message
+          : `connection error: ${error.code ?? error.message}`;
+      finish({ ok: false, statusCode: null, error: reason });
+    });
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      const outcome: SendOutcome =
+        status >= 200 && status < 300
+          ? { ok: true, statusCode: status, error: null }
+          : { ok: false, statusCode: status, error: `status ${status}` };
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > MAX_RESPONSE_BYTES) {
+          finish(outcome);
+          response.destroy();
+        }
+      });
+      response.on('end', () => finish(outcome));
+      response.on('error', () => finish(outcome));
+      response.on('close', () => finish(outcome));
+    });
+    request.end(message.body);
+  });
+}

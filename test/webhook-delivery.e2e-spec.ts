@@ -1,0 +1,340 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Client } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import {
+  bootstrapTenant,
+  connect,
+  startApi,
+  type TestApi,
+  type TestTenant,
+  withKey,
+} from './support/api';
+import { createCase, NEWS2_INPUTS } from './support/cases';
+import { startReceiver, type Receipt, type WebhookReceiver } from './support/webhook-receiver';
+
+const ALL_EVENTS = ['case.created', 'case.updated', 'case.finalized', 'case.verified'];
+const SIGN = { signed_by: 'Dr. Ada Example', meaning: 'approval' };
+
+describe('webhook delivery', () => {
+  let api: TestApi;
+  let owner: Client;
+  const receivers: WebhookReceiver[] = [];
+
+  beforeAll(async () => {
+    api = await startApi({
+      WEBHOOK_POLL_MS: '20',
+      WEBHOOK_RETRY_DELAYS_MS: '50,50',
+      WEBHOOK_TIMEOUT_MS: '500',
+      WEBHOOK_CONNECT_TIMEOUT_MS: '200',
+    });
+    owner = await connect('owner');
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await owner.end();
+    await api.close();
+  });
+
+  async function receiver(respond?: Parameters<typeof startReceiver>[0]): Promise<WebhookReceiver> {
+    const started = await startReceiver(respond);
+    receivers.push(started);
+    return started;
+  }
+
+  async function subscribe(
+    tenant: TestTenant,
+    url: string,
+    events = ALL_EVENTS,
+  ): Promise<{ id: string; secret: string }> {
+    const res = await withKey(api, tenant.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url, events })
+      .expect(201);
+    return res.body;
+  }
+
+  const deliveries = async (tenant: TestTenant, endpointId: string) =>
+    (
+      await withKey(api, tenant.adminKey)
+        .get(`/webhooks/endpoints/${endpointId}/deliveries`)
+        .expect(200)
+    ).body.items as Array<Record<string, unknown>>;
+
+  /** Verified by the Standard Webhooks reference library, not by our own code. */
+  function verify(secret: string, receipt: Receipt): Record<string, unknown> {
+    return new Webhook(secret).verify(
+      receipt.body,
+      receipt.headers as Record<string, string>,
+    ) as Record<string, unknown>;
+  }
+
+  it('delivers every case event, in order, signed as Standard Webhooks specifies', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Delivery Hospital');
+    const partner = await receiver();
+    const endpoint = await subscribe(tenant, partner.url);
+    const created = await createCase(api.http, tenant.adminKey);
+    const as = withKey(api, tenant.adminKey);
+    await as
+      .patch(`/cases/${created.id}`)
+      .set('If-Match', '"1"')
+      .send({ inputs: { ...NEWS2_INPUTS, pulse: 120 } })
+      .expect(200);
+    await as.post(`/cases/${created.id}/finalize`).send(SIGN).expect(200);
+    await as.post(`/cases/${created.id}/verify-replay`).expect(200);
+
+    const receipts = await partner.waitFor(4);
+    const events = receipts.map((receipt) => verify(endpoint.secret, receipt));
+    // Each body is what the OpenAPI document's WebhookEvent… component says.
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as {
+      components: { schemas: Record<string, object> };
+    };
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+    for (const [schema, body] of [
+      ['WebhookEventCaseCreated', events[0]],
+      ['WebhookEventCaseUpdated', events[1]],
+      ['WebhookEventCaseFinalized', events[2]],
+      ['WebhookEventCaseVerified', events[3]],
+    ] as const) {
+      const validate = ajv.compile(doc.components.schemas[schema]!);
+      expect({ schema, valid: validate(body), errors: validate.errors ?? null }).toEqual({
+        schema,
+        valid: true,
+        errors: null,
+      });
+    }
+    expect(events.map((e) => e.type)).toEqual(ALL_EVENTS);
+    expect(events.map((e) => (e.data as { version: number }).version)).toEqual([1, 2, 3, 3]);
+    for (const [i, receipt] of receipts.entries()) {
+      expect(receipt.headers['content-type']).toBe('application/json');
+      expect(receipt.headers['webhook-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(
+        Math.abs(Number(receipt.headers['webhook-timestamp']) - Date.now() / 1000),
+      ).toBeLessThan(30);
+      expect(receipt.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+      expect(events[i]).toMatchObject({
+        timestamp: expect.stringMatching(/Z$/),
+        data: { tenant_id: tenant.tenantId, case_id: created.id, protocol: 'news2' },
+      });
+      // The top-level members in the documented order.
+      expect(Object.keys(JSON.parse(receipt.body) as object)).toEqual([
+        'type',
+        'timestamp',
+        'data',
+      ]);
+    }
+    // A forged body does not verify.
+    expect(() =>
+      verify(endpoint.secret, {
+        ...receipts[0]!,
+        body: receipts[0]!.body.replace('news2', 'qsofa'),
+      }),
+    ).toThrow();
+
+    await waitUntil(async () =>
+      (await deliveries(tenant, endpoint.id)).every((d) => d.status === 'succeeded'),
+    );
+    const metrics = (await api.http.get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/clincore_webhook_attempts_total\{outcome="succeeded"\} [1-9]/);
+    expect(metrics).toContain('clincore_webhook_delivery_lag_seconds');
+    const listed = await deliveries(tenant, endpoint.id);
+    expect(listed[0]).toMatchObject({
+      attempts: 1,
+      last_status_code: 204,
+      last_error: null,
+      next_attempt_at: null,
+    });
+  });
+
+  it('retries a failed attempt under the same webhook-id, then succeeds', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Retry Hospital');
+    const partner = await receiver((_, index) => (index < 2 ? 500 : 200));
+    const endpoint = await subscribe(tenant, partner.url, ['case.created']);
+    await createCase(api.http, tenant.adminKey);
+    const receipts = await partner.waitFor(3);
+    expect(receipts.map((r) => r.status)).toEqual([500, 500, 200]);
+    expect(new Set(receipts.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    for (const receipt of receipts) verify(endpoint.secret, receipt);
+    await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'succeeded');
+    expect((await deliveries(tenant, endpoint.id))[0]).toMatchObject({
+      attempts: 3,
+      last_status_code: 200,
+    });
+  });
+
+  it('marks a delivery failed after the last attempt, and POST .../retry sends it again', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Failing Hospital');
+    let up = false;
+    const partner = await receiver(() => (up ? 200 : 503));
+    const endpoint = await subscribe(tenant, partner.url, ['case.created']);
+    await createCase(api.http, tenant.adminKey);
+    // WEBHOOK_RETRY_DELAYS_MS=50,50: three attempts in all.
+    await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'failed');
+    const [failed] = await deliveries(tenant, endpoint.id);
+    expect(failed).toMatchObject({
+      attempts: 3,
+      last_status_code: 503,
+      last_error: 'status 503',
+      next_attempt_at: null,
+    });
+    expect(partner.receipts).toHaveLength(3);
+    const endpointNow = await withKey(api, tenant.adminKey)
+      .get(`/webhooks/endpoints/${endpoint.id}`)
+      .expect(200);
+    expect(endpointNow.body.failing_since).not.toBeNull();
+
+    up = true;
+    const retried = await withKey(api, tenant.adminKey)
+      .post(`/webhooks/deliveries/${failed!.id as string}/retry`)
+      .expect(202);
+    expect(retried.body.status).toBe('pending');
+    await partner.waitFor(1, (r) => r.status === 200);
+    await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'succeeded');
+    expect(new Set(partner.receipts.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    const healed = await withKey(api, tenant.adminKey)
+      .get(`/webhooks/endpoints/${endpoint.id}`)
+      .expect(200);
+    expect(healed.body.failing_since).toBeNull();
+  });
+
+  it("keeps a case's events in order: the next waits while an earlier one is retried", async () => {
+    const tenant = await bootstrapTenant(api.http, 'Ordered Hospital');
+    // The first attempt of every created event fails: its case's update must wait for the retry.
+    const partner = await receiver((receipt) => {
+      const failedBefore = partner.receipts.some(
+        (r) => r.headers['webhook-id'] === receipt.headers['webhook-id'],
+      );
+      return JSON.parse(receipt.body).type === 'case.created' && !failedBefore ? 500 : 204;
+    });
+    await subscribe(tenant, partner.url, ['case.created', 'case.updated']);
+    const cases = await Promise.all([1, 2, 3].map(() => createCase(api.http, tenant.adminKey)));
+    for (const c of cases) {
+      await withKey(api, tenant.adminKey)
+        .patch(`/cases/${c.id}`)
+        .set('If-Match', '"1"')
+        .send({ inputs: { ...NEWS2_INPUTS, pulse: 110 } })
+        .expect(200);
+    }
+    await partner.waitFor(6, (r) => r.status === 204);
+    for (const c of cases) {
+      const mine = partner.receipts
+        .filter((r) => JSON.parse(r.body).data.case_id === c.id)
+        .map((r) => `${JSON.parse(r.body).type as string}:${r.status ?? 'none'}`);
+      expect(mine).toEqual(['case.created:500', 'case.created:204', 'case.updated:204']);
+    }
+  });
+
+  it('signs with both secrets while a rotated-out one is in grace', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Rotating Hospital');
+    const partner = await receiver();
+    const endpoint = await subscribe(tenant, partner.url, ['case.created']);
+    const rotated = await withKey(api, tenant.adminKey)
+      .post(`/webhooks/endpoints/${endpoint.id}/rotate-secret`)
+      .expect(200);
+    await createCase(api.http, tenant.adminKey);
+    const [receipt] = await partner.waitFor(1);
+    expect(receipt!.headers['webhook-signature']!.toString().split(' ')).toHaveLength(2);
+    verify(endpoint.secret, receipt!);
+    verify(rotated.body.secret, receipt!);
+  });
+
+  it('sends webhook.test on request', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Test Event Hospital');
+    const partner = await receiver();
+    const endpoint = await subscribe(tenant, partner.url, ['case.finalized']);
+    await withKey(api, tenant.adminKey).post(`/webhooks/endpoints/${endpoint.id}/test`).expect(202);
+    const [receipt] = await partner.waitFor(1);
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as {
+      components: { schemas: Record<string, object> };
+    };
+    const validate = addFormats(new Ajv({ strict: false })).compile(
+      doc.components.schemas.WebhookEventTest!,
+    );
+    expect(validate(verify(endpoint.secret, receipt!))).toBe(true);
+    expect(verify(endpoint.secret, receipt!)).toMatchObject({
+      type: 'webhook.test',
+      data: { tenant_id: tenant.tenantId, endpoint_id: endpoint.id },
+    });
+  });
+
+  it("delivers each tenant's events to its own endpoints only", async () => {
+    const [a, b] = [
+      await bootstrapTenant(api.http, 'Tenant A'),
+      await bootstrapTenant(api.http, 'Tenant B'),
+    ];
+    const [toA, toB] = [await receiver(), await receiver()];
+    await subscribe(a, toA.url, ['case.created']);
+    await subscribe(b, toB.url, ['case.created']);
+    const aCases = [await createCase(api.http, a.adminKey), await createCase(api.http, a.adminKey)];
+    const bCases = [await createCase(api.http, b.adminKey)];
+    await toA.waitFor(2);
+    await toB.waitFor(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const seen = (r: WebhookReceiver) =>
+      r.receipts.map((x) => JSON.parse(x.body).data as { tenant_id: string; case_id: string });
+    expect(seen(toA)).toEqual(
+      aCases.map((c) => expect.objectContaining({ tenant_id: a.tenantId, case_id: c.id })),
+    );
+    expect(seen(toB)).toEqual(
+      bCases.map((c) => expect.objectContaining({ tenant_id: b.tenantId, case_id: c.id })),
+    );
+  });
+
+  it('does not follow redirects, and times out a receiver that does not answer', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Slow Hospital');
+    const redirecting = await receiver(() => 302);
+    const hanging = await receiver(() => 'hang');
+    const viaRedirect = await subscribe(tenant, redirecting.url, ['case.created']);
+    const slow = await subscribe(tenant, hanging.url, ['case.created']);
+    await createCase(api.http, tenant.adminKey);
+    await waitUntil(async () => (await deliveries(tenant, viaRedirect.id))[0]?.status === 'failed');
+    // Each redirect was one attempt at the endpoint, never a request to the Location.
+    expect(redirecting.receipts).toHaveLength(3);
+    expect((await deliveries(tenant, viaRedirect.id))[0]).toMatchObject({
+      last_status_code: 302,
+      last_error: 'status 302',
+    });
+    await waitUntil(
+      async () => (await deliveries(tenant, slow.id))[0]?.status === 'failed',
+      10_000,
+    );
+    expect((await deliveries(tenant, slow.id))[0]).toMatchObject({
+      last_status_code: null,
+      last_error: 'timeout: no answer within 500 ms',
+    });
+  });
+
+  it('disables an endpoint failing for five days running, with an audit event', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Gone Hospital');
+    const partner = await receiver(() => 500);
+    const endpoint = await subscribe(tenant, partner.url, ['case.created']);
+    // Five days of failures, as the clock would have it.
+    await owner.query(
+      `update webhook_endpoints set failing_since = now() - interval '5 days 1 minute' where id = $1`,
+      [endpoint.id],
+    );
+    await createCase(api.http, tenant.adminKey);
+    await partner.waitFor(1);
+    const as = withKey(api, tenant.adminKey);
+    await waitUntil(
+      async () =>
+        (await as.get(`/webhooks/endpoints/${endpoint.id}`).expect(200)).body.status === 'disabled',
+    );
+    const audit = await as
+      .get(`/admin/audit-events?target_id=${endpoint.id}&action=webhook_endpoint.disabled`)
+      .expect(200);
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({ actor: 'webhooks', after: { status: 'disabled' } });
+    // Nothing more is sent to it: the pending retry waits until the endpoint is enabled again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(partner.receipts).toHaveLength(1);
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,386 @@
+import type { Client } from 'pg';
+import {
+  bootstrapTenant,
+  connect,
+  expectProblem,
+  inTenantTx,
+  issueKey,
+  startApi,
+  type TestApi,
+  type TestTenant,
+  withKey,
+} from './support/api';
+import { createCase, NEWS2_INPUTS } from './support/cases';
+import { uncheckedRequest } from './support/openapi-contract';
+
+const SIGN = { signed_by: 'Dr. Ada Example', meaning: 'approval' };
+/**
+ * Loopback, port 9 (discard), where nothing listens: any delivery a worker of a later
+ * suite picks up from here is refused at once, and never leaves the machine.
+ */
+const NOWHERE = 'http://127.0.0.1:9/hooks';
+
+describe('webhooks: endpoints and the outbox', () => {
+  let api: TestApi;
+  let tenant: TestTenant;
+  let owner: Client;
+
+  beforeAll(async () => {
+    // No worker traffic here: deliveries stay pending where the test reads them.
+    api = await startApi({ WEBHOOK_POLL_MS: '60000' });
+    tenant = await bootstrapTenant(api.http, 'Webhook Hospital');
+    owner = await connect('owner');
+  });
+  afterAll(async () => {
+    await owner.end();
+    await api.close();
+  });
+
+  const as = (key = tenant.adminKey) => ({
+    ...withKey(api, key),
+    delete: (path: string) => api.http.delete(path).set('X-API-Key', key),
+  });
+  const subscribe = (body: Record<string, unknown> = {}) =>
+    as()
+      .post('/webhooks/endpoints')
+      .send({ url: NOWHERE, events: ['case.created'], ...body });
+
+  describe('endpoints', () => {
+    it('creates an enabled endpoint and shows its whsec_ secret once', async () => {
+      const res = await subscribe({ description: 'ward board' }).expect(201);
+      expect(res.body).toMatchObject({
+        url: NOWHERE,
+        events: ['case.created'],
+        description: 'ward board',
+        status: 'enabled',
+        previous_secret_expires_at: null,
+        failing_since: null,
+      });
+      // Standard Webhooks: whsec_ + base64 of 24 to 64 random bytes (here 32).
+      expect(res.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      const one = await as().get(`/webhooks/endpoints/${res.body.id}`).expect(200);
+      expect(one.body).not.toHaveProperty('secret');
+      const list = await as().get('/webhooks/endpoints').expect(200);
+      expect(list.body.items.map((e: { id: string }) => e.id)).toContain(res.body.id);
+      expect(JSON.stringify(list.body)).not.toContain(res.body.secret.slice(6));
+    });
+
+    it('takes an Idempotency-Key: a retried subscription is one endpoint, its response replayed', async () => {
+      const key = '"webhook-subscribe-1"';
+      const first = await subscribe().set('Idempotency-Key', key).expect(201);
+      const again = await subscribe().set('Idempotency-Key', key).expect(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(first.body);
+      const list = await as().get('/webhooks/endpoints').expect(200);
+      expect(list.body.items.filter((e: { id: string }) => e.id === first.body.id)).toHaveLength(1);
+      const created = await as()
+        .get(`/admin/audit-events?target_id=${first.body.id as string}`)
+        .expect(200);
+      expect(created.body.items).toHaveLength(1);
+    });
+
+    it('keeps the secret sealed at rest: the row holds no whsec_ nor its bytes', async () => {
+      const res = await subscribe().expect(201);
+      const row = await owner.query(`select secret from webhook_endpoints where id = $1`, [
+        res.body.id,
+      ]);
+      const stored: string = row.rows[0].secret;
+      expect(stored).toMatch(/^v1\./);
+      expect(stored).not.toContain('whsec_');
+      expect(stored).not.toContain(res.body.secret.slice(6, 30));
+    });
+
+    it('changes url, events, description and status, and audits each change', async () => {
+      const created = await subscribe().expect(201);
+      const id = created.body.id as string;
+      const patched = await as()
+        .patch(`/webhooks/endpoints/${id}`)
+        .send({
+          url: `${NOWHERE}/other`,
+          events: ['case.finalized', 'case.verified'],
+          status: 'disabled',
+        })
+        .expect(200);
+      expect(patched.body).toMatchObject({
+        url: `${NOWHERE}/other`,
+        events: ['case.finalized', 'case.verified'],
+        status: 'disabled',
+        description: null,
+      });
+      await as().delete(`/webhooks/endpoints/${id}`).expect(200);
+      expectProblem(await as().get(`/webhooks/endpoints/${id}`), 404);
+      const audit = await as().get(`/admin/audit-events?target_id=${id}`).expect(200);
+      expect(audit.body.items.map((e: { action: string }) => e.action).reverse()).toEqual([
+        'webhook_endpoint.created',
+        'webhook_endpoint.updated',
+        'webhook_endpoint.deleted',
+      ]);
+      expect(JSON.stringify(audit.body)).not.toContain('whsec_');
+    });
+
+    it('rotates the secret: a new one, the old one signing on until the grace ends', async () => {
+      const created = await subscribe().expect(201);
+      const before = Date.now();
+      const rotated = await as()
+        .post(`/webhooks/endpoints/${created.body.id}/rotate-secret`)
+        .expect(200);
+      expect(rotated.body.secret).toMatch(/^whsec_/);
+      expect(rotated.body.secret).not.toBe(created.body.secret);
+      const graceEnds = Date.parse(rotated.body.previous_secret_expires_at);
+      // WEBHOOK_SECRET_GRACE_HOURS defaults to 24.
+      expect(graceEnds - before).toBeGreaterThan(23.9 * 3_600_000);
+      expect(graceEnds - before).toBeLessThan(24.1 * 3_600_000);
+    });
+
+    it.each([
+      ['no url', { url: undefined }, 'url'],
+      ['a url that is no URL', { url: 'not a url' }, 'url'],
+      ['another scheme', { url: 'ftp://partner.example/x' }, 'url'],
+      ['credentials in the url', { url: 'https://user:pw@partner.example/x' }, 'url'],
+      ['no events', { events: [] }, 'events'],
+      ['an unknown event', { events: ['case.deleted'] }, 'events'],
+      ['an event twice', { events: ['case.created', 'case.created'] }, 'events'],
+      ['a long description', { description: 'x'.repeat(501) }, 'description'],
+      ['a secret of its own', { secret: 'whsec_mine' }, 'secret'],
+    ])('refuses %s with a 400 naming the field', async (_, body, field) => {
+      const res = await as()
+        .post('/webhooks/endpoints')
+        .send({ url: NOWHERE, events: ['case.created'], ...body });
+      expectProblem(res, 400);
+      expect(Object.keys(res.body.errors)).toEqual([field]);
+    });
+
+    it('is for admin keys only, and per tenant', async () => {
+      const member = await issueKey(api.http, tenant.adminKey);
+      expectProblem(await as(member.key).get('/webhooks/endpoints'), 403);
+      const mine = await subscribe().expect(201);
+      const other = await bootstrapTenant(api.http, 'Other Webhook Hospital');
+      expectProblem(await as(other.adminKey).get(`/webhooks/endpoints/${mine.body.id}`), 404);
+      expectProblem(
+        await as(other.adminKey)
+          .patch(`/webhooks/endpoints/${mine.body.id}`)
+          .send({ status: 'disabled' }),
+        404,
+      );
+      expectProblem(
+        await as(other.adminKey).post(`/webhooks/endpoints/${mine.body.id}/rotate-secret`),
+        404,
+      );
+      const theirs = await as(other.adminKey).get('/webhooks/endpoints').expect(200);
+      expect(theirs.body.items).toEqual([]);
+    });
+  });
+
+  describe('the outbox', () => {
+    it('writes one event per change, in order, carrying no inputs nor subject', async () => {
+      const endpoint = await subscribe({
+        events: ['case.created', 'case.updated', 'case.finalized', 'case.verified'],
+      }).expect(201);
+      const created = await createCase(api.http, tenant.adminKey);
+      await as()
+        .patch(`/cases/${created.id}`)
+        .set('If-Match', '"1"')
+        .send({ inputs: { ...NEWS2_INPUTS, pulse: 120 } })
+        .expect(200);
+      await as().post(`/cases/${created.id}/finalize`).send(SIGN).expect(200);
+      await as().post(`/cases/${created.id}/verify-replay`).expect(200);
+
+      const events = await owner.query(
+        `select type, payload from webhook_events where tenant_id = $1 and case_id = $2 order by created_at`,
+        [tenant.tenantId, created.id],
+      );
+      expect(events.rows.map((r: { type: string }) => r.type)).toEqual([
+        'case.created',
+        'case.updated',
+        'case.finalized',
+        'case.verified',
+      ]);
+      for (const [i, { type, payload }] of events.rows.entries()) {
+        expect(payload).toMatchObject({
+          type,
+          timestamp: expect.stringMatching(/Z$/),
+          data: {
+            tenant_id: tenant.tenantId,
+            case_id: created.id,
+            version: Math.min(i + 1, 3),
+            status: i < 2 ? 'open' : 'finalized',
+            protocol: 'news2',
+            engine_version: expect.stringMatching(/^news2@/),
+            result: expect.objectContaining({}),
+          },
+        });
+        expect(payload.data).not.toHaveProperty('inputs');
+        expect(payload.data).not.toHaveProperty('subject_ref');
+        expect(JSON.stringify(payload)).not.toContain('MRN-1');
+      }
+      expect(events.rows[3].payload.data.verification).toMatchObject({ ok: true });
+
+      const deliveries = await as()
+        .get(`/webhooks/endpoints/${endpoint.body.id}/deliveries`)
+        .expect(200);
+      const mine = deliveries.body.items.filter(
+        (d: { case_id: string }) => d.case_id === created.id,
+      );
+      expect(mine.map((d: { event_type: string }) => d.event_type).reverse()).toEqual([
+        'case.created',
+        'case.updated',
+        'case.finalized',
+        'case.verified',
+      ]);
+      expect(mine[0]).toMatchObject({ status: 'pending', attempts: 0, last_status_code: null });
+    });
+
+    it('queues deliveries only for enabled endpoints subscribed to the event', async () => {
+      const other = await bootstrapTenant(api.http, 'Outbox Fan-out');
+      const post = (body: object) =>
+        as(other.adminKey)
+          .post('/webhooks/endpoints')
+          .send({ url: NOWHERE, ...body })
+          .expect(201);
+      const created = await post({ events: ['case.created'] });
+      const finalizedOnly = await post({ events: ['case.finalized'] });
+      const disabled = await post({ events: ['case.created'] });
+      await as(other.adminKey)
+        .patch(`/webhooks/endpoints/${disabled.body.id}`)
+        .send({ status: 'disabled' })
+        .expect(200);
+      await createCase(api.http, other.adminKey);
+      const count = async (id: string) =>
+        (await as(other.adminKey).get(`/webhooks/endpoints/${id}/deliveries`).expect(200)).body
+          .items.length;
+      expect([
+        await count(created.body.id),
+        await count(finalizedOnly.body.id),
+        await count(disabled.body.id),
+      ]).toEqual([1, 0, 0]);
+    });
+
+    it('has an event for every committed change and none for a rolled-back one', async () => {
+      const other = await bootstrapTenant(api.http, 'Outbox Rollback');
+      // A check at commit time fails the transaction after the change and its event were written.
+      await owner.query(`
+        create or replace function public.test_refuse_at_commit() returns trigger language plpgsql as $$
+        begin
+          if new.subject_ref = 'ROLLED-BACK' then raise exception 'refused at commit'; end if;
+          return new;
+        end $$`);
+      await owner.query(`
+        create constraint trigger test_refuse_at_commit after insert on cases
+          deferrable initially deferred for each row execute function public.test_refuse_at_commit()`);
+      try {
+        const refused = await uncheckedRequest(
+          api.app.getHttpServer(),
+          'a planted fault: the 500 is what is tested, and no operation documents one',
+        )
+          .post('/cases')
+          .set('X-API-Key', other.adminKey)
+          .send({ protocol: 'news2', subject_ref: 'ROLLED-BACK', inputs: NEWS2_INPUTS });
+        expectProblem(refused, 500);
+        await createCase(api.http, other.adminKey);
+        await createCase(api.http, other.adminKey);
+      } finally {
+        await owner.query(`drop trigger test_refuse_at_commit on cases`);
+        await owner.query(`drop function public.test_refuse_at_commit()`);
+      }
+      const rows = await inTenantTx(
+        'app',
+        other.tenantId,
+        async (db) =>
+          (
+            await db.query(
+              `select (select count(*)::int from cases c where c.tenant_id = $1) as cases,
+                (select count(*)::int from webhook_events e where e.tenant_id = $1) as events,
+                (select count(*)::int from cases c where c.tenant_id = $1 and not exists (
+                   select 1 from webhook_events e where e.tenant_id = c.tenant_id and e.case_id = c.id
+                      and e.type = 'case.created')) as without_event`,
+              [other.tenantId],
+            )
+          ).rows,
+      );
+      expect(rows[0]).toEqual({ cases: 2, events: 2, without_event: 0 });
+    });
+  });
+
+  describe('deliveries API', () => {
+    it('pages deliveries newest first with a keyset cursor, and refuses a forged cursor', async () => {
+      const other = await bootstrapTenant(api.http, 'Delivery Pages');
+      const endpoint = await as(other.adminKey)
+        .post('/webhooks/endpoints')
+        .send({ url: NOWHERE, events: ['case.created'] })
+        .expect(201);
+      for (let i = 0; i < 3; i++) await createCase(api.http, other.adminKey);
+      const path = `/webhooks/endpoints/${endpoint.body.id}/deliveries`;
+      const first = await as(other.adminKey).get(`${path}?limit=2`).expect(200);
+      expect(first.body.items).toHaveLength(2);
+      const second = await as(other.adminKey)
+        .get(`${path}?limit=2&cursor=${first.body.next_cursor}`)
+        .expect(200);
+      expect(second.body.items).toHaveLength(1);
+      expect(second.body.next_cursor).toBeNull();
+      const ids = [...first.body.items, ...second.body.items].map((d: { id: string }) => d.id);
+      expect(new Set(ids).size).toBe(3);
+      expectProblem(await as(other.adminKey).get(`${path}?cursor=forged`), 400);
+      expectProblem(await as(other.adminKey).get(`${path}?limit=0`), 400);
+    });
+
+    it('refuses to retry a pending delivery (409) and one of another tenant (404)', async () => {
+      const other = await bootstrapTenant(api.http, 'Delivery Retry');
+      const endpoint = await as(other.adminKey)
+        .post('/webhooks/endpoints')
+        .send({ url: NOWHERE, events: ['case.created'] })
+        .expect(201);
+      const test = await as(other.adminKey)
+        .post(`/webhooks/endpoints/${endpoint.body.id}/test`)
+        .expect(202);
+      expect(test.body).toMatchObject({
+        event_type: 'webhook.test',
+        status: 'pending',
+        case_id: null,
+      });
+      expectProblem(
+        await as(other.adminKey).post(`/webhooks/deliveries/${test.body.id}/retry`),
+        409,
+      );
+      expectProblem(await as().post(`/webhooks/deliveries/${test.body.id}/retry`), 404);
+    });
+  });
+  // Last: a second application in this process takes over the transaction host.
+  describe('URL rules in production mode (no connection is ever made)', () => {
+    let prod: TestApi;
+    let prodTenant: TestTenant;
+    beforeAll(async () => {
+      prod = await startApi({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false', WEBHOOK_POLL_MS: '60000' });
+      prodTenant = await bootstrapTenant(prod.http, 'Guarded Hospital');
+    });
+    afterAll(() => prod.close());
+
+    it.each([
+      ['http://127.0.0.1:8080/x', 'loopback'],
+      ['https://localhost/x', 'localhost'],
+      ['https://10.1.2.3/x', 'private'],
+      ['https://192.168.0.10/x', 'private'],
+      ['https://169.254.169.254/latest/meta-data', 'linkLocal'],
+      ['https://[::1]/x', 'loopback'],
+      ['https://[::ffff:127.0.0.1]/x', 'loopback'],
+      ['https://[fd00::1]/x', 'uniqueLocal'],
+      ['https://0.0.0.0/x', 'unspecified'],
+      ['https://224.0.0.1/x', 'multicast'],
+    ])('refuses %s (%s)', async (url, range) => {
+      const res = await prod.http
+        .post('/webhooks/endpoints')
+        .set('X-API-Key', prodTenant.adminKey)
+        .send({ url, events: ['case.created'] });
+      expectProblem(res, 400);
+      expect(res.body.type).toBe('urn:clincore:problem:invalid-webhook-url');
+      expect(res.body.errors.url[0]).toContain(range);
+    });
+
+    it('accepts a public https address', async () => {
+      await prod.http
+        .post('/webhooks/endpoints')
+        .set('X-API-Key', prodTenant.adminKey)
+        .send({ url: 'https://93.184.215.14/hooks', events: ['case.created'] })
+        .expect(201);
+    });
+  });
+});
