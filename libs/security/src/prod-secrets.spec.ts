@@ -35,6 +35,7 @@ function goodEnv(): NodeJS.ProcessEnv {
       { id: 'pepper-2026-11', secret: randomBytes(32).toString('base64'), active: true },
       { id: 'pepper-2026-05', secret: randomBytes(32).toString('base64'), active: false },
     ]),
+    WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
     DATABASE_URL: 'postgres://clincore_app:s3cure-pw@db.internal:5432/clincore?sslmode=verify-full',
     MIGRATION_DATABASE_URL:
       'postgres://clincore_owner:0ther-pw@db.internal:5432/clincore?sslmode=verify-full',
@@ -58,6 +59,7 @@ describe('production secrets rules', () => {
       'signing_keys',
       'signing_key_age',
       'api_key_peppers',
+      'webhook_secret_key',
       'database_url',
       'roles_differ',
       'no_development_values',
@@ -69,6 +71,7 @@ describe('production secrets rules', () => {
       env.METRICS_TOKEN,
       's3cure-pw',
       '0ther-pw',
+      env.WEBHOOK_SECRET_KEY,
       JSON.parse(env.SIGNING_KEYS as string)[0].private_key,
       ...(JSON.parse(env.API_KEY_PEPPERS as string) as Array<{ secret: string }>).map(
         (p) => p.secret,
@@ -99,6 +102,8 @@ describe('production secrets rules', () => {
       { SIGNING_KEYS: JSON.stringify([key('prod-old', true, '2026-01-01T00:00:00Z')]) },
     ],
     ['signing_key_age', { SIGNING_KEYS: JSON.stringify([key('prod-undated', true)]) }],
+    ['webhook_secret_key', { WEBHOOK_SECRET_KEY: undefined }],
+    ['webhook_secret_key', { WEBHOOK_SECRET_KEY: 'c2hvcnQ=' }],
     ['api_key_peppers', { API_KEY_PEPPERS: undefined }],
     ['api_key_peppers', { API_KEY_PEPPERS: 'not json' }],
     [

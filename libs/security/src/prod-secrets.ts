@@ -1,3 +1,4 @@
+import { parseWebhookSecretKey } from '@clincore/webhooks/webhooks.config';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { type ApiKeyPepper, parseApiKeyPeppers } from '@clincore/auth/api-key-pepper.config';
@@ -116,6 +117,22 @@ export function checkProductionSecrets(env: NodeJS.ProcessEnv, now = new Date())
       error instanceof ConfigError ? error.message : 'API_KEY_PEPPERS does not parse',
     );
   }
+
+  let webhookKey = 'WEBHOOK_SECRET_KEY is unset (webhook signing secrets cannot be sealed)';
+  if (env.WEBHOOK_SECRET_KEY !== undefined) {
+    try {
+      parseWebhookSecretKey(env.WEBHOOK_SECRET_KEY);
+      webhookKey = '';
+    } catch (error) {
+      webhookKey =
+        error instanceof ConfigError ? error.message : 'WEBHOOK_SECRET_KEY does not parse';
+    }
+  }
+  rule(
+    'webhook_secret_key',
+    webhookKey === '',
+    webhookKey || 'a 32-byte key seals webhook secrets',
+  );
 
   rule(...databaseRule('DATABASE_URL', env.DATABASE_URL, true));
   const runtimeUser = userOf(env.DATABASE_URL);

@@ -81,6 +81,11 @@ function parseSecretKey(raw: string | undefined, production: boolean): Buffer | 
     if (production) throw new ConfigError('WEBHOOK_SECRET_KEY', 'is required in production');
     return undefined;
   }
+  return parseWebhookSecretKey(raw);
+}
+
+/** WEBHOOK_SECRET_KEY as configured: 32 bytes in base64, else a ConfigError naming the rule. */
+export function parseWebhookSecretKey(raw: string): Buffer {
   const key = /^[A-Za-z0-9+/]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : undefined;
   if (key?.length !== 32) {
     throw new ConfigError('WEBHOOK_SECRET_KEY', 'must be base64 of 32 random bytes');
