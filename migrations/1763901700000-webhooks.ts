@@ -108,24 +108,42 @@ export class Webhooks1763901700000 implements MigrationInterface {
     // counts the attempt and pushes next_attempt_at by the lease: a worker that dies mid-send
     // leaves the row due again when the lease ends (at-least-once, same event id).
     await q.query(`
-      create function claim_webhook_deliveries(p_limit integer, p_lease_ms integer)
+      create function claim_webhook_deliveries(p_limit integer, p_lease_ms integer, p_per_tenant integer)
       returns table (tenant_id uuid, id uuid, endpoint_id uuid, event_id uuid, attempts integer,
                      url text, secret text, previous_secret text, previous_secret_until timestamptz,
                      event_type text, payload jsonb, event_created_at timestamptz)
       language sql volatile security definer
       set search_path = pg_catalog, pg_temp
       as $$
-        with due as (
-          select d.tenant_id, d.id
+        -- Fair shares: a tenant has at most p_per_tenant deliveries in flight (attempted within
+        -- the lease, not yet answered), so one tenant's hanging receivers cannot hold every worker.
+        with busy as (
+          select d.tenant_id, count(*) as n
+            from public.webhook_deliveries d
+           where d.status = 'pending' and d.next_attempt_at > now()
+             -- Leased exactly as below, and not yet written back with its outcome.
+             and d.next_attempt_at - d.last_attempt_at = greatest(p_lease_ms, 1000) * interval '1 millisecond'
+           group by d.tenant_id
+        ), candidates as (
+          select d.tenant_id, d.id, d.next_attempt_at,
+                 row_number() over (partition by d.tenant_id order by d.next_attempt_at, d.seq)
+                   + coalesce(b.n, 0) as place
             from public.webhook_deliveries d
             join public.webhook_endpoints ep
               on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id and ep.status = 'enabled'
+            left join busy b on b.tenant_id = d.tenant_id
            where d.status = 'pending' and d.next_attempt_at <= now()
              and not exists (
                select 1 from public.webhook_deliveries e
                 where e.tenant_id = d.tenant_id and e.endpoint_id = d.endpoint_id
                   and e.case_id = d.case_id and e.status = 'pending' and e.seq < d.seq)
-           order by d.next_attempt_at
+        ), due as (
+          select d.tenant_id, d.id
+            from public.webhook_deliveries d
+            join candidates c on c.tenant_id = d.tenant_id and c.id = d.id
+           where c.place <= greatest(p_per_tenant, 1)
+             and d.status = 'pending' and d.next_attempt_at <= now()
+           order by c.next_attempt_at
            limit least(greatest(p_limit, 1), 100)
            for update of d skip locked
         ), claimed as (
@@ -149,13 +167,16 @@ export class Webhooks1763901700000 implements MigrationInterface {
       language sql stable security definer
       set search_path = pg_catalog, pg_temp
       as $$
-        select count(*), min(d.created_at),
-               min(d.next_attempt_at) filter (where d.next_attempt_at <= now() and ep.status = 'enabled')
+        -- Deliveries held on a disabled endpoint wait for its tenant, not for the workers: not counted.
+        select count(*), min(d.created_at), min(d.next_attempt_at) filter (where d.next_attempt_at <= now())
           from public.webhook_deliveries d
           join public.webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
-         where d.status = 'pending'
+         where d.status = 'pending' and ep.status = 'enabled'
       $$`);
-    for (const fn of ['claim_webhook_deliveries(integer, integer)', 'webhook_queue_stats()']) {
+    for (const fn of [
+      'claim_webhook_deliveries(integer, integer, integer)',
+      'webhook_queue_stats()',
+    ]) {
       await q.query(`revoke all on function ${fn} from public`);
       await q.query(`grant execute on function ${fn} to clincore_app`);
     }
@@ -163,7 +184,7 @@ export class Webhooks1763901700000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`drop function webhook_queue_stats()`);
-    await q.query(`drop function claim_webhook_deliveries(integer, integer)`);
+    await q.query(`drop function claim_webhook_deliveries(integer, integer, integer)`);
     await q.query(`drop table webhook_deliveries`);
     await q.query(`drop table webhook_events`);
     await q.query(`drop table webhook_endpoints`);

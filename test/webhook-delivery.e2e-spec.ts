@@ -184,6 +184,19 @@ describe('webhook delivery', () => {
     expect(endpointNow.body.failing_since).not.toBeNull();
 
     up = true;
+    // Not while its endpoint is disabled: nothing would be sent (found in review).
+    const patchStatus = (status: string) =>
+      withKey(api, tenant.adminKey)
+        .patch(`/webhooks/endpoints/${endpoint.id}`)
+        .send({ status })
+        .expect(200);
+    await patchStatus('disabled');
+    const refused = await withKey(api, tenant.adminKey).post(
+      `/webhooks/deliveries/${failed!.id as string}/retry`,
+    );
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('urn:clincore:problem:webhook-endpoint-disabled');
+    await patchStatus('enabled');
     const retried = await withKey(api, tenant.adminKey)
       .post(`/webhooks/deliveries/${failed!.id as string}/retry`)
       .expect(202);
@@ -328,6 +341,50 @@ describe('webhook delivery', () => {
     // Nothing more is sent to it: the pending retry waits until the endpoint is enabled again.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(partner.receipts).toHaveLength(1);
+  });
+});
+
+describe('webhook delivery shares the workers fairly between tenants', () => {
+  let api: TestApi;
+  const receivers: WebhookReceiver[] = [];
+
+  beforeAll(async () => {
+    api = await startApi({
+      WEBHOOK_POLL_MS: '20',
+      WEBHOOK_CONCURRENCY: '4',
+      WEBHOOK_TENANT_CONCURRENCY: '2',
+      WEBHOOK_TIMEOUT_MS: '3000',
+      WEBHOOK_CONNECT_TIMEOUT_MS: '200',
+      WEBHOOK_RETRY_DELAYS_MS: '60000',
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await api.close();
+  });
+
+  it("gives one tenant's hanging receivers no more than its share: another tenant is served at once", async () => {
+    const hanging = await startReceiver(() => 'hang');
+    const prompt = await startReceiver();
+    receivers.push(hanging, prompt);
+    const noisy = await bootstrapTenant(api.http, 'Hanging Receivers Clinic');
+    const quiet = await bootstrapTenant(api.http, 'Quiet Clinic');
+    for (let i = 0; i < 6; i += 1)
+      await withKey(api, noisy.adminKey)
+        .post('/webhooks/endpoints')
+        .send({ url: `${hanging.url}?n=${String(i)}`, events: ['case.created'] })
+        .expect(201);
+    await withKey(api, quiet.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: prompt.url, events: ['case.created'] })
+      .expect(201);
+    // Six deliveries of the noisy tenant fall due first; four workers could all hang on them.
+    await createCase(api.http, noisy.adminKey);
+    await hanging.waitFor(2);
+    await createCase(api.http, quiet.adminKey);
+    await prompt.waitFor(1);
+    // The quiet tenant was served while the noisy one still held only its share.
+    expect(hanging.receipts).toHaveLength(2);
   });
 });
 

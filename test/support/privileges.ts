@@ -82,7 +82,7 @@ export const APP_ROLE_ALLOWED = [
   'function list_cases(uuid,integer,text,text,text,timestamp with time zone,uuid) EXECUTE',
   'function tenant_usage(uuid,date) EXECUTE',
   'function find_idempotency_key(text,bytea[]) EXECUTE',
-  'function claim_webhook_deliveries(integer,integer) EXECUTE',
+  'function claim_webhook_deliveries(integer,integer,integer) EXECUTE',
   'function webhook_queue_stats() EXECUTE',
 ];
 

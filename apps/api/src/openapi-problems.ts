@@ -672,7 +672,10 @@ function webhookProblems(): Record<string, Partial<Record<number, Array<[string,
     },
     'POST /webhooks/deliveries/{id}/retry': {
       404: [['No such delivery', toProblem(deliveryNotFound())]],
-      409: [['The delivery is still pending', toProblem(deliveryPending())]],
+      409: [
+        ['The delivery is still pending', toProblem(deliveryPending())],
+        ['Its endpoint is disabled', toProblem(endpointDisabled())],
+      ],
     },
   };
 }

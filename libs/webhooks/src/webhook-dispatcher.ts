@@ -95,8 +95,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       const free = this.config.concurrency - this.inFlight.size;
       if (free > 0 && !this.stopped) {
         const claimed = await this.sql.query<ClaimedDelivery>(
-          'select * from claim_webhook_deliveries($1, $2)',
-          [free, this.leaseMs],
+          'select * from claim_webhook_deliveries($1, $2, $3)',
+          [free, this.leaseMs, this.config.tenantConcurrency],
         );
         for (const delivery of claimed) this.start(delivery);
         claimedAll = claimed.length === free;
@@ -156,7 +156,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       // Never the secret, nor the URL (its query may hold a partner's token).
       this.logger.warn(
         `webhook attempt failed: tenant ${delivery.tenant_id} endpoint ${delivery.endpoint_id} ` +
-          `delivery ${delivery.id} event ${delivery.event_type} attempt ${delivery.attempts}: ${outcome.error ?? ''}`,
+          `delivery ${delivery.id} event ${delivery.event_type} attempt ${delivery.attempts}: ${outcome.detail ?? outcome.error ?? ''}`,
       );
     }
     await this.inTenant(delivery.tenant_id, () => this.record(delivery, outcome));

@@ -263,8 +263,11 @@ export class WebhookEndpointsService {
   @Transactional()
   async retryDelivery(tenant: TenantContext, id: string): Promise<WebhookDeliveryDto> {
     const tenantId = tenantIdOf(tenant);
-    const [current] = await this.sql.query<{ status: string }>(
-      `select status from webhook_deliveries where tenant_id = $1 and id = $2 for update`,
+    const [current] = await this.sql.query<{ status: string; endpoint_status: string }>(
+      `select d.status, ep.status as endpoint_status
+         from webhook_deliveries d
+         join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+        where d.tenant_id = $1 and d.id = $2 for update of d`,
       [tenantId, id],
     );
     if (!current) {
@@ -272,6 +275,10 @@ export class WebhookEndpointsService {
     }
     if (current.status === 'pending') {
       throw deliveryPending();
+    }
+    // A disabled endpoint is sent nothing: "due now" would be a promise never kept.
+    if (current.endpoint_status !== 'enabled') {
+      throw endpointDisabled();
     }
     const [row] = await this.sql.query<DeliveryRow>(
       `with d as (

@@ -29,7 +29,16 @@ export interface SendOutcome {
   statusCode: number | null;
   /** Why the attempt failed, for the deliveries list and the log; never a secret. */
   error: string | null;
+  /** More than the tenant is told (how a name resolved, which socket error): the log's only. */
+  detail?: string;
 }
+
+/**
+ * What a tenant is told when no answer came: how a host resolved, or which socket
+ * error it gave, would let a tenant map the server's network (internal names, open
+ * ports), so that stays in the server log.
+ */
+const UNREACHABLE = 'connection failed: the target refused, could not be reached or is not allowed';
 
 /** Read at most this much of a response: a receiver has nothing to tell us beyond its status. */
 const MAX_RESPONSE_BYTES = 4096;
@@ -90,11 +99,11 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
       socket.once('connect', () => clearTimeout(timers[1]));
     });
     request.on('error', (error: NodeJS.ErrnoException) => {
-      const reason =
+      const detail =
         error.code === 'EWEBHOOKTARGET'
           ? error.message
           : `connection error: ${error.code ?? error.message}`;
-      finish({ ok: false, statusCode: null, error: reason });
+      finish({ ok: false, statusCode: null, error: UNREACHABLE, detail });
     });
     request.on('response', (response) => {
       const status = response.statusCode ?? 0;

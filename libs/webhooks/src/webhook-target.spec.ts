@@ -40,12 +40,39 @@ describe('webhook targets', () => {
     ['fd12:3456::1', 'uniqueLocal'],
     ['::ffff:10.0.0.1', 'private'],
     ['2001:db8::1', 'reserved'],
+    // Ranges ipaddr.js 1.x has no name for, and would call unicast (found in review).
+    ['64:ff9b:1::a9fe:a9fe', 'reserved'],
+    ['::7f00:1', 'reserved'], // [::127.0.0.1] as the URL parser writes it
+    ['fec0::1', 'reserved'],
+    ['100::1', 'reserved'],
+    ['5f00::1', 'reserved'],
+    ['2001:2::1', 'benchmarking'],
+    ['2001:10::1', 'orchid'],
+    ['3fff::1', 'documentation'],
+    ['198.18.0.1', 'benchmarking'],
+    ['192.0.0.8', 'reserved'],
+    ['203.0.113.7', 'reserved'],
+    ['240.0.0.1', 'reserved'],
   ])('refuses %s (%s)', (address, range) => {
     expect(refuseAddress(address)).toBe(range);
   });
 
   it.each(['93.184.215.14', '2606:2800:21f:cb07:6820:80da:af6b:8b2c'])('accepts %s', (address) => {
     expect(refuseAddress(address)).toBeUndefined();
+  });
+
+  it.each([
+    'https://[::127.0.0.1]/x',
+    'https://[64:ff9b:1::a9fe:a9fe]/x',
+    'https://198.18.0.1/x',
+    'https://[fec0::1]/x',
+    'https://localhost./x',
+    'https://LocalHost./x',
+    'https://localhost.localdomain/x',
+  ])('refuses %s at registration (found in review)', (url) => {
+    expect(refuseWebhookUrl(url, { production: true, allowPrivateTargets: false })).toMatch(
+      /^url must not point at/,
+    );
   });
 
   it('asks for https in production, allows http outside it', () => {
@@ -111,10 +138,12 @@ describe('webhook targets', () => {
         ...guarded,
         lookup: guardedLookup(dns.resolve),
       });
+      // The tenant is told only that it failed; how the name resolved is for the server log.
       expect(outcome).toEqual({
         ok: false,
         statusCode: null,
-        error: 'target refused: partner.example resolves to a loopback address',
+        error: 'connection failed: the target refused, could not be reached or is not allowed',
+        detail: 'target refused: partner.example resolves to a loopback address',
       });
       expect(dns.asked).toEqual(['partner.example']);
       expect(hits).toBe(0);

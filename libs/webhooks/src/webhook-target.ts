@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /**
@@ -27,10 +27,12 @@ export function refuseWebhookUrl(
   if (url.username || url.password) return 'url must not carry a user name or password';
   if (url.hash) return 'url must not have a fragment';
   if (!options.allowPrivateTargets) {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (host === 'localhost' || host.endsWith('.localhost')) {
+    const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+    if (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.localdomain') {
       return 'url must not point at this machine (localhost)';
     }
+    // An address Node would connect to that ipaddr.js cannot read is refused, not waved through.
+    if (isIP(host) !== 0 && !ipaddr.isValid(host)) return 'url must not point at this address';
     if (ipaddr.isValid(host) && refuseAddress(host)) {
       return `url must not point at a ${refuseAddress(host)} address`;
     }
@@ -43,13 +45,40 @@ export function refuseWebhookUrl(
  * link-local with the cloud metadata services, multicast, reserved, ...);
  * undefined for a public unicast address. IPv4-mapped IPv6 counts as its IPv4.
  */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+
+/** IANA special-purpose ranges (RFC 6890 registries) inside what ipaddr.js 1.x calls unicast. */
+const SPECIAL_RANGES: Array<[string, [ipaddr.IPv4 | ipaddr.IPv6, number]]> = [
+  ['ietfProtocol', '192.0.0.0/24'],
+  ['documentation', '192.0.2.0/24'],
+  ['benchmarking', '198.18.0.0/15'],
+  ['documentation', '198.51.100.0/24'],
+  ['documentation', '203.0.113.0/24'],
+  ['reserved', '240.0.0.0/4'],
+  ['nat64LocalUse', '64:ff9b:1::/48'],
+  ['benchmarking', '2001:2::/48'],
+  ['orchid', '2001:10::/28'],
+  ['orchid', '2001:20::/28'],
+  ['documentation', '2001:db8::/32'],
+  ['documentation', '3fff::/20'],
+].map(([name, cidr]) => [name as string, ipaddr.parseCIDR(cidr as string)]);
+
 export function refuseAddress(address: string): string | undefined {
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   }
   const range = parsed.range();
-  return range === 'unicast' ? undefined : range;
+  if (range !== 'unicast') return range;
+  // ipaddr.js 1.x calls anything it has no name for unicast: public IPv6 is global
+  // unicast (2000::/3) only, and both families have special ranges it does not list.
+  const address_ = parsed;
+  const within = (cidr: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean =>
+    cidr[0].kind() === address_.kind() &&
+    (address_ as { match(range: [ipaddr.IPv4 | ipaddr.IPv6, number]): boolean }).match(cidr);
+  if (parsed.kind() === 'ipv6' && !within(GLOBAL_UNICAST_V6)) return 'reserved';
+  const special = SPECIAL_RANGES.find(([, cidr]) => within(cidr));
+  return special?.[0];
 }
 
 type Resolve = (

@@ -17,6 +17,8 @@ export interface WebhooksConfig {
   pollMs: number;
   /** Deliveries in flight at once in this process. */
   concurrency: number;
+  /** Deliveries of one tenant in flight at once, across replicas: hanging receivers hold no more. */
+  tenantConcurrency: number;
   /** An endpoint failing this long without one success is disabled. */
   disableAfterMs: number;
   /** AES-256-GCM key sealing endpoint secrets at rest; undefined: development key in DATA_DIR. */
@@ -50,6 +52,7 @@ export function loadWebhooksConfig(env: NodeJS.ProcessEnv = process.env): Webhoo
   if (connectTimeoutMs > timeoutMs) {
     throw new ConfigError('WEBHOOK_CONNECT_TIMEOUT_MS', 'must not exceed WEBHOOK_TIMEOUT_MS');
   }
+  const concurrency = envInt(env, 'WEBHOOK_CONCURRENCY', 8, 1, 100);
   return {
     production,
     retryDelaysMs: parseRetryDelays(envString(env, 'WEBHOOK_RETRY_DELAYS_MS')),
@@ -58,7 +61,14 @@ export function loadWebhooksConfig(env: NodeJS.ProcessEnv = process.env): Webhoo
     connectTimeoutMs,
     timeoutMs,
     pollMs: envInt(env, 'WEBHOOK_POLL_MS', 1_000, 10, 60_000),
-    concurrency: envInt(env, 'WEBHOOK_CONCURRENCY', 8, 1, 100),
+    concurrency,
+    tenantConcurrency: envInt(
+      env,
+      'WEBHOOK_TENANT_CONCURRENCY',
+      Math.ceil(concurrency / 2),
+      1,
+      100,
+    ),
     disableAfterMs: envInt(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365) * HOUR,
     secretKey: parseSecretKey(envString(env, 'WEBHOOK_SECRET_KEY'), production),
   };
