@@ -14,6 +14,10 @@
 // compared with (bare Express, node:http + pg, at peak and at half of peak).
 // BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
 //
+// Webhooks and Idempotency-Key (issue 20): POST /cases with one webhook endpoint per tenant
+// (deliveries to bench/webhook-receiver.mjs on loopback) against none, and with a new
+// Idempotency-Key per request against none, in turns; see docs/benchmarks.md.
+//
 // --instructions: instead of load, the API runs under valgrind's callgrind and
 // each hot route is measured in instructions per request (user space, every
 // thread of the process, GC included), a count that does not move with
