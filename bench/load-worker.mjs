@@ -1,8 +1,15 @@
 // One load run, in its own process so that `taskset` can pin it apart from the
 // server: node bench/load-worker.mjs <spec.json> prints the figures as JSON.
-// The spec: { url, connections, duration, rate?, method?, body?, headers?, targets?, inTurn? }
-// where targets is a list of { path, headers } picked at random (or in turn with
-// `inTurn`) for every request, so that load spreads over tenants and cases.
+// The spec: { url, connections, duration, rate?, method?, body?, headers?, targets?, inTurn?,
+// idempotencyKey?, webhooks? } where targets is a list of { path, headers } picked at random
+// (or in turn with `inTurn`) for every request, so that load spreads over tenants and cases;
+// `idempotencyKey` sends a new random Idempotency-Key with every request.
+//
+// `webhooks: { receiver, adminUrl }`: the requests make webhook deliveries to the bench's
+// receiver (bench/webhook-receiver.mjs). Its counts are reset before the run; after it, the
+// worker waits until no delivery is pending in the database (the dispatcher may lag behind
+// the load), and reports how long that took, what the receiver got and its commit-to-receipt
+// p50/p99, so that the next run does not pay for this one's backlog.
 //
 // Without `rate`: closed loop with autocannon (each connection sends its next
 // request when the last one is answered): the peak.
@@ -10,20 +17,23 @@
 // the answers, latency counted from when each request was due (no coordinated
 // omission; autocannon's own rate limit sends in bursts and would add queueing).
 import autocannon from 'autocannon';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import pg from 'pg';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const targets = spec.targets ?? null;
 let turn = 0;
 const pick = () => (spec.inTurn ? targets[turn++ % targets.length] : targets[Math.floor(Math.random() * targets.length)]);
+const perRequest = () => (spec.idempotencyKey ? { 'Idempotency-Key': randomUUID() } : {});
 
 function closedLoop() {
   const request = { method: spec.method ?? 'GET', body: spec.body, headers: spec.headers ?? {} };
-  if (targets) {
+  if (targets || spec.idempotencyKey) {
     request.setupRequest = (req) => {
-      const target = pick();
-      return { ...req, path: target.path, headers: { ...req.headers, ...target.headers } };
+      const target = targets ? pick() : { path: req.path, headers: {} };
+      return { ...req, path: target.path, headers: { ...req.headers, ...target.headers, ...perRequest() } };
     };
   }
   autocannon({ url: spec.url, connections: spec.connections, duration: spec.duration, requests: [request] }, (error, result) => {
@@ -64,7 +74,7 @@ function openLoop() {
         port: url.port,
         method: spec.method ?? 'GET',
         path: target.path,
-        headers: { ...(spec.headers ?? {}), ...target.headers, ...(spec.body ? { 'content-length': Buffer.byteLength(spec.body) } : {}) },
+        headers: { ...(spec.headers ?? {}), ...target.headers, ...perRequest(), ...(spec.body ? { 'content-length': Buffer.byteLength(spec.body) } : {}) },
       },
       (res) => {
         res.resume();
@@ -104,9 +114,57 @@ function openLoop() {
   tick();
 }
 
-function report(figures) {
+async function report(figures) {
+  if (spec.webhooks) Object.assign(figures, await drained(figures));
   process.stdout.write(JSON.stringify(figures));
 }
 
+/** Waits (up to 5 minutes) until no delivery is pending; what the receiver got meanwhile. */
+async function drained(figures) {
+  const ended = performance.now();
+  const db = new pg.Client({ connectionString: spec.webhooks.adminUrl });
+  await db.connect();
+  let pending;
+  try {
+    for (;;) {
+      pending = Number((await db.query(`select count(*) from webhook_deliveries where status = 'pending'`)).rows[0].count);
+      if (pending === 0 || performance.now() - ended > 300_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await db.end();
+  }
+  const received = await (await fetch(`${spec.webhooks.receiver}/stats`)).json();
+  return {
+    webhooks: {
+      // Deliveries made since the run began: more than its 201s, as autocannon does not count
+      // the requests still in flight when it stops, though they commit.
+      created: (await countDeliveries()) - deliveriesBefore,
+      received: received.received,
+      events_received: received.events,
+      pending_at_end: pending,
+      drained_ms: Math.round(performance.now() - ended),
+      commit_to_receipt_p50: received.p50,
+      commit_to_receipt_p99: received.p99,
+      commit_to_receipt_max: received.max,
+    },
+  };
+}
+
+async function countDeliveries() {
+  const db = new pg.Client({ connectionString: spec.webhooks.adminUrl });
+  await db.connect();
+  try {
+    return Number((await db.query('select count(*) from webhook_deliveries')).rows[0].count);
+  } finally {
+    await db.end();
+  }
+}
+
+let deliveriesBefore = 0;
+if (spec.webhooks) {
+  await fetch(`${spec.webhooks.receiver}/reset`, { method: 'POST' });
+  deliveriesBefore = await countDeliveries();
+}
 if (spec.rate) openLoop();
 else closedLoop();

@@ -14,6 +14,10 @@
 // compared with (bare Express, node:http + pg, at peak and at half of peak).
 // BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
 //
+// Webhooks and Idempotency-Key (issue 20): POST /cases with one webhook endpoint per tenant
+// (deliveries to bench/webhook-receiver.mjs on loopback) against none, and with a new
+// Idempotency-Key per request against none, in turns; see docs/benchmarks.md.
+//
 // --instructions: instead of load, the API runs under valgrind's callgrind and
 // each hot route is measured in instructions per request (user space, every
 // thread of the process, GC included), a count that does not move with
@@ -45,9 +49,10 @@ const size = quick
   ? { tenants: 10, casesSmall: 100, casesLarge: 2_000, callsSmall: 1_000, callsLarge: 20_000 }
   : { tenants: 100, casesSmall: 100, casesLarge: 10_000, callsSmall: 10_000, callsLarge: 10_000_000 };
 // api: the API on the bench database (the large size); apiSmall: on the small size's database.
-// BENCH_PORT_BASE moves the four ports, so that two checkouts can bench side by side.
+// receiver: the bench's webhook receiver (bench/webhook-receiver.mjs).
+// BENCH_PORT_BASE moves the five ports, so that two checkouts can bench side by side.
 const portBase = Number(process.env.BENCH_PORT_BASE ?? 3931);
-const ports = { api: portBase, pg: portBase + 1, express: portBase + 2, apiSmall: portBase + 3 };
+const ports = { api: portBase, pg: portBase + 1, express: portBase + 2, apiSmall: portBase + 3, receiver: portBase + 4 };
 const base = `http://127.0.0.1:${ports.api}`;
 // Two cores: the servers on one, the load generator on the other; PostgreSQL may use both.
 const pinned = cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -75,8 +80,8 @@ async function database() {
   return startEmbeddedPostgres({ dataDir, database: 'clincore_bench' });
 }
 
-function start(command, env) {
-  const [file, ...rest] = [...serverCpu, ...command];
+function start(command, env, cpu = serverCpu) {
+  const [file, ...rest] = [...cpu, ...command];
   const child = spawn(file, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return child;
@@ -258,6 +263,7 @@ function measureInTurns(scenarios, { repeats = 1, medianBy = 'rps' } = {}) {
       const cpu = cpuSeconds(server) - before;
       const dbCpu = databaseCpuSeconds() - dbBefore;
       s.runs.push({ ...run, cpu_us_per_req: Math.round((cpu / run.requests) * 1e6), db_cpu_us_per_req: Math.round((dbCpu / run.requests) * 1e6) });
+      if (run.webhooks) console.log(`  ${s.title}, round ${round + 1}: ${run.rps} req/s; webhooks ${JSON.stringify(run.webhooks)}`);
     }
   }
   return chosen.map(({ title, runs, skip }) => {
@@ -384,23 +390,30 @@ try {
   async function startSite(server, database, dir) {
     mkdirSync(dir, { recursive: true });
     const url = `http://127.0.0.1:${ports[server]}`;
-    const env = { DATA_DIR: dir, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', DATABASE_URL: database.databaseUrl, MIGRATION_DATABASE_URL: database.migrationDatabaseUrl, PORT: String(ports[server]) };
+    // Private targets allowed: the webhook scenarios' receiver is on loopback (the default outside production, said here for a bench run with NODE_ENV=production).
+    const env = { DATA_DIR: dir, HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', DATABASE_URL: database.databaseUrl, MIGRATION_DATABASE_URL: database.migrationDatabaseUrl, PORT: String(ports[server]), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
     servers[server] = start([...callgrind, process.execPath, ...perfMap, ...productionFlags, ...apiFlags, 'dist/apps/api/src/main.js'], env).pid;
     await waitFor(`${url}/ready`);
     const admin = new pg.Client({ connectionString: database.adminUrl });
     await admin.connect();
-    const site = { url, database, admin, tenants: [], seeded: { cases: 0, perTenant: 0, usage: null } };
-    sites.push(site);
     const token = readFileSync(path.join(dir, 'bootstrap-token'), 'utf8').trim();
     const platform = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-    for (let i = 0; i < size.tenants; i += 1) {
-      const t = await call(url, '/bootstrap', { method: 'POST', headers: platform, body: JSON.stringify({ tenant_name: `Bench ${i}` }) });
-      // Paying tenants: the free tier's quota would turn the run into 402s.
-      await call(url, `/platform/tenants/${t.tenant_id}`, { method: 'PATCH', headers: platform, body: JSON.stringify({ billing_status: 'active' }) });
-      site.tenants.push(t);
-    }
+    const site = { url, database, admin, platform, tenants: [], seeded: { cases: 0, perTenant: 0, usage: null } };
+    sites.push(site);
+    site.tenants = await addTenants(site, size.tenants, 'Bench');
     site.sample = await call(url, '/cases', { method: 'POST', headers: keyOf(site.tenants[0]), body: JSON.stringify(NEWS2) });
     return site;
+  }
+
+  async function addTenants(site, count, name) {
+    const added = [];
+    for (let i = 0; i < count; i += 1) {
+      const t = await call(site.url, '/bootstrap', { method: 'POST', headers: site.platform, body: JSON.stringify({ tenant_name: `${name} ${i}` }) });
+      // Paying tenants: the free tier's quota would turn the run into 402s.
+      await call(site.url, `/platform/tenants/${t.tenant_id}`, { method: 'PATCH', headers: site.platform, body: JSON.stringify({ billing_status: 'active' }) });
+      added.push(t);
+    }
+    return added;
   }
 
   /** Grows a site's database to `cases` cases per tenant and `calls` counted calls. */
@@ -618,6 +631,49 @@ try {
     const flatCost = shaped[0]?.cpu_us_per_req;
     const worstCost = Math.max(...shaped.map((r) => r.cpu_us_per_req));
 
+    // Webhooks (issue 20): POST /cases on fresh tenants with one endpoint each, subscribed to
+    // case.created and pointing at the bench's receiver, against as many fresh tenants with
+    // none (fresh on both sides, so that the seeded cases and counters differ on neither). The
+    // side with endpoints waits after each run until its deliveries have drained, so its CPU
+    // per request includes sending them and the next run does not pay for its backlog.
+    const hookTitles = ['POST /cases, no webhook endpoint', 'POST /cases, one webhook endpoint per tenant'];
+    let noHooks;
+    let withHooks;
+    let halfHooks;
+    if (!only || hookTitles.some((t) => only.test(t))) {
+      const receiver = `http://127.0.0.1:${ports.receiver}`;
+      servers.receiver = start([process.execPath, path.join(import.meta.dirname, 'webhook-receiver.mjs'), String(ports.receiver)], {}, loadCpu).pid;
+      await waitFor(`${receiver}/stats`);
+      const plain = await addTenants(site, tenants.length, 'Bench without webhooks');
+      const hooked = await addTenants(site, tenants.length, 'Bench with webhooks');
+      for (const t of hooked) {
+        await call(base, '/webhooks/endpoints', { method: 'POST', headers: keyOf(t), body: JSON.stringify({ url: `${receiver}/hook`, events: ['case.created'] }) });
+      }
+      const postOn = (list) => ({ ...postSpec, targets: list.map((t) => ({ path: '/cases', headers: keyOf(t) })) });
+      const hookedSpec = { ...postOn(hooked), webhooks: { receiver, adminUrl: db.adminUrl } };
+      [noHooks, withHooks] = measureInTurns(
+        [
+          [hookTitles[0], postOn(plain)],
+          [hookTitles[1], hookedSpec],
+        ],
+        inTurns,
+      );
+      // Commit-to-receipt below saturation: at half of the peak without endpoints (the rate of
+      // "POST /cases at half of peak"), open loop; at the peak the dispatcher shares the core and
+      // the pool with 32 connections' requests, and its backlog is what the latency measures.
+      if (noHooks && withHooks) {
+        [halfHooks] = measureInTurns([['POST /cases at half of peak, one webhook endpoint per tenant', { ...hookedSpec, rate: Math.round(noHooks.rps / 2) }]], halfRuns);
+      }
+    }
+    // Idempotency-Key: a new random key per request (every request stores its response), against none.
+    const [noKey, withKey] = measureInTurns(
+      [
+        ['POST /cases, no Idempotency-Key', postSpec],
+        ['POST /cases, a new Idempotency-Key per request', { ...postSpec, idempotencyKey: true }],
+      ],
+      inTurns,
+    );
+
     const ratio = (a, b) => (a && b ? Math.round((a.rps / b.rps) * 100) : null);
     const summary = {
       'GET /health vs bare Express (target 85%)': ratio(health, express),
@@ -630,11 +686,17 @@ try {
       'hot tenant GET /cases/{id} vs spread (target 60%)': ratio(hotGet, get),
       'hot tenant POST /cases vs spread (target 60%)': ratio(hotPost, post),
       'costliest hostile body vs flat body, CPU per request (target < 300%)': flatCost && worstCost ? Math.round((worstCost / flatCost) * 100) : null,
+      'POST /cases with one webhook endpoint vs none (target 90%)': ratio(withHooks, noHooks),
+      'POST /cases with an Idempotency-Key vs none (target 90%)': ratio(withKey, noKey),
     };
     console.log('\nratios (%)');
     for (const [k, v] of Object.entries(summary)) console.log(`  ${k}: ${v ?? 'n/a'}`);
     console.log(`  p99 at half of peak: GET /cases/{id} ${half.get?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refGet?.p99 ?? 'n/a'} ms), POST /cases ${half.post?.p99 ?? 'n/a'} ms (node:http + pg at that rate: ${half.refPost?.p99 ?? 'n/a'} ms) (target < 20 ms)`);
     console.log(`  GET /health p99 at 100 req/s: ${healthAlone?.p99 ?? 'n/a'} ms alone, ${healthUnderHostile?.p99 ?? 'n/a'} ms while the costliest hostile body arrives at 30 req/s (target < 250 ms)`);
+    for (const r of [withHooks, halfHooks].filter(Boolean)) {
+      const w = r.webhooks;
+      console.log(`  webhooks, commit-to-receipt under POST /cases at ${r.rps} req/s: p50 ${w.commit_to_receipt_p50} ms, p99 ${w.commit_to_receipt_p99} ms; ${w.events_received} of ${w.created} events received, backlog drained ${w.drained_ms} ms after the load (${w.pending_at_end} pending then)`);
+    }
     console.log(`  GET /admin/usage p50 at ${seeded.usage.counted_calls} calls, 50 req/s: ${usage?.p50 ?? 'n/a'} ms (target < 5 ms; ${smallUsage?.p50 ?? 'n/a'} ms at ${small.seeded.usage.counted_calls})`);
     return summary;
   }
