@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { bootstrapToken, startApi, type TestApi } from '../support/api';
+import { WebhookDispatcher } from '@clincore/webhooks/webhook-dispatcher';
+import { bootstrapToken, connect, startApi, type TestApi } from '../support/api';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = path.join(__dirname, '..', '..', 'test-output');
@@ -24,6 +25,9 @@ describe('Swagger UI in a browser', () => {
 
   beforeAll(async () => {
     api = await startApi();
+    // The delivered webhook example points at partner.example: with the workers stopped,
+    // nothing is looked up or sent anywhere (tests send only to 127.0.0.1).
+    await api.app.get(WebhookDispatcher).onModuleDestroy();
     await api.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(api.app.getHttpServer().address() as AddressInfo).port}`;
     doc = (await api.http.get('/docs/openapi.json').expect(200)).body as OpenAPIObject;
@@ -154,6 +158,21 @@ describe('Swagger UI in a browser', () => {
     await run('AccessLogsController_list');
     await screenshot('access-logs');
 
+    const endpoint = await run('WebhooksController_create');
+    const endpointId = String(endpoint.id);
+    await run('WebhooksController_list');
+    await run('WebhooksController_get', { id: endpointId });
+    await run('WebhooksController_update', { id: endpointId });
+    await run('WebhooksController_rotateSecret', { id: endpointId });
+    await run('WebhooksController_sendTest', { id: endpointId });
+    const sent = await run('WebhooksController_deliveries', { id: endpointId });
+    const deliveryId = String((sent.items as Body[])[0]?.id);
+    // What the stopped workers would have recorded after the last attempt: failed, retryable.
+    await markDeliveryFailed(String(tenant.tenant_id), deliveryId);
+    await run('WebhooksController_retry', { id: deliveryId });
+    await run('WebhooksController_remove', { id: endpointId });
+    await screenshot('webhooks');
+
     await run('PlatformController_list');
     await run('PlatformController_setBillingStatus', { id: String(tenant.tenant_id) });
     await screenshot('platform');
@@ -166,5 +185,22 @@ describe('Swagger UI in a browser', () => {
     // Every documented operation was run, so a new one must join the walk.
     expect([...ran.keys()].sort()).toEqual([...expected.keys()].sort());
     await page.close();
-  }, 300_000);
+  }, 480_000);
 });
+
+async function markDeliveryFailed(tenantId: string, deliveryId: string): Promise<void> {
+  const db = await connect('app');
+  try {
+    await db.query('begin');
+    await db.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
+    const updated = await db.query(
+      `update webhook_deliveries set status = 'failed', next_attempt_at = null, last_error = 'status 503'
+        where tenant_id = $1 and id = $2`,
+      [tenantId, deliveryId],
+    );
+    if (updated.rowCount !== 1) throw new Error(`delivery ${deliveryId} not found`);
+    await db.query('commit');
+  } finally {
+    await db.end();
+  }
+}
