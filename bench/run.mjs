@@ -23,6 +23,7 @@
 // thread of the process, GC included), a count that does not move with
 // whatever else the machine runs; see docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
@@ -459,6 +460,10 @@ try {
       ['GET /health', () => ({ path: '/health' })],
       ['GET /cases/{id}', () => ({ path: `/cases/${target.id}`, init: { headers: target.headers } })],
       ['POST /cases (NEWS2)', () => ({ path: '/cases', init: post })],
+      [
+        'POST /cases (NEWS2) with an Idempotency-Key',
+        () => ({ path: '/cases', init: { ...post, headers: { ...post.headers, 'idempotency-key': randomUUID() } } }),
+      ],
     ];
     const warm = Number(process.env.BENCH_WARM_REQUESTS ?? 4000);
     const count = Number(process.env.BENCH_COUNTED_REQUESTS ?? 1000);

@@ -11,6 +11,8 @@ import { KeyedApiKeyHashes1763900900000 } from './1763900900000-keyed-api-key-ha
 import { AppRolePrivileges1763901000000 } from './1763901000000-app-role-privileges';
 import { ApiKeyRevocationOnlySooner1763901100000 } from './1763901100000-api-key-revocation-only-sooner';
 import { IdempotencyKeys1763901600000 } from './1763901600000-idempotency-keys';
+import { IdempotencyReplaceExpired1763901800000 } from './1763901800000-idempotency-replace-expired';
+import { WebhookClaimPerEndpoint1763901900000 } from './1763901900000-webhook-claim-per-endpoint';
 import { Webhooks1763901700000 } from './1763901700000-webhooks';
 
 /** Every migration, oldest first. A new migration is appended here. */
@@ -29,4 +31,6 @@ export const MIGRATIONS = [
   ApiKeyRevocationOnlySooner1763901100000,
   IdempotencyKeys1763901600000,
   Webhooks1763901700000,
+  IdempotencyReplaceExpired1763901800000,
+  WebhookClaimPerEndpoint1763901900000,
 ];

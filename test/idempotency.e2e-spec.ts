@@ -330,6 +330,69 @@ describe('Idempotency-Key', () => {
     expect(await casesOf('IK-8')).toHaveLength(1);
   });
 
+  it('refuses with 409 a request whose key another request committed while it ran, and leaves no case of its own', async () => {
+    const key = randomUUID();
+    const [secret] = api.app.get(ApiKeysService).derivedSecrets(IDEMPOTENCY_SECRET_PURPOSE);
+    if (!secret) throw new Error('no idempotency secret');
+    const app = await connect('app');
+    try {
+      // Stands for a request with the key that commits after this one's first statement took its
+      // snapshot: its record is uncommitted while this one runs, and committed before it stores.
+      await app.query('begin');
+      await app.query(`select set_config('app.idempotency_scope', $1, true)`, [tenant.tenantId]);
+      await app.query(
+        `insert into idempotency_keys (scope, key_digest, fingerprint, response, expires_at)
+         values ($1, $2, $3, $4, now() + interval '1 hour')`,
+        [tenant.tenantId, keyDigestOf(key, secret), Buffer.alloc(32), Buffer.from('x')],
+      );
+      const racing = as().post('/cases').set('Idempotency-Key', key).send(caseBody('IK-RACE'));
+      const done = racing.then((res) => res);
+      // The request waits on the uncommitted record when it stores its own.
+      const waiting = async (): Promise<boolean> => {
+        const [row] = (
+          await app.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity
+              where wait_event_type = 'Lock' and wait_event = 'transactionid'`,
+          )
+        ).rows;
+        return (row?.n ?? 0) > 0;
+      };
+      for (let i = 0; i < 100 && !(await waiting()); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      await app.query('commit');
+      const res = await done;
+      expectProblem(res, 409);
+      expect(res.body.type).toBe('urn:clincore:problem:idempotency-key-in-use');
+      expect(res.headers['retry-after']).toBe('1');
+    } finally {
+      await app.end();
+    }
+    expect(await casesOf('IK-RACE')).toHaveLength(0);
+  });
+
+  it('lets a leaked app login replace only an expired record, never rewrite a live response', async () => {
+    const key = randomUUID();
+    const first = await as().post('/cases').set('Idempotency-Key', key).send(caseBody('IK-LIVE'));
+    expect(first.status).toBe(201);
+    const app = await connect('app');
+    try {
+      await app.query('begin');
+      await app.query(`select set_config('app.idempotency_scope', $1, true)`, [tenant.tenantId]);
+      const updated = await app.query(
+        `update idempotency_keys set response = $2, fingerprint = $3 where scope = $1`,
+        [tenant.tenantId, Buffer.from('forged'), Buffer.alloc(32)],
+      );
+      expect(updated.rowCount).toBe(0);
+      await app.query('commit');
+    } finally {
+      await app.end();
+    }
+    const replay = await as().post('/cases').set('Idempotency-Key', key).send(caseBody('IK-LIVE'));
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+  });
+
   it('stores no failed response: a request that failed may be retried with its key', async () => {
     const key = randomUUID();
     const bad = await as()

@@ -108,6 +108,7 @@ describe('tenant isolation', () => {
         'bootstrap_tenant',
         'claim_webhook_deliveries',
         'platform_tenants',
+        'record_webhook_successes',
         'resolve_api_key',
         'webhook_queue_stats',
       ]);
@@ -195,7 +196,7 @@ describe('tenant isolation', () => {
          where n.nspname = 'public' and has_function_privilege(current_user, p.oid, 'EXECUTE')
          order by 1`);
       // SECURITY DEFINER: append_access_logs, bootstrap_tenant, claim_webhook_deliveries,
-      // platform_tenants, resolve_api_key, webhook_queue_stats.
+      // platform_tenants, record_webhook_successes, resolve_api_key, webhook_queue_stats.
       // consume_call, find_idempotency_key, list_cases, read_case and tenant_usage run as the
       // caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
@@ -207,6 +208,7 @@ describe('tenant isolation', () => {
         'list_cases',
         'platform_tenants',
         'read_case',
+        'record_webhook_successes',
         'resolve_api_key',
         'tenant_usage',
         'webhook_queue_stats',

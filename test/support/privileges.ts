@@ -47,10 +47,15 @@ export const APP_ROLE_ALLOWED = [
   'table usage_route_counters INSERT',
   'column usage_route_counters.calls UPDATE',
   'table access_logs SELECT',
-  // Idempotency keys (1763901600000): delete only of expired rows (an RLS policy).
+  // Idempotency keys (1763901600000): delete only of expired rows (an RLS policy); an expired
+  // record is replaced in place (1763901800000), and only an expired one (another policy).
   'table idempotency_keys SELECT',
   'table idempotency_keys INSERT',
   'table idempotency_keys DELETE',
+  'column idempotency_keys.fingerprint UPDATE',
+  'column idempotency_keys.response UPDATE',
+  'column idempotency_keys.created_at UPDATE',
+  'column idempotency_keys.expires_at UPDATE',
   // Webhooks (1763901700000): endpoints, the outbox and its deliveries, under RLS.
   'table webhook_endpoints SELECT',
   'table webhook_endpoints INSERT',
@@ -84,6 +89,7 @@ export const APP_ROLE_ALLOWED = [
   'function find_idempotency_key(text,bytea[]) EXECUTE',
   'function claim_webhook_deliveries(integer,integer,integer) EXECUTE',
   'function webhook_queue_stats() EXECUTE',
+  'function record_webhook_successes(uuid[],uuid[],integer[],integer[]) EXECUTE',
 ];
 
 /** What the role holds beyond the allow-list, and what the allow-list names that it lacks. */

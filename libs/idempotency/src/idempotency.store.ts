@@ -12,7 +12,6 @@ interface KeyRow {
   key_digest: Buffer;
   fingerprint: Buffer;
   response: Buffer;
-  expired?: boolean;
 }
 
 export type Outcome = { replayed: boolean; response: StoredResponse };
@@ -39,38 +38,37 @@ export class IdempotencyStore {
   }
 
   /**
-   * Runs `handle` at most once per key: in one transaction that holds the
-   * key's advisory lock (another request with the key gets 409 at once),
-   * finds a response committed meanwhile (replayed) or runs the handler, whose
-   * services join this transaction, and records its response before the
-   * commit. The change and its key commit together or not at all.
+   * Runs `handle` at most once per key, in one transaction: its first
+   * statement takes the key's advisory lock (another request with the key
+   * gets 409 at once) and finds a response committed since the guard looked
+   * (replayed); otherwise the handler runs, its services joining this
+   * transaction, and its response is stored before the commit, replacing an
+   * expired record of the key. The change and its key commit together or not
+   * at all. A request that committed the key between that first statement's
+   * snapshot and its lock leaves a live record: storing then stores nothing,
+   * and this request rolls back with a 409, whose retry is replayed.
    */
   runOnce(claim: IdempotencyClaim, handle: () => Promise<StoredResponse>): Promise<Outcome> {
     return this.txHost.withTransaction(async () => {
-      const [lock] = await this.sql.query<{ locked: boolean }>(
-        `select set_config('app.idempotency_scope', $1, true), pg_try_advisory_xact_lock($2::bigint) as locked`,
-        [claim.scope, lockIdOf(claim.scope, claim.key)],
+      // find_idempotency_key also binds the key's scope for the rest of the transaction.
+      const [lock] = await this.sql.query<{ locked: boolean } & Partial<KeyRow>>(
+        `select pg_try_advisory_xact_lock($1::bigint) as locked, k.key_digest, k.fingerprint, k.response
+           from (values (1)) as one left join find_idempotency_key($2, $3) as k on true`,
+        [lockIdOf(claim.scope, claim.key), claim.scope, claim.keyDigests],
       );
-      if (!lock?.locked) {
-        throw keyInUse();
-      }
-      const [row] = await this.sql.query<KeyRow>(
-        `select key_digest, fingerprint, response, expires_at <= now() as expired
-           from idempotency_keys where scope = $1 and key_digest = any($2)`,
-        [claim.scope, claim.keyDigests],
-      );
-      if (row?.expired) {
-        await this.sql.query(
-          'delete from idempotency_keys where scope = $1 and key_digest = any($2)',
-          [claim.scope, claim.keyDigests],
-        );
-      } else if (row) {
-        return { replayed: true, response: responseFor(claim, row) };
+      if (!lock?.locked) throw keyInUse();
+      if (lock.key_digest && lock.fingerprint && lock.response) {
+        return { replayed: true, response: responseFor(claim, lock as KeyRow) };
       }
       const response = await handle();
-      await this.sql.query(
-        `insert into idempotency_keys (scope, key_digest, fingerprint, response, expires_at)
-         values ($1, $2, $3, $4, now() + make_interval(hours => $5))`,
+      const stored = await this.sql.query(
+        `insert into idempotency_keys as k (scope, key_digest, fingerprint, response, expires_at)
+         values ($1, $2, $3, $4, now() + make_interval(hours => $5))
+         on conflict (scope, key_digest) do update
+           set fingerprint = excluded.fingerprint, response = excluded.response,
+               created_at = excluded.created_at, expires_at = excluded.expires_at
+           where k.expires_at <= now()
+         returning 1`,
         [
           claim.scope,
           claim.keyDigests[0],
@@ -79,6 +77,7 @@ export class IdempotencyStore {
           this.config.ttlHours,
         ],
       );
+      if (stored.length === 0) throw keyInUse();
       return { replayed: false, response };
     });
   }

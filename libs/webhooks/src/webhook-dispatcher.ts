@@ -34,6 +34,15 @@ interface ClaimedDelivery {
 /** Who the audit trail names when the server itself disables an endpoint. */
 const DISPATCHER_ACTOR = 'webhooks';
 const STATS_EVERY_MS = 5_000;
+/** After a delivery ends, the next claim waits this long, so that deliveries ending together share it. */
+const SLOT_FREED_CLAIM_DELAY_MS = 5;
+
+interface Success {
+  tenantId: string;
+  id: string;
+  attempts: number;
+  statusCode: number | null;
+}
 
 /**
  * The delivery workers of this API process. Each poll claims due deliveries
@@ -41,8 +50,10 @@ const STATS_EVERY_MS = 5_000;
  * so replicas share the work without sending one delivery twice in the normal
  * case); a claim is a lease that ends after twice the request deadline, so a
  * delivery whose worker died is claimed again then, under the same event id
- * (at least once). Outcomes are recorded in the tenant's own transaction,
- * under its RLS policies.
+ * (at least once). Successes are written back in a batch at the start of the
+ * next poll (`record_webhook_successes`, one statement for all of them);
+ * failures in the tenant's own transaction, under its RLS policies, since they
+ * may disable the endpoint and write its audit event.
  */
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
@@ -53,6 +64,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private polling: Promise<void> | undefined;
   private stopped = false;
   private statsAt = 0;
+  private pollAt = Number.POSITIVE_INFINITY;
+  /** Answered with a 2xx, not yet written back. */
+  private succeeded: Success[] = [];
 
   constructor(
     private readonly sql: Sql,
@@ -74,6 +88,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     await this.polling;
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    // Written back now, or sent again when their lease ends.
+    await this.recordSuccesses().catch((error: unknown) =>
+      this.logger.warn(`webhook outcomes not recorded at shutdown: ${(error as Error).message}`),
+    );
   }
 
   private get leaseMs(): number {
@@ -82,7 +100,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.pollAt = Date.now() + delayMs;
     this.timer = setTimeout(() => {
+      this.pollAt = Number.POSITIVE_INFINITY;
       this.polling = this.poll().finally(() => (this.polling = undefined));
     }, delayMs);
     this.timer.unref();
@@ -91,6 +112,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private async poll(): Promise<void> {
     let claimedAll = false;
     try {
+      await this.recordSuccesses();
       await this.refreshStats();
       const free = this.config.concurrency - this.inFlight.size;
       if (free > 0 && !this.stopped) {
@@ -118,10 +140,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       .finally(() => {
         this.inFlight.delete(work);
         // A slot is free: the next due delivery need not wait for the poll interval.
-        if (!this.stopped && this.polling === undefined) {
-          clearTimeout(this.timer);
-          this.schedule(0);
-        }
+        if (this.polling === undefined && this.pollAt > Date.now() + SLOT_FREED_CLAIM_DELAY_MS)
+          this.schedule(SLOT_FREED_CLAIM_DELAY_MS);
       });
     this.inFlight.add(work);
   }
@@ -159,6 +179,15 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
           `delivery ${delivery.id} event ${delivery.event_type} attempt ${delivery.attempts}: ${outcome.detail ?? outcome.error ?? ''}`,
       );
     }
+    if (outcome.ok) {
+      this.succeeded.push({
+        tenantId: delivery.tenant_id,
+        id: delivery.id,
+        attempts: delivery.attempts,
+        statusCode: outcome.statusCode,
+      });
+      return;
+    }
     await this.inTenant(delivery.tenant_id, () => this.record(delivery, outcome));
   }
 
@@ -175,23 +204,28 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       .join(' ');
   }
 
+  /** The successes answered since the last poll, in one statement across tenants. */
+  private async recordSuccesses(): Promise<void> {
+    if (this.succeeded.length === 0) return;
+    const batch = this.succeeded;
+    this.succeeded = [];
+    try {
+      await this.sql.query('select record_webhook_successes($1, $2, $3, $4)', [
+        batch.map((s) => s.tenantId),
+        batch.map((s) => s.id),
+        batch.map((s) => s.attempts),
+        batch.map((s) => s.statusCode),
+      ]);
+    } catch (error) {
+      // Kept for the next poll; their lease outlasts many polls.
+      this.succeeded.unshift(...batch);
+      throw error;
+    }
+    webhookQueue.delivered.inc(batch.length);
+  }
+
   private async record(delivery: ClaimedDelivery, outcome: SendOutcome): Promise<void> {
     const key = [delivery.tenant_id, delivery.id, delivery.attempts];
-    if (outcome.ok) {
-      await this.sql.query(
-        `update webhook_deliveries
-            set status = 'succeeded', next_attempt_at = null, last_status_code = $4, last_error = null
-          where tenant_id = $1 and id = $2 and attempts = $3 and status = 'pending'`,
-        [...key, outcome.statusCode],
-      );
-      await this.sql.query(
-        `update webhook_endpoints set failing_since = null
-          where tenant_id = $1 and id = $2 and failing_since is not null`,
-        [delivery.tenant_id, delivery.endpoint_id],
-      );
-      webhookQueue.delivered.inc();
-      return;
-    }
     const delays = this.config.retryDelaysMs;
     const last = delivery.attempts > delays.length;
     const next = last
