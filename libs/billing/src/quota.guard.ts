@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { quotaRejections } from '@clincore/common/metrics';
-import { isIdempotentReplay } from '@clincore/idempotency/idempotency-claim';
+import { isIdempotentReplay, replayProbeOf } from '@clincore/idempotency/idempotency-claim';
 import { accessChecked, rateLimitChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
 import { BillingException } from './billing.exception';
 import { NO_QUOTA } from './no-quota.decorator';
@@ -12,7 +12,9 @@ import { type QuotaState, UsageService } from './usage.service';
  * Counts every authenticated tenant call before its handler runs and refuses
  * it with 402 past the quota. Unauthenticated routes (probes, bootstrap) and
  * `@NoQuota()` routes pass untouched, and so does the replay of an
- * Idempotency-Key (the idempotency guard, before this one, marks it). The remaining quota travels in headers.
+ * Idempotency-Key: a request with a key is counted by one statement that
+ * first looks the key up, and not at all when its finished request is on
+ * record. The remaining quota travels in headers.
  *
  * The last guard: after the access guard (the tenant is known) and the rate
  * limit (a throttled call is not billed). A guard rather than an interceptor,
@@ -39,8 +41,15 @@ export class QuotaGuard implements CanActivate {
     try {
       // A replayed Idempotency-Key does nothing again and is not counted again (past the
       // quota too: the first request was); a suspended tenant is still refused.
+      const probe = replayProbeOf(request);
+      if (probe === undefined) {
+        setQuotaHeaders(response, await this.usage.consume(tenant.tenantId, route));
+        return true;
+      }
+      const counted = await this.usage.consumeUnless(tenant.tenantId, route, probe);
+      if ('quota' in counted) setQuotaHeaders(response, counted.quota);
+      else probe.settle(counted.found);
       if (isIdempotentReplay(request)) await this.usage.refuseIfSuspended(tenant.tenantId);
-      else setQuotaHeaders(response, await this.usage.consume(tenant.tenantId, route));
       return true;
     } catch (error) {
       if (error instanceof BillingException) {

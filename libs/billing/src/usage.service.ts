@@ -15,6 +15,24 @@ export interface QuotaState {
   resetsAt: Date;
 }
 
+/**
+ * A lookup that the quota's statement makes first, for another lib (the
+ * Idempotency-Key's record of a finished request): when it finds a row, the
+ * call is not counted. Select-list items over `p`, a row source whose
+ * parameters are numbered from `first`.
+ */
+export interface CountUnless {
+  columns: string;
+  from: (first: number) => string;
+  params: unknown[];
+}
+
+interface ConsumeRow {
+  billing_status: BillingStatus | null;
+  calls: string | null;
+  counted: boolean | null;
+}
+
 @Injectable()
 export class UsageService {
   constructor(
@@ -30,18 +48,59 @@ export class UsageService {
   async consume(tenantId: string, route: string, now = new Date()): Promise<QuotaState> {
     const period = billingPeriodOf(now);
     // `calls` is the period's total where a limit applies; null for paying tenants (no total needed).
-    const rows = await this.sql.query<{
-      billing_status: BillingStatus;
-      calls: string | null;
-      counted: boolean;
-    }>('select billing_status, calls, counted from consume_call($1, $2, $3, $4)', [
-      tenantId,
-      period.key,
-      route,
-      this.config.freeTierCallLimit,
-    ]);
-    const row = rows[0];
-    if (!row) throw new Error(`tenant ${tenantId} has no billing status`);
+    const rows = await this.sql.query<ConsumeRow>(
+      'select billing_status, calls, counted from consume_call($1, $2, $3, $4)',
+      [tenantId, period.key, route, this.config.freeTierCallLimit],
+    );
+    return this.quotaOf(tenantId, period, rows[0]);
+  }
+
+  /**
+   * As `consume`, in the same one statement, unless `unless` finds a row: then
+   * nothing is counted and that row is returned. consume_call sits in the
+   * branch of a CASE that is not taken when the lookup found a row, so it does
+   * not run at all (a join filter would not do: the planner may run the
+   * function and filter its row afterwards, as PostgreSQL 18 does).
+   */
+  async consumeUnless(
+    tenantId: string,
+    route: string,
+    unless: CountUnless,
+    now = new Date(),
+  ): Promise<{ quota: QuotaState } | { found: Record<string, unknown> }> {
+    const period = billingPeriodOf(now);
+    const [row] = await this.sql.query<
+      {
+        found: boolean;
+        // to_jsonb gives the bigint total as a JSON number.
+        consumed: (Omit<ConsumeRow, 'calls'> & { calls: number | null }) | null;
+      } & Record<string, unknown>
+    >(
+      `with probe as materialized (select * from ${unless.from(5)})
+       select exists (select 1 from probe) as found,
+              case when not exists (select 1 from probe)
+                   then (select to_jsonb(c) from consume_call($1, $2, $3, $4) as c) end as consumed,
+              ${unless.columns}
+         from (values (1)) as one left join probe as p on true`,
+      [tenantId, period.key, route, this.config.freeTierCallLimit, ...unless.params],
+    );
+    if (row?.found) return { found: row };
+    const consumed = row?.consumed ?? undefined;
+    return {
+      quota: this.quotaOf(
+        tenantId,
+        period,
+        consumed && { ...consumed, calls: consumed.calls === null ? null : String(consumed.calls) },
+      ),
+    };
+  }
+
+  private quotaOf(
+    tenantId: string,
+    period: ReturnType<typeof billingPeriodOf>,
+    row: ConsumeRow | undefined,
+  ): QuotaState {
+    if (!row?.billing_status) throw new Error(`tenant ${tenantId} has no billing status`);
     const calls = Number(row.calls);
     const limit = this.limitOf(row.billing_status);
     const state = {

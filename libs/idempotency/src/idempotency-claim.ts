@@ -1,3 +1,6 @@
+import { keyReused } from './idempotency.exception';
+import { open } from './idempotency-key';
+
 /** A response as it is stored and replayed: only 2xx responses are stored. */
 export interface StoredResponse {
   status: number;
@@ -28,6 +31,54 @@ export function attachClaim(request: object, claim: IdempotencyClaim): void {
 
 export function claimOf(request: object): IdempotencyClaim | undefined {
   return (request as { [CLAIM]?: IdempotencyClaim })[CLAIM];
+}
+
+/** A record of a finished request, as find_idempotency_key returns it. */
+export interface KeyRow {
+  key_digest: Buffer;
+  fingerprint: Buffer;
+  response: Buffer;
+}
+
+/**
+ * The stored response of a finished request with the claim's key; 422 when
+ * that request was another (method, path, caller or body).
+ */
+export function responseFor(claim: IdempotencyClaim, row: KeyRow): StoredResponse {
+  if (!row.fingerprint.equals(claim.fingerprint)) {
+    throw keyReused();
+  }
+  // Sealed under the secret whose digest found the row: an older pepper's, during a rotation.
+  const index = claim.keyDigests.findIndex((digest) => digest.equals(row.key_digest));
+  const secret = claim.secrets[index];
+  if (!secret) throw new Error('an idempotency row matched none of the key digests');
+  return JSON.parse(open(row.response, claim.key, claim.scope, secret)) as StoredResponse;
+}
+
+/**
+ * The lookup of the request's key that the quota guard's counting statement
+ * makes first (billing's CountUnless), so that a replay is not counted and
+ * costs no statement of its own; `settle` marks the request a replay when the
+ * lookup found the finished request (422 when it was another one). Undefined
+ * for a request without a key.
+ */
+export function replayProbeOf(request: object):
+  | {
+      columns: string;
+      from: (first: number) => string;
+      params: unknown[];
+      settle: (row: Record<string, unknown>) => void;
+    }
+  | undefined {
+  const claim = claimOf(request);
+  if (claim === undefined || claim.replay !== undefined) return undefined;
+  return {
+    columns: 'p.key_digest, p.fingerprint, p.response',
+    from: (first) => `find_idempotency_key($${String(first)}, $${String(first + 1)})`,
+    params: [claim.scope, claim.keyDigests],
+    settle: (row) =>
+      attachClaim(request, { ...claim, replay: responseFor(claim, row as unknown as KeyRow) }),
+  };
 }
 
 /** A replay does nothing again, so the quota guard does not count it. */

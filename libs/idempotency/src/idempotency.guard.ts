@@ -11,7 +11,6 @@ import {
   keyDigestOf,
   parseIdempotencyKey,
 } from './idempotency-key';
-import { IdempotencyStore } from './idempotency.store';
 import { IDEMPOTENT } from './idempotent.decorator';
 
 /** The scope of /bootstrap's keys: the one operator (the bootstrap token), no tenant. */
@@ -19,21 +18,20 @@ export const OPERATOR_SCOPE = 'operator';
 
 /**
  * Reads the Idempotency-Key of an `@Idempotent()` route (400 when it is
- * malformed) and, when a finished request with the key is on record, marks
- * the request as a replay, so that the quota guard after it does not count
- * it (422 when the key was used for another request). Registered after the
- * access and rate-limit guards, before the quota guard. Routes without the
- * decorator, and requests without the header, pass with no query.
+ * malformed) and leaves the claim on the request: the quota guard after it
+ * looks the key up in its counting statement (a finished request's replay is
+ * not counted), and the interceptor runs the request at most once. No query
+ * of its own. Registered after the access and rate-limit guards, before the
+ * quota guard.
  */
 @Injectable()
 export class IdempotencyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly store: IdempotencyStore,
     private readonly apiKeys: ApiKeysService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     if (this.reflector.get<boolean | undefined>(IDEMPOTENT, context.getHandler()) !== true)
       return true;
     const request = context.switchToHttp().getRequest<Request>();
@@ -50,10 +48,7 @@ export class IdempotencyGuard implements CanActivate {
       fingerprint: fingerprintOf(request.method, request.path, caller, request.body),
     };
     attachClaim(request, claim);
-    return this.store.finished(claim).then((replay) => {
-      if (replay) attachClaim(request, { ...claim, replay });
-      return true;
-    });
+    return true;
   }
 
   /** Keys are per tenant, and per operator for the bootstrap token's routes. */
