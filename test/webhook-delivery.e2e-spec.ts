@@ -36,8 +36,11 @@ describe('webhook delivery', () => {
     await api.close();
   });
 
-  async function receiver(respond?: Parameters<typeof startReceiver>[0]): Promise<WebhookReceiver> {
-    const started = await startReceiver(respond);
+  async function receiver(
+    respond?: Parameters<typeof startReceiver>[0],
+    options?: Parameters<typeof startReceiver>[1],
+  ): Promise<WebhookReceiver> {
+    const started = await startReceiver(respond, options);
     receivers.push(started);
     return started;
   }
@@ -68,6 +71,30 @@ describe('webhook delivery', () => {
       receipt.headers as Record<string, string>,
     ) as Record<string, unknown>;
   }
+
+  it('keeps the connection to a receiver open between deliveries, and a slow answer on it is no connect timeout', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Keep-Alive Clinic');
+    // Answers after 300 ms: past the 200 ms connect timeout, within the 500 ms one for the whole.
+    const partner = await receiver(() => 204, { delayMs: 300 });
+    const endpoint = await subscribe(tenant, partner.url, ['case.created']);
+    for (let i = 1; i <= 3; i++) {
+      await createCase(api.http, tenant.adminKey);
+      await partner.waitFor(i);
+      // One at a time, so that each delivery can take the connection the one before left open.
+      for (let wait = 0; wait < 100; wait++) {
+        const states = (await deliveries(tenant, endpoint.id)).map((d) => d.status);
+        if (states.length === i && states.every((status) => status === 'succeeded')) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    const states = (await deliveries(tenant, endpoint.id)).map((d) => [d.status, d.attempts]);
+    expect(states).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 1],
+      ['succeeded', 1],
+    ]);
+    expect(partner.connections).toBe(1);
+  });
 
   it('delivers every case event, in order, signed as Standard Webhooks specifies', async () => {
     const tenant = await bootstrapTenant(api.http, 'Delivery Hospital');

@@ -15,6 +15,8 @@ export interface WebhookReceiver {
   url: string;
   receipts: Receipt[];
   respond: Responder;
+  /** TCP connections accepted so far: deliveries on a kept-alive connection share one. */
+  connections: number;
   /** Resolves once `count` receipts satisfy `match` (all of them by default). */
   waitFor(
     count: number,
@@ -34,6 +36,7 @@ export async function startReceiver(
     url: '',
     receipts: [],
     respond,
+    connections: 0,
     async waitFor(count, match = () => true, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
@@ -70,6 +73,7 @@ export async function startReceiver(
       else res.end();
     });
   });
+  server.on('connection', () => (receiver.connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
   return receiver;

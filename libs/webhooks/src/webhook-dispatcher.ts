@@ -13,7 +13,7 @@ import { AuditService } from '@clincore/audit/audit.service';
 import { Sql } from '@clincore/database/sql';
 import { webhookAttempts, webhookQueue } from './webhook-metrics';
 import { WEBHOOK_SECRET_BOX, type WebhookSecretBox, signWebhook } from './webhook-secret';
-import { type SendOutcome, sendWebhook } from './webhook-sender';
+import { type SendOutcome, sendWebhook, WebhookAgents } from './webhook-sender';
 import { webhooksConfig } from './webhooks.config';
 
 interface ClaimedDelivery {
@@ -60,6 +60,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly agents: WebhookAgents;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
@@ -75,7 +76,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly audit: AuditService,
     @Inject(WEBHOOK_SECRET_BOX) private readonly box: WebhookSecretBox,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
-  ) {}
+  ) {
+    this.agents = new WebhookAgents(config.concurrency);
+  }
 
   onApplicationBootstrap(): void {
     this.schedule(0);
@@ -88,6 +91,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     await this.polling;
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    this.agents.destroy();
     // Written back now, or sent again when their lease ends.
     await this.recordSuccesses().catch((error: unknown) =>
       this.logger.warn(`webhook outcomes not recorded at shutdown: ${(error as Error).message}`),
@@ -159,7 +163,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         body,
         signature: this.signaturesOf(delivery, now, body),
       },
-      { ...this.config, signal: this.abort.signal },
+      { ...this.config, signal: this.abort.signal, agents: this.agents },
     );
     if (this.abort.signal.aborted) {
       await this.inTenant(delivery.tenant_id, () =>

@@ -22,6 +22,34 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Replaces DNS for the guard (tests); the guard applies unless private targets are allowed. */
   lookup?: LookupFunction;
+  /**
+   * Keep-alive agents whose connections were all made under these options'
+   * guard (WebhookAgents); without them each attempt has a connection of its own.
+   */
+  agents?: WebhookAgents;
+}
+
+/**
+ * Connections kept open between deliveries to the same origin, as partners'
+ * receivers expect, instead of a connect and a close per delivery. A kept
+ * connection was checked by the guard when it was made (its address is
+ * fixed), so reusing it checks nothing less; one set of agents serves one set
+ * of guard options, never another.
+ */
+export class WebhookAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+
+  constructor(maxSockets: number) {
+    const options = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: 30_000 };
+    this.http = new http.Agent(options);
+    this.https = new https.Agent(options);
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
 }
 
 export interface SendOutcome {
@@ -56,7 +84,9 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
   if (refusal)
     return Promise.resolve({ ok: false, statusCode: null, error: `refused: ${refusal}` });
   const url = new URL(message.url);
-  const transport = url.protocol === 'https:' ? https : http;
+  const secure = url.protocol === 'https:';
+  const transport = secure ? https : http;
+  const agent = options.agents ? (secure ? options.agents.https : options.agents.http) : false;
   return new Promise((resolve) => {
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
@@ -68,7 +98,7 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
     };
     const request = transport.request(url, {
       method: 'POST',
-      agent: false,
+      agent,
       lookup: options.allowPrivateTargets ? undefined : (options.lookup ?? guardedLookup()),
       signal: options.signal,
       headers: {
@@ -96,7 +126,9 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
       ),
     );
     request.on('socket', (socket) => {
-      socket.once('connect', () => clearTimeout(timers[1]));
+      // A kept-alive connection is connected already: it never emits 'connect' again.
+      if (socket.connecting) socket.once('connect', () => clearTimeout(timers[1]));
+      else clearTimeout(timers[1]);
     });
     request.on('error', (error: NodeJS.ErrnoException) => {
       const detail =
