@@ -25,6 +25,8 @@ export class WebhookClaimPerEndpoint1763901900000 implements MigrationInterface 
       create index webhook_deliveries_attempted_idx
         on webhook_deliveries (last_attempt_at) where status = 'pending'`);
     await q.query(`drop index webhook_deliveries_due_idx`);
+    // The daily sweep finds events past their retention by age.
+    await q.query(`create index webhook_events_created_idx on webhook_events (created_at)`);
     await q.query(`
       create or replace function claim_webhook_deliveries(p_limit integer, p_lease_ms integer, p_per_tenant integer)
       returns table (tenant_id uuid, id uuid, endpoint_id uuid, event_id uuid, attempts integer,
@@ -123,6 +125,7 @@ export class WebhookClaimPerEndpoint1763901900000 implements MigrationInterface 
     await q.query(
       `create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at) where status = 'pending'`,
     );
+    await q.query(`drop index webhook_events_created_idx`);
     await q.query(`drop index webhook_deliveries_attempted_idx`);
     await q.query(`drop index webhook_deliveries_endpoint_due_idx`);
     // The claim stays as it is: it reads the same rows, only slower without the two indexes.

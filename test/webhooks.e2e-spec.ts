@@ -12,6 +12,7 @@ import {
 } from './support/api';
 import { createCase, NEWS2_INPUTS } from './support/cases';
 import { uncheckedRequest } from './support/openapi-contract';
+import { sweepWebhookEvents } from '@clincore/webhooks/webhooks.maintenance';
 
 const SIGN = { signed_by: 'Dr. Ada Example', meaning: 'approval' };
 /**
@@ -118,6 +119,31 @@ describe('webhooks: endpoints and the outbox', () => {
       expect(JSON.stringify(audit.body)).not.toContain('whsec_');
     });
 
+    it('updates partially: null clears the description, is refused for url, events and status, and a change to nothing is not one', async () => {
+      const created = await subscribe({ description: 'to clear' }).expect(201);
+      const path = `/webhooks/endpoints/${created.body.id}`;
+      for (const field of ['url', 'events', 'status']) {
+        const res = await as()
+          .patch(path)
+          .send({ [field]: null });
+        expectProblem(res, 400);
+        expect(res.body.errors).toEqual({
+          [field]: [`${field} must not be null: leave it out to keep the current value`],
+        });
+      }
+      const cleared = await as().patch(path).send({ description: null }).expect(200);
+      expect(cleared.body.description).toBeNull();
+      const same = await as()
+        .patch(path)
+        .send({ url: NOWHERE, events: ['case.created'], status: 'enabled', description: null })
+        .expect(200);
+      expect(same.body.updated_at).toBe(cleared.body.updated_at);
+      const audited = await as()
+        .get(`/admin/audit-events?action=webhook_endpoint.updated&target_id=${created.body.id}`)
+        .expect(200);
+      expect(audited.body.items).toHaveLength(1);
+    });
+
     it('rotates the secret: a new one, the old one signing on until the grace ends', async () => {
       const created = await subscribe().expect(201);
       const before = Date.now();
@@ -130,6 +156,14 @@ describe('webhooks: endpoints and the outbox', () => {
       // WEBHOOK_SECRET_GRACE_HOURS defaults to 24.
       expect(graceEnds - before).toBeGreaterThan(23.9 * 3_600_000);
       expect(graceEnds - before).toBeLessThan(24.1 * 3_600_000);
+      // Once the grace has ended the old secret signs nothing, and the endpoint says so.
+      await owner.query(
+        `update webhook_endpoints set previous_secret_until = now() - interval '1 second'
+          where tenant_id = $1 and id = $2`,
+        [tenant.tenantId, created.body.id],
+      );
+      const after = await as().get(`/webhooks/endpoints/${created.body.id}`).expect(200);
+      expect(after.body.previous_secret_expires_at).toBeNull();
     });
 
     it.each([
@@ -169,6 +203,27 @@ describe('webhooks: endpoints and the outbox', () => {
       const theirs = await as(other.adminKey).get('/webhooks/endpoints').expect(200);
       expect(theirs.body.items).toEqual([]);
     });
+  });
+
+  it('caps a tenant at WEBHOOK_MAX_ENDPOINTS (20) endpoints, also when they are created at once', async () => {
+    const crowded = await bootstrapTenant(api.http, 'Crowded Webhook Clinic');
+    const results = await Promise.all(
+      Array.from({ length: 23 }, () =>
+        withKey(api, crowded.adminKey)
+          .post('/webhooks/endpoints')
+          .send({ url: NOWHERE, events: ['case.created'] }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(20);
+    const refused = results.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(3);
+    for (const res of refused) {
+      expectProblem(res, 409);
+      expect(res.body.type).toBe('urn:clincore:problem:webhook-endpoint-limit');
+      expect(res.body.detail).toMatch(/20 webhook endpoints/);
+    }
+    const list = await withKey(api, crowded.adminKey).get('/webhooks/endpoints').expect(200);
+    expect(list.body.items).toHaveLength(20);
   });
 
   describe('the outbox', () => {
@@ -299,6 +354,71 @@ describe('webhooks: endpoints and the outbox', () => {
       );
       expect(rows[0]).toEqual({ cases: 2, events: 2, without_event: 0 });
     });
+  });
+
+  it('keeps events WEBHOOK_RETENTION_DAYS: the daily sweep deletes older ones with their deliveries, never one still pending', async () => {
+    const clinic = await bootstrapTenant(api.http, 'Retention Webhook Clinic');
+    await withKey(api, clinic.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: NOWHERE, events: ['case.created'] })
+      .expect(201);
+    const [oldDone, oldPending, recentDone] = [
+      await createCase(api.http, clinic.adminKey),
+      await createCase(api.http, clinic.adminKey),
+      await createCase(api.http, clinic.adminKey),
+    ];
+    const settle = (caseId: string) =>
+      owner.query(
+        `update webhook_deliveries set status = 'succeeded', next_attempt_at = null
+          where tenant_id = $1 and case_id = $2`,
+        [clinic.tenantId, caseId],
+      );
+    await settle(oldDone.id);
+    await settle(recentDone.id);
+    await owner.query(
+      `update webhook_events set created_at = now() - interval '31 days'
+        where tenant_id = $1 and case_id = any($2)`,
+      [clinic.tenantId, [oldDone.id, oldPending.id]],
+    );
+    const ownerUrl = process.env.MIGRATION_DATABASE_URL;
+    if (!ownerUrl) throw new Error('global setup did not set MIGRATION_DATABASE_URL');
+    expect(await sweepWebhookEvents(ownerUrl, 30)).toBeGreaterThanOrEqual(1);
+    const left = await owner.query<{ case_id: string; deliveries: number }>(
+      `select ev.case_id, (select count(*)::int from webhook_deliveries d
+                            where d.tenant_id = ev.tenant_id and d.event_id = ev.id) as deliveries
+         from webhook_events ev where ev.tenant_id = $1 order by ev.created_at`,
+      [clinic.tenantId],
+    );
+    expect(left.rows).toEqual([
+      { case_id: oldPending.id, deliveries: 1 },
+      { case_id: recentDone.id, deliveries: 1 },
+    ]);
+  });
+
+  it('counts in the queue metrics only deliveries of enabled endpoints: a disabled one waits for its tenant', async () => {
+    const clinic = await bootstrapTenant(api.http, 'Queue Metrics Clinic');
+    const endpoint = await withKey(api, clinic.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: NOWHERE, events: ['case.created'] })
+      .expect(201);
+    await createCase(api.http, clinic.adminKey);
+    await createCase(api.http, clinic.adminKey);
+    const app = await connect('app');
+    try {
+      const pending = async () =>
+        Number(
+          (await app.query<{ pending: string }>('select pending from webhook_queue_stats()'))
+            .rows[0]?.pending,
+        );
+      const enabled = await pending();
+      await withKey(api, clinic.adminKey)
+        .patch(`/webhooks/endpoints/${endpoint.body.id}`)
+        .send({ status: 'disabled' })
+        .expect(200);
+      expect(await pending()).toBe(enabled - 2);
+    } finally {
+      await app.end();
+    }
   });
 
   describe('deliveries API', () => {

@@ -35,6 +35,7 @@ import {
   deliveryNotFound,
   deliveryPending,
   endpointDisabled,
+  endpointLimit,
   endpointNotFound,
   invalidDeliveryCursor,
   urlRefused,
@@ -657,7 +658,10 @@ function webhookProblems(): Record<string, Partial<Record<number, Array<[string,
     toProblem(urlRefused('url must not point at a private address')),
   ];
   return {
-    'POST /webhooks/endpoints': { 400: [refused] },
+    'POST /webhooks/endpoints': {
+      400: [refused],
+      409: [['The tenant has the most endpoints it may have', toProblem(endpointLimit(20))]],
+    },
     'GET /webhooks/endpoints/{id}': { 404: [noEndpoint] },
     'PATCH /webhooks/endpoints/{id}': { 400: [refused], 404: [noEndpoint] },
     'DELETE /webhooks/endpoints/{id}': { 404: [noEndpoint] },

@@ -274,6 +274,8 @@ function webhooksProblem(exception: WebhooksException): Problem {
       return make(409, 'Webhook delivery pending');
     case WebhooksErrorCode.EndpointDisabled:
       return make(409, 'Webhook endpoint disabled');
+    case WebhooksErrorCode.EndpointLimit:
+      return make(409, 'Webhook endpoint limit reached');
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ValidationError } from 'class-validator';
+import { NOT_NULL_RULE } from './optional-not-null.validator';
 import { DomainException } from './domain.exception';
 
 /** A request whose body, query or parameters fail validation: 400 with per-field messages. */
@@ -51,6 +52,8 @@ const TYPE_RULES = new Set(['isString', 'isInt', 'isNumber', 'isBoolean', 'isObj
  * type, each message once.
  */
 function messagesOf(constraints: Record<string, string>): string[] {
+  const notNull = constraints[NOT_NULL_RULE];
+  if (notNull !== undefined) return [notNull];
   const names = Object.keys(constraints);
   const typeRules = names.filter((name) => TYPE_RULES.has(name));
   const said = (typeRules.length > 0 ? typeRules : names).map((name) => constraints[name] ?? '');

@@ -26,6 +26,7 @@ import {
   deliveryNotFound,
   deliveryPending,
   endpointDisabled,
+  endpointLimit,
   endpointNotFound,
   invalidDeliveryCursor,
   urlRefused,
@@ -81,13 +82,20 @@ export class WebhookEndpointsService {
   ): Promise<WebhookEndpointWithSecretDto> {
     this.checkUrl(dto.url);
     const tenantId = tenantIdOf(tenant);
+    // Serialized per tenant, so that two creations at once cannot both take the last place: the
+    // count below is a statement of its own, whose snapshot is taken after the lock.
+    await this.sql.query(
+      `select pg_advisory_xact_lock(hashtextextended('clincore-webhook-endpoints:' || $1, 0))`,
+      [tenantId],
+    );
     const id = randomUUID();
     const secret = mintWebhookSecret();
     const now = new Date();
     const [row] = await this.sql.query<EndpointRow>(
       `insert into webhook_endpoints (tenant_id, id, url, description, events, status, secret,
                                       created_at, updated_at)
-       values ($1, $2, $3, $4, $5, 'enabled', $6, $7, $7)
+       select $1, $2, $3, $4, $5, 'enabled', $6, $7, $7
+        where (select count(*) from webhook_endpoints where tenant_id = $1) < $8
        returning ${ENDPOINT_COLUMNS}`,
       [
         tenantId,
@@ -97,8 +105,10 @@ export class WebhookEndpointsService {
         dto.events,
         this.box.seal(secret, tenantId, id),
         now,
+        this.config.maxEndpointsPerTenant,
       ],
     );
+    if (!row) throw endpointLimit(this.config.maxEndpointsPerTenant);
     const endpoint = toEndpointDto(required(row));
     await this.auditChange(tenant, 'webhook_endpoint.created', id, null, auditView(endpoint));
     return Object.assign(endpoint, { secret });
@@ -126,6 +136,8 @@ export class WebhookEndpointsService {
   ): Promise<WebhookEndpointDto> {
     if (dto.url !== undefined) this.checkUrl(dto.url);
     const before = toEndpointDto(await this.find(tenant, id, true));
+    // A change to nothing changes nothing: no new updated_at, no audit event.
+    if (changesNothing(before, dto)) return before;
     // Enabling again starts the five-day failure clock afresh.
     const [row] = await this.sql.query<EndpointRow>(
       `update webhook_endpoints
@@ -339,6 +351,19 @@ function auditView(endpoint: WebhookEndpointDto): object {
   return { url, events, description, status };
 }
 
+function changesNothing(before: WebhookEndpointDto, dto: UpdateWebhookEndpointDto): boolean {
+  const sameEvents =
+    dto.events === undefined ||
+    (dto.events.length === before.events.length &&
+      dto.events.every((event) => before.events.includes(event)));
+  return (
+    (dto.url === undefined || dto.url === before.url) &&
+    sameEvents &&
+    (dto.description === undefined || dto.description === before.description) &&
+    (dto.status === undefined || dto.status === before.status)
+  );
+}
+
 export function toEndpointDto(row: EndpointRow): WebhookEndpointDto {
   return {
     id: row.id,
@@ -346,7 +371,11 @@ export function toEndpointDto(row: EndpointRow): WebhookEndpointDto {
     events: row.events as WebhookEndpointDto['events'],
     description: row.description,
     status: row.status,
-    previous_secret_expires_at: row.previous_secret_until?.toISOString() ?? null,
+    // Past its grace the old secret signs nothing: say so, rather than show a time gone by.
+    previous_secret_expires_at:
+      row.previous_secret_until && row.previous_secret_until.getTime() > Date.now()
+        ? row.previous_secret_until.toISOString()
+        : null,
     failing_since: row.failing_since?.toISOString() ?? null,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

@@ -21,6 +21,9 @@ export interface WebhooksConfig {
   tenantConcurrency: number;
   /** An endpoint failing this long without one success is disabled. */
   disableAfterMs: number;
+  /** Endpoints a tenant may have: each is fanned out to, and read by every claim. */
+  maxEndpointsPerTenant: number;
+
   /** AES-256-GCM key sealing endpoint secrets at rest; undefined: development key in DATA_DIR. */
   secretKey: Buffer | undefined;
 }
@@ -70,6 +73,7 @@ export function loadWebhooksConfig(env: NodeJS.ProcessEnv = process.env): Webhoo
       100,
     ),
     disableAfterMs: envInt(env, 'WEBHOOK_DISABLE_AFTER_HOURS', 120, 1, 24 * 365) * HOUR,
+    maxEndpointsPerTenant: envInt(env, 'WEBHOOK_MAX_ENDPOINTS', 20, 1, 1000),
     secretKey: parseSecretKey(envString(env, 'WEBHOOK_SECRET_KEY'), production),
   };
 }

@@ -7,6 +7,7 @@ export enum WebhooksErrorCode {
   DeliveryPending = 'webhook-delivery-pending',
   EndpointDisabled = 'webhook-endpoint-disabled',
   InvalidCursor = 'invalid-cursor',
+  EndpointLimit = 'webhook-endpoint-limit',
 }
 
 export class WebhooksException extends DomainException<WebhooksErrorCode> {
@@ -52,3 +53,9 @@ export const urlRefused = (refusal: string): WebhooksException =>
   new WebhooksException(WebhooksErrorCode.InvalidUrl, `The url is refused: ${refusal}.`, {
     url: [refusal],
   });
+
+export const endpointLimit = (max: number): WebhooksException =>
+  new WebhooksException(
+    WebhooksErrorCode.EndpointLimit,
+    `This tenant has ${String(max)} webhook endpoints, the most it may have; delete one, or subscribe one endpoint to more events.`,
+  );

@@ -1381,7 +1381,7 @@ export interface components {
             status: "enabled" | "disabled";
             /**
              * Format: date-time
-             * @description Until when the secret replaced by the last rotation still signs beside the new one
+             * @description Until when the secret replaced by the last rotation still signs beside the new one; null when none does (never rotated, or its grace has ended)
              */
             previous_secret_expires_at: string | null;
             /**
@@ -1413,7 +1413,7 @@ export interface components {
             status: "enabled" | "disabled";
             /**
              * Format: date-time
-             * @description Until when the secret replaced by the last rotation still signs beside the new one
+             * @description Until when the secret replaced by the last rotation still signs beside the new one; null when none does (never rotated, or its grace has ended)
              */
             previous_secret_expires_at: string | null;
             /**
@@ -1436,8 +1436,11 @@ export interface components {
              */
             url?: string;
             events?: ("case.created" | "case.updated" | "case.finalized" | "case.verified")[];
-            /** @example Ward dashboard */
-            description?: string;
+            /**
+             * @description null clears it
+             * @example Ward dashboard
+             */
+            description?: string | null;
             /**
              * @description disabled: no new event is queued for it and pending deliveries wait; enabled again, they go out in order
              * @enum {string}

@@ -29,10 +29,16 @@ export class WebhookDeliveryDto {
   })
   status!: WebhookDeliveryStatus;
 
-  @ApiProperty({ minimum: 0 })
+  @ApiProperty({ type: 'integer', minimum: 0 })
   attempts!: number;
 
-  @ApiProperty({ nullable: true, type: Number, description: 'HTTP status of the last attempt' })
+  @ApiProperty({
+    nullable: true,
+    type: 'integer',
+    minimum: 100,
+    maximum: 999,
+    description: 'HTTP status of the last attempt',
+  })
   last_status_code!: number | null;
 
   @ApiProperty({

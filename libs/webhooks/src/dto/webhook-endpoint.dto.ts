@@ -8,6 +8,7 @@ import {
   IsOptional,
   IsString,
 } from 'class-validator';
+import { OptionalNotNull } from '@clincore/common/optional-not-null.validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../webhook-event-types';
 
@@ -56,13 +57,13 @@ export class UpdateWebhookEndpointDto {
     maxLength: 2048,
     description: URL_DESCRIPTION,
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @CodePointLength(1, 2048)
   url?: string;
 
   @ApiPropertyOptional({ type: [String], enum: WEBHOOK_EVENT_TYPES, minItems: 1 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
@@ -70,18 +71,24 @@ export class UpdateWebhookEndpointDto {
   @IsIn(WEBHOOK_EVENT_TYPES, { each: true })
   events?: WebhookEventType[];
 
-  @ApiPropertyOptional({ example: 'Ward dashboard', maxLength: 500 })
+  @ApiPropertyOptional({
+    example: 'Ward dashboard',
+    maxLength: 500,
+    nullable: true,
+    type: String,
+    description: 'null clears it',
+  })
   @IsOptional()
   @IsString()
   @CodePointLength(0, 500)
-  description?: string;
+  description?: string | null;
 
   @ApiPropertyOptional({
     enum: ['enabled', 'disabled'],
     description:
       'disabled: no new event is queued for it and pending deliveries wait; enabled again, they go out in order',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(['enabled', 'disabled'])
   status?: WebhookEndpointStatus;
 }
@@ -112,7 +119,7 @@ export class WebhookEndpointDto {
     nullable: true,
     type: String,
     description:
-      'Until when the secret replaced by the last rotation still signs beside the new one',
+      'Until when the secret replaced by the last rotation still signs beside the new one; null when none does (never rotated, or its grace has ended)',
   })
   previous_secret_expires_at!: string | null;
 
