@@ -26,6 +26,13 @@ export const JSON_BODY_LIMITS: Readonly<JsonBodyLimits> = {
 };
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
+const FHIR_JSON = 'application/fhir+json';
+/**
+ * The routes that read a FHIR body (`@AcceptsFhirBundle()`), as METHOD path.
+ * Elsewhere application/fhir+json is a 415: read as plain JSON, a Bundle
+ * would only be refused member by member.
+ */
+const FHIR_BODY_ROUTES = new Set(['POST /cases']);
 const REJECTED = 'clincore-rejected: ';
 
 /**
@@ -80,6 +87,7 @@ function jsonUtf8Only(req: Request, _res: Response, next: NextFunction): void {
   if (!carriesContent(req)) return next();
   const header = req.headers['content-type'];
   if (header === undefined || !req.is(JSON_TYPES)) return next(notJson(header));
+  if (req.is(FHIR_JSON) && !FHIR_BODY_ROUTES.has(routeOf(req))) return next(fhirNotRead(req));
   let charset: string | undefined;
   try {
     charset = parseContentType(header).parameters.charset;
@@ -88,6 +96,20 @@ function jsonUtf8Only(req: Request, _res: Response, next: NextFunction): void {
   }
   if (charset === undefined || charset.toLowerCase() === 'utf-8') return next();
   next(notUtf8(charset));
+}
+
+/** As Express routes it: case-insensitive, a trailing slash ignored. */
+function routeOf(req: Request): string {
+  return `${req.method} ${req.path.toLowerCase().replace(/(.)\/$/, '$1')}`;
+}
+
+function fhirNotRead(req: Request): Error {
+  return Object.assign(
+    new Error(
+      `${REJECTED}${req.method} ${req.path} does not read FHIR: send its body as application/json. A FHIR Bundle opens a case at POST /cases?protocol=<name>.`,
+    ),
+    { status: 415, type: 'media.type.unsupported' },
+  );
 }
 
 export function notUtf8(charset: string): Error {

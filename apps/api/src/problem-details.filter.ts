@@ -21,6 +21,7 @@ import {
 } from '@clincore/signatures/signatures.exception';
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import { WebhooksErrorCode, WebhooksException } from '@clincore/webhooks/webhooks.exception';
+import { FhirImportErrorCode, FhirImportException } from '@clincore/fhir/fhir-import.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
 import {
   IdempotencyErrorCode,
@@ -115,6 +116,7 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
   if (exception instanceof IdempotencyException) return idempotencyProblem(exception);
   if (exception instanceof WebhooksException) return webhooksProblem(exception);
+  if (exception instanceof FhirImportException) return fhirImportProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -255,6 +257,19 @@ function replayProblem(exception: ReplayException): Problem {
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- exhaustive by design
     case ReplayErrorCode.NotFinalized:
       return problem(409, code, 'Case not finalized', exception.message);
+  }
+}
+
+function fhirImportProblem(exception: FhirImportException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
+  switch (code) {
+    case FhirImportErrorCode.InvalidBundle:
+      return make(400, 'Invalid FHIR Bundle');
+    case FhirImportErrorCode.ProtocolNotMapped:
+      return make(400, 'No FHIR mapping');
+    case FhirImportErrorCode.ProtocolInQuery:
+      return make(400, 'Invalid request');
   }
 }
 

@@ -16,6 +16,7 @@ import type { Response } from 'express';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
+import { AcceptsFhirBundle } from '@clincore/fhir/fhir-import.interceptor';
 import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
@@ -41,6 +42,8 @@ export class CasesController {
   constructor(private readonly cases: CasesService) {}
 
   @Post()
+  // Above @Idempotent(): its interceptor runs inside the idempotency one, so a replay reads no Bundle.
+  @AcceptsFhirBundle()
   @Idempotent()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
   @ApiBody(CREATE_CASE_BODY)

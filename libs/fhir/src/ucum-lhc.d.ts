@@ -8,7 +8,10 @@ declare module '@lhncbc/ucum-lhc' {
   interface ValidationResult {
     status: 'valid' | 'invalid' | 'error';
     msg: string[];
-    suggestions?: Array<{ msg: string; units: Array<[code: string, name: string, guidance: string]> }>;
+    suggestions?: Array<{
+      msg: string;
+      units: Array<[code: string, name: string, guidance: string]>;
+    }>;
   }
   export const UcumLhcUtils: {
     getInstance(): {

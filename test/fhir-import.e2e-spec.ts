@@ -1,0 +1,336 @@
+import type { Bundle, Observation } from '@medplum/fhirtypes';
+import {
+  bootstrapTenant,
+  expectProblem,
+  startApi,
+  type TestApi,
+  type TestTenant,
+  withKey,
+} from './support/api';
+import { NEWS2_INPUTS } from './support/cases';
+import {
+  bloodPressure,
+  cha2ds2vascBundle,
+  clincore,
+  curb65Bundle,
+  news2Bundle,
+  observation,
+  patient,
+  qsofaBundle,
+  quantity,
+} from './support/fhir-bundles';
+
+const FHIR = 'application/fhir+json; fhirVersion=4.0';
+type Entry = { resource: Observation };
+
+/**
+ * Creating a case from a FHIR R4 Bundle (POST /cases?protocol=…, issue 21):
+ * realistic Bundles per protocol open the case a JSON POST with the same
+ * inputs opens, and every kind of problem is a 400 naming where it is.
+ */
+describe('POST /cases from FHIR', () => {
+  let api: TestApi;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    api = await startApi();
+    tenant = await bootstrapTenant(api.http, 'FHIR Hospital');
+  });
+  afterAll(() => api.close());
+
+  const as = (key = tenant.adminKey) => withKey(api, key);
+  const postFhir = (protocol: string | undefined, body: unknown, key = tenant.adminKey) =>
+    as(key)
+      .post(protocol === undefined ? '/cases' : `/cases?protocol=${protocol}`)
+      .set('Content-Type', FHIR)
+      .send(JSON.stringify(body));
+
+  /** The case the same inputs open as JSON: the FHIR one must score exactly as it does. */
+  async function asJson(protocol: string, subject: string, inputs: Record<string, unknown>) {
+    const res = await as()
+      .post('/cases')
+      .send({ protocol, subject_ref: subject, inputs })
+      .expect(201);
+    return res.body as { result: unknown };
+  }
+
+  describe('realistic inputs', () => {
+    it('news2: both SpO2 codings in one Observation, the BP panel, °F, {beats}/min; extra and entered-in-error Observations not read', async () => {
+      const res = await postFhir('news2', news2Bundle());
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        protocol: 'news2',
+        subject_ref: 'Patient/example-1',
+        status: 'open',
+        inputs: NEWS2_INPUTS,
+        result: { score: 6, risk: 'medium' },
+      });
+      expect(res.headers.etag).toBe('"1"');
+      expect(res.body.result).toEqual(
+        (await asJson('news2', 'Patient/example-1', NEWS2_INPUTS)).result,
+      );
+    });
+
+    it('qsofa: a transaction with request entries, the Patient by urn:uuid, the 55284-4 panel in kPa', async () => {
+      const inputs = { respiratory_rate: 24, altered_mentation: true, systolic_bp: 100 };
+      const res = await postFhir('qsofa', qsofaBundle());
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        subject_ref: 'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        inputs,
+        result: { score: 3, positive: true },
+      });
+      expect(res.body.result).toEqual((await asJson('qsofa', 'x', inputs)).result);
+    });
+
+    it('curb65: a batch, urea nitrogen and urea in mg/dL, age from birthDate on the date of the Observations', async () => {
+      const inputs = {
+        confusion: false,
+        urea_mmol_l: 7.9, // 22 mg/dL of urea nitrogen / 28.014 g/mol = 7.853 mmol/L of urea
+        respiratory_rate: 31,
+        systolic_bp: 88,
+        diastolic_bp: 58,
+        age: 76, // born 1950-03-01, observed 2026-11-20
+      };
+      const res = await postFhir('curb65', curb65Bundle());
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ subject_ref: 'Patient/example-1', inputs });
+      expect(res.body.result).toEqual((await asJson('curb65', 'x', inputs)).result);
+      // Urea itself in mg/dL: 48 / 60.06 g/mol = 7.99 mmol/L.
+      const urea = observation(
+        { code: '3091-6', display: 'Urea [Mass/volume] in Serum or Plasma' },
+        { valueQuantity: quantity(48, 'mg/dL') },
+      );
+      const again = await postFhir('curb65', curb65Bundle(urea)).expect(201);
+      expect(again.body.inputs.urea_mmol_l).toBe(8);
+    });
+
+    it('cha2ds2vasc: sex and age from the Patient, every condition sent explicitly, subject_ref from its ClinCore identifier', async () => {
+      const inputs = {
+        chf: false,
+        hypertension: true,
+        age: 70, // born 1956-06-15, observed 2026-11-20
+        diabetes: false,
+        stroke_tia_thromboembolism: false,
+        vascular_disease: true,
+        sex: 'female',
+      };
+      const res = await postFhir('cha2ds2vasc', cha2ds2vascBundle());
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ subject_ref: 'MRN-000123', inputs });
+      expect(res.body.result).toEqual((await asJson('cha2ds2vasc', 'x', inputs)).result);
+    });
+  });
+
+  describe('refusals, each naming where', () => {
+    const entries = (b: Bundle) => b.entry as Entry[];
+
+    it('missing: one key per input, naming the codes to send; dataAbsentReason counts as missing', async () => {
+      const b = news2Bundle();
+      b.entry = entries(b).filter(
+        (e) => !e.resource.code.coding?.some((c) => c.code === '8310-5' || c.code === '8867-4'),
+      );
+      const pulse = observation(
+        { code: '8867-4', display: 'Heart rate' },
+        { dataAbsentReason: { coding: [{ code: 'not-performed' }] } },
+      );
+      b.entry.push({ resource: pulse });
+      const res = await postFhir('news2', b);
+      expectProblem(res, 400);
+      expect(res.body.type).toBe('urn:clincore:problem:invalid-fhir-bundle');
+      expect(Object.keys(res.body.errors).sort()).toEqual(['pulse', 'temperature']);
+      expect(res.body.errors.temperature[0]).toMatch(/LOINC 8310-5 .*valueQuantity in Cel/);
+      expect(res.body.errors.pulse[0]).toMatch(/dataAbsentReason "not-performed"/);
+    });
+
+    it('duplicated: a second Observation for one input, even with an equal value', async () => {
+      const b = news2Bundle();
+      b.entry?.push({ resource: bloodPressure(105, 70) });
+      const res = await postFhir('news2', b);
+      expectProblem(res, 400);
+      const at = `Bundle.entry[${String((b.entry?.length ?? 0) - 1)}].resource.component[0]`;
+      expect(res.body.errors).toEqual({
+        [at]: [expect.stringMatching(/A second value for systolic_bp/)],
+      });
+    });
+
+    it('contradictory: an Age Observation against birthDate, and subjects that differ', async () => {
+      const b = curb65Bundle();
+      b.entry?.push({
+        resource: observation(
+          { code: '30525-0', display: 'Age' },
+          { valueQuantity: quantity(70, 'a') },
+        ),
+      });
+      const res = await postFhir('curb65', b);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual({
+        'Bundle.entry[5].resource.valueQuantity.value': [
+          'age is 70 here but 76 from Bundle.entry[0].resource.birthDate; send one, or make them agree.',
+        ],
+      });
+
+      const other = news2Bundle();
+      entries(other)[2]!.resource.subject = { reference: 'Patient/someone-else' };
+      const differs = await postFhir('news2', other);
+      expectProblem(differs, 400);
+      expect(differs.body.errors).toEqual({
+        'Bundle.entry[2].resource.subject': [
+          expect.stringMatching(
+            /^The subject Patient\/someone-else differs from Patient\/example-1/,
+          ),
+        ],
+      });
+    });
+
+    it('unconvertible: a unit that is not UCUM, a unit of another dimension, a non-UCUM system', async () => {
+      const b = news2Bundle();
+      const list = entries(b);
+      list[6]!.resource.valueQuantity = quantity(95, 'kg');
+      list[8]!.resource.valueQuantity = {
+        value: 38,
+        unit: 'Cel',
+        system: 'http://example.org/units',
+        code: 'Cel',
+      };
+      b.entry?.splice(5, 1, { resource: bloodPressure(105, 70, 'mmHg') });
+      const res = await postFhir('news2', b);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual({
+        'Bundle.entry[5].resource.component[0].valueQuantity.code': [
+          expect.stringMatching(/"mmHg" is not a UCUM unit code \(did you mean "mm\[Hg\]"\?\)/),
+        ],
+        'Bundle.entry[6].resource.valueQuantity.code': [
+          'pulse: kg cannot be converted to /min; send the value in /min or a unit UCUM converts to it.',
+        ],
+        'Bundle.entry[8].resource.valueQuantity.system': [
+          'The unit must be UCUM (system http://unitsofmeasure.org), not "http://example.org/units".',
+        ],
+      });
+    });
+
+    it('wrong value type: a string for a quantity, an integer for an explicit boolean', async () => {
+      const b = qsofaBundle();
+      const list = entries(b);
+      delete list[1]!.resource.valueQuantity;
+      list[1]!.resource.valueString = '24/min';
+      list[3]!.resource = clincore(
+        'altered_mentation',
+        { valueInteger: 1 },
+        list[3]!.resource.subject,
+      );
+      const res = await postFhir('qsofa', b);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual({
+        'Bundle.entry[1].resource.valueString': [
+          'respiratory_rate is read from valueQuantity, not valueString.',
+        ],
+        'Bundle.entry[3].resource.valueInteger': [
+          'altered_mentation is read from valueBoolean, not valueInteger.',
+        ],
+      });
+    });
+
+    it('no subject, a gender the score cannot use', async () => {
+      const b = cha2ds2vascBundle();
+      const list = entries(b);
+      list[0]!.resource = patient({ gender: 'unknown', birthDate: '1956-06-15' }) as never;
+      delete list[1]!.resource.subject;
+      const res = await postFhir('cha2ds2vasc', b);
+      expectProblem(res, 400);
+      expect(res.body.errors).toEqual({
+        'Bundle.entry[0].resource.gender': [
+          expect.stringMatching(/^gender "unknown" cannot be scored/),
+        ],
+        'Bundle.entry[1].resource.subject': [expect.stringMatching(/^No subject/)],
+      });
+    });
+
+    it('the engine range check names the Observation and the conversion; an exact value at the wrong precision is refused, not rounded', async () => {
+      const b = news2Bundle();
+      entries(b)[8]!.resource.valueQuantity = quantity(120, '[degF]');
+      const hot = await postFhir('news2', b);
+      expectProblem(hot, 400);
+      expect(hot.body.errors).toEqual({
+        'Bundle.entry[8].resource.valueQuantity.value': [
+          'temperature must be between 25 and 45 °C (120 [degF] = 48.9 Cel)',
+        ],
+      });
+      entries(b)[8]!.resource.valueQuantity = quantity(38.25, 'Cel');
+      const precise = await postFhir('news2', b);
+      expectProblem(precise, 400);
+      expect(precise.body.errors).toEqual({
+        'Bundle.entry[8].resource.valueQuantity.value': [
+          'temperature must have at most 1 decimal place',
+        ],
+      });
+    });
+
+    it('protocol: none, unknown, generic, or sent in the query of a JSON body', async () => {
+      const none = await postFhir(undefined, news2Bundle());
+      expectProblem(none, 400);
+      expect(none.body.errors.protocol[0]).toMatch(
+        /required in the query with a FHIR body: one of cha2ds2vasc, curb65, news2, qsofa/,
+      );
+      expectProblem(await postFhir('apache2', news2Bundle()), 400);
+      const generic = await postFhir('generic', news2Bundle());
+      expectProblem(generic, 400);
+      expect(generic.body.detail).toBe(
+        'generic has no FHIR mapping: send its inputs as JSON (Content-Type: application/json).',
+      );
+      const json = await as()
+        .post('/cases?protocol=news2')
+        .send({ protocol: 'news2', subject_ref: 'MRN-1', inputs: NEWS2_INPUTS });
+      expectProblem(json, 400);
+      expect(json.body.errors).toEqual({
+        protocol: ['send protocol in the JSON body, not in the query'],
+      });
+    });
+
+    it('not a Bundle of a readable type; FHIR elsewhere is a 415', async () => {
+      const notBundle = await postFhir('news2', { resourceType: 'Observation' });
+      expectProblem(notBundle, 400);
+      expect(Object.keys(notBundle.body.errors)).toEqual(['Bundle.resourceType']);
+      const history = await postFhir('news2', { ...news2Bundle(), type: 'history' });
+      expectProblem(history, 400);
+      expect(history.body.errors['Bundle.type']).toEqual([
+        'Bundle.type is "history"; send collection, batch or transaction.',
+      ]);
+      const elsewhere = await as()
+        .post('/admin/api-keys')
+        .set('Content-Type', FHIR)
+        .send(JSON.stringify({ name: 'fhir', role: 'member' }));
+      expectProblem(elsewhere, 415);
+      expect(elsewhere.body.detail).toMatch(/^POST \/admin\/api-keys does not read FHIR/);
+    });
+  });
+
+  describe('like any other case', () => {
+    it('finalizes and verify-replays', async () => {
+      const created = await postFhir('curb65', curb65Bundle()).expect(201);
+      const id = created.body.id as string;
+      await as()
+        .post(`/cases/${id}/finalize`)
+        .send({ signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' })
+        .expect(200);
+      const replay = await as().post(`/cases/${id}/verify-replay`).expect(200);
+      expect(replay.body.ok).toBe(true);
+    });
+
+    it('replays the first answer to an Idempotency-Key, and refuses the key for another protocol', async () => {
+      const key = 'fhir-8e03978e-40d5-43e8-bc93-6894a57f9324';
+      const first = await postFhir('news2', news2Bundle()).set('Idempotency-Key', key).expect(201);
+      const again = await postFhir('news2', news2Bundle()).set('Idempotency-Key', key).expect(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(first.body);
+      // Same Bundle, other query: another request, not a retry.
+      expectProblem(await postFhir('qsofa', news2Bundle()).set('Idempotency-Key', key), 422);
+    });
+
+    it("is not another tenant's to see", async () => {
+      const created = await postFhir('qsofa', qsofaBundle()).expect(201);
+      const other = await bootstrapTenant(api.http, 'Other FHIR Hospital');
+      expectProblem(await as(other.adminKey).get(`/cases/${created.body.id as string}`), 404);
+    });
+  });
+});
