@@ -1,4 +1,5 @@
 import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import {
   bootstrapTenant,
   expectProblem,
@@ -21,6 +22,9 @@ import {
 } from './support/fhir-bundles';
 
 const FHIR = 'application/fhir+json; fhirVersion=4.0';
+interface RequestBodyObject {
+  content: Record<string, { schema?: unknown; examples?: unknown }>;
+}
 type Entry = { resource: Observation };
 
 /**
@@ -332,5 +336,57 @@ describe('POST /cases from FHIR', () => {
       const other = await bootstrapTenant(api.http, 'Other FHIR Hospital');
       expectProblem(await as(other.adminKey).get(`/cases/${created.body.id as string}`), 404);
     });
+  });
+});
+
+describe('POST /cases from FHIR in the OpenAPI document', () => {
+  let api: TestApi;
+
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(() => api.close());
+
+  it('shows the Bundle after JSON, the protocol query, and per protocol an example that opens the case its JSON example opens', async () => {
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as OpenAPIObject;
+    const create = doc.paths['/cases']?.post;
+    const content = (create?.requestBody as RequestBodyObject).content;
+    expect(Object.keys(content)).toEqual(['application/json', 'application/fhir+json']);
+    expect(content['application/fhir+json']?.schema).toEqual({
+      $ref: '#/components/schemas/FhirCaseBundle',
+    });
+    expect(create?.parameters).toContainEqual(
+      expect.objectContaining({ name: 'protocol', in: 'query', required: false }),
+    );
+    // Only POST /cases takes FHIR: what json-body.ts lets through.
+    const fhirOperations = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item as Record<string, { requestBody?: RequestBodyObject }>)
+        .filter(([, op]) => op.requestBody?.content['application/fhir+json'])
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(fhirOperations).toEqual(['POST /cases']);
+
+    const tenant = await bootstrapTenant(api.http, 'FHIR Example Hospital');
+    const fhirExamples = content['application/fhir+json']?.examples as Record<
+      string,
+      { value: unknown }
+    >;
+    const jsonExamples = content['application/json']?.examples as Record<
+      string,
+      { value: { inputs: unknown } }
+    >;
+    expect(Object.keys(fhirExamples)).toEqual(['news2', 'qsofa', 'curb65', 'cha2ds2vasc']);
+    for (const [protocol, example] of Object.entries(fhirExamples)) {
+      const res = await api.http
+        .post(`/cases?protocol=${protocol}`)
+        .set('X-API-Key', tenant.adminKey)
+        .set('Content-Type', FHIR)
+        .send(JSON.stringify(example.value))
+        .expect(201);
+      expect(res.body).toMatchObject({
+        subject_ref: 'MRN-000123',
+        inputs: jsonExamples[protocol]?.value.inputs,
+      });
+    }
   });
 });

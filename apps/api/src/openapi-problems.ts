@@ -206,7 +206,8 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
     "The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant",
   '404': 'No such resource in this tenant',
   '413': 'The request body is larger than this server accepts (BODY_LIMIT_BYTES)',
-  '415': 'The request body is not UTF-8 JSON (Content-Type: application/json)',
+  '415':
+    'The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it)',
   '431':
     'The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id',
   '503': 'The database is unavailable or did not answer in time; retry after Retry-After',

@@ -3,6 +3,7 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swag
 import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { caseInputSchemas } from '@clincore/cases/dto/case-inputs.openapi';
+import { documentFhirImport } from '@clincore/fhir/fhir-import.openapi';
 import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
 import { webhookEventSchemas } from '@clincore/webhooks/webhook-events.openapi';
 import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller';
@@ -86,7 +87,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     schemas: { ...caseInputSchemas(), ...webhookEventSchemas() },
   };
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
-  return documentProblems(documentIdempotency(nullableReferences(document)));
+  return documentProblems(documentIdempotency(documentFhirImport(nullableReferences(document))));
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

@@ -1481,6 +1481,25 @@ export interface components {
             /** @description Pass as cursor for the next page */
             next_cursor: string | null;
         };
+        /** @description A FHIR R4 Bundle (collection, batch or transaction) holding Observations and optionally the Patient; sent with ?protocol=<name>. Inputs are read by code, units converted with UCUM; docs/fhir.md ("Creating a case from FHIR") gives the codes per protocol and every rule. Other resources are not read; the requests of a batch or transaction are not run. */
+        FhirCaseBundle: {
+            /** @enum {string} */
+            resourceType: "Bundle";
+            /** @enum {string} */
+            type: "collection" | "batch" | "transaction";
+            entry?: ({
+                fullUrl?: string;
+                resource: {
+                    resourceType: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
         /** @description Any path or method this document does not list: a 404 problem (type not-found). */
@@ -2075,7 +2094,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2199,7 +2218,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2453,9 +2472,12 @@ export interface operations {
     };
     CasesController_create: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only with Content-Type: application/fhir+json: the protocol that scores the Bundle (a JSON body names its protocol itself, and a JSON request with ?protocol is a 400). docs/fhir.md says which Observations each protocol reads. */
+                protocol?: "cha2ds2vasc" | "curb65" | "news2" | "qsofa";
+            };
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2464,6 +2486,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateNews2Case"] | components["schemas"]["CreateQsofaCase"] | components["schemas"]["CreateCurb65Case"] | components["schemas"]["CreateCha2ds2vascCase"] | components["schemas"]["CreateGenericCase"];
+                "application/fhir+json": components["schemas"]["FhirCaseBundle"];
             };
         };
         responses: {
@@ -2563,7 +2586,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2930,7 +2953,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3285,7 +3308,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3401,7 +3424,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3484,7 +3507,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3615,7 +3638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3698,7 +3721,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3802,7 +3825,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3982,7 +4005,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4051,7 +4074,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4235,7 +4258,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4389,7 +4412,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4587,7 +4610,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4703,7 +4726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5045,7 +5068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5222,7 +5245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5288,7 +5311,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5419,7 +5442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5502,7 +5525,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5634,7 +5657,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5872,7 +5895,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6004,7 +6027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
