@@ -132,7 +132,10 @@ describe('POST /cases from FHIR', () => {
     it('missing: one key per input, naming the codes to send; dataAbsentReason counts as missing', async () => {
       const b = news2Bundle();
       b.entry = entries(b).filter(
-        (e) => !e.resource.code.coding?.some((c) => c.code === '8310-5' || c.code === '8867-4'),
+        (e) =>
+          !(e.resource as Partial<Observation>).code?.coding?.some(
+            (c) => c.code === '8310-5' || c.code === '8867-4',
+          ),
       );
       const pulse = observation(
         { code: '8867-4', display: 'Heart rate' },
