@@ -31,7 +31,8 @@ export interface Code {
  * Where one input comes from.
  * - quantity: Observation.valueQuantity (or a component of `panel`) in any UCUM
  *   unit convertible to `unit`; the first code is the one exported.
- * - coded: Observation.valueCodeableConcept, each answer mapped to an engine value.
+ * - coded: Observation.valueCodeableConcept, each answer mapped to an engine value;
+ *   the first answer for a value is the one exported.
  * - explicit: Observation.value[x] of `valueType` under a ClinCore code.
  * - age: Patient.birthDate at the time of assessment, or an Observation (LOINC 30525-0).
  * - sex: Patient.gender, or an Observation (LOINC 46098-0).
@@ -149,6 +150,11 @@ export const PROTOCOL_MAPPINGS: Readonly<Record<string, ProtocolMapping>> = {
         codes: [snomed('1104441000000107', 'Alert Confusion Voice Pain Unresponsive scale score')],
         answers: [
           { code: snomed('248234008', 'Mentally alert'), value: 'alert' },
+          // The engine keeps C, V, P and U as one value: exported as that, not as one of them.
+          {
+            code: clincore('cvpu', 'Confusion, voice, pain or unresponsive (any ACVPU but alert)'),
+            value: 'cvpu',
+          },
           { code: snomed('130987000', 'Acute confusion'), value: 'cvpu' },
           { code: snomed('300202002', 'Responds to voice'), value: 'cvpu' },
           { code: snomed('450847001', 'Responds to pain'), value: 'cvpu' },
