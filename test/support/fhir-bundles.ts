@@ -192,7 +192,8 @@ export function news2Bundle(): Bundle {
     ),
     clincore('spo2_scale', { valueInteger: 1 }),
     observation(
-      { system: SNOMED, code: '1104591000000109', display: 'Air or oxygen' },
+      // NHS guidance codes the answers; the question has only a ClinCore code.
+      { system: CLINCORE, code: 'on_oxygen', display: 'Air or oxygen' },
       {
         valueCodeableConcept: {
           coding: [{ system: SNOMED, code: '722742002', display: 'Breathing room air' }],

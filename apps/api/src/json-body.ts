@@ -5,7 +5,6 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { requestIdOf } from '@clincore/common/request-id';
 import { describeBytes } from './byte-size';
 import { type Problem, sendProblem, toProblem } from './problem-details.filter';
 
@@ -407,7 +406,7 @@ const DETAILS: Record<string, string> = {
 };
 
 function bodyErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  sendProblem(res, bodyProblem(error), req.originalUrl, requestIdOf(req));
+  sendProblem(req, res, bodyProblem(error));
 }
 
 export function bodyProblem(error: unknown): Problem {

@@ -2,11 +2,12 @@ import type { Bundle, BundleEntry, Observation, Patient } from '@medplum/fhirtyp
 import type { OpenAPIObject, SchemaObject } from '@nestjs/swagger';
 import { protocolRegistry } from '@clincore/cases/engine/protocol.registry';
 import { type InputSource, PROTOCOL_MAPPINGS, UCUM } from './fhir-mapping';
-import { BUNDLE_TYPES, SUBJECT_REF_SYSTEM } from './fhir-import';
-import { FHIR_JSON } from './fhir-import.service';
+import { BUNDLE_TYPES } from './fhir-import';
+import { FHIR_JSON } from './fhir-media';
+import { SUBJECT_REF_SYSTEM } from './fhir-subject';
 
 /** The component that names the FHIR request body of POST /cases. */
-export const FHIR_BUNDLE_SCHEMA = 'FhirCaseBundle';
+export const FHIR_BUNDLE_SCHEMA = 'FhirCreateCaseBundle';
 
 const FHIR_BUNDLE: SchemaObject = {
   type: 'object',
@@ -57,7 +58,7 @@ export function documentFhirImport(document: OpenAPIObject): OpenAPIObject {
           protocol.name,
           {
             summary: `${protocol.description} (send with ?protocol=${protocol.name})`,
-            value: exampleBundle(protocol.name, protocol.example),
+            value: importExample(protocol.name, protocol.example),
           },
         ]),
     ),
@@ -73,7 +74,7 @@ const PATIENT_URL = 'urn:uuid:7d0b2f6c-3a1e-4e7b-9c5d-2b8a6f4e1c30';
 const EFFECTIVE = '2026-11-20T09:30:00Z';
 
 /** A Bundle an EHR could send for these inputs: one Observation per input, BP as a panel. */
-export function exampleBundle(protocol: string, inputs: Record<string, unknown>): Bundle {
+export function importExample(protocol: string, inputs: Record<string, unknown>): Bundle {
   const mapping = PROTOCOL_MAPPINGS[protocol];
   if (!mapping) throw new Error(`no FHIR mapping for ${protocol}`);
   const patient: Patient = {

@@ -4,10 +4,9 @@ import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception'
 import type { FieldErrors } from '@clincore/cases/engine/protocol';
 import { protocolRegistry } from '@clincore/cases/engine/protocol.registry';
 import { PROTOCOL_MAPPINGS } from './fhir-mapping';
+import { FHIR_JSON } from './fhir-media';
 import { readBundle, type Translation } from './fhir-import';
 import { FhirImportErrorCode, FhirImportException } from './fhir-import.exception';
-
-export const FHIR_JSON = 'application/fhir+json';
 
 /** Whether the request's body is declared FHIR JSON (parameters such as fhirVersion=4.0 aside). */
 export function sendsFhir(req: Pick<Request, 'headers'>): boolean {

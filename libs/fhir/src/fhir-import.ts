@@ -1,6 +1,7 @@
 import type { FieldRule, InputSchema } from '@clincore/cases/engine/input-schema';
 import type { FieldErrors } from '@clincore/cases/engine/protocol';
 import { type Code, type InputSource, LOINC, type ProtocolMapping, UCUM } from './fhir-mapping';
+import { SUBJECT_REF_SYSTEM } from './fhir-subject';
 import { convertUnit, roundHalfAwayFromZero } from './fhir-units';
 
 /**
@@ -21,8 +22,6 @@ export const OLD_BP_PANEL: Code = {
   code: '55284-4',
   display: 'Blood pressure systolic and diastolic',
 };
-/** A Patient identifier with this system carries a free-text subject_ref as its value. */
-export const SUBJECT_REF_SYSTEM = 'urn:clincore:fhir:subject-ref';
 
 export interface CaseRequest {
   protocol: string;

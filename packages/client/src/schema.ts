@@ -153,7 +153,10 @@ export interface paths {
         /** List the tenant's cases, newest first (keyset pagination) */
         get: operations["CasesController_list"];
         put?: never;
-        /** Open a case: validate and score the inputs with the protocol */
+        /**
+         * Open a case: validate and score the inputs with the protocol
+         * @description With `Accept: application/fhir+json` (optionally `; fhirVersion=4.0`) the case is answered as a FHIR R4 Bundle and every error as an OperationOutcome (docs/fhir.md); JSON stays the default.
+         */
         post: operations["CasesController_create"];
         delete?: never;
         options?: never;
@@ -168,7 +171,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One case */
+        /**
+         * One case
+         * @description With `Accept: application/fhir+json` (optionally `; fhirVersion=4.0`) the case is answered as a FHIR R4 Bundle and every error as an OperationOutcome (docs/fhir.md); JSON stays the default.
+         */
         get: operations["CasesController_get"];
         put?: never;
         post?: never;
@@ -438,6 +444,23 @@ export interface paths {
         put?: never;
         /** Send a succeeded or failed delivery once more, now */
         post: operations["WebhooksController_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/R4/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The FHIR R4 CapabilityStatement: what this server does in FHIR (public) */
+        get: operations["FhirController_metadata"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1482,7 +1505,7 @@ export interface components {
             next_cursor: string | null;
         };
         /** @description A FHIR R4 Bundle (collection, batch or transaction) holding Observations and optionally the Patient; sent with ?protocol=<name>. Inputs are read by code, units converted with UCUM; docs/fhir.md ("Creating a case from FHIR") gives the codes per protocol and every rule. Other resources are not read; the requests of a batch or transaction are not run. */
-        FhirCaseBundle: {
+        FhirCreateCaseBundle: {
             /** @enum {string} */
             resourceType: "Bundle";
             /** @enum {string} */
@@ -1500,6 +1523,81 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description A case as a FHIR R4 Bundle (http://hl7.org/fhir/R4/bundle.html) of type collection: RiskAssessment, the score Observation, one Observation per input, and once finalized a Provenance and a Binary (docs/fhir.md). */
+        FhirBundle: {
+            /** @enum {string} */
+            resourceType: "Bundle";
+            id: string;
+            meta?: {
+                [key: string]: unknown;
+            };
+            identifier?: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            type: "collection";
+            /** Format: date-time */
+            timestamp?: string;
+            entry: {
+                fullUrl: string;
+                resource: {
+                    /** @enum {string} */
+                    resourceType: "RiskAssessment" | "Observation" | "Provenance" | "Binary";
+                    id: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description An error on a FHIR request (http://hl7.org/fhir/R4/operationoutcome.html): one issue per field message (expression names the field or FHIRPath location), else one whose diagnostics is the detail; the request id is the id (when a valid FHIR id) and the urn:clincore:fhir:extension:request-id extension. */
+        OperationOutcome: {
+            /** @enum {string} */
+            resourceType: "OperationOutcome";
+            id?: string;
+            extension?: {
+                [key: string]: unknown;
+            }[];
+            issue: ({
+                /** @enum {string} */
+                severity: "fatal" | "error" | "warning" | "information";
+                code: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+                diagnostics?: string;
+                expression?: string[];
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description What this server does in FHIR R4 (http://hl7.org/fhir/R4/capabilitystatement.html). */
+        CapabilityStatement: {
+            /** @enum {string} */
+            resourceType: "CapabilityStatement";
+            /** @enum {string} */
+            status: "active";
+            date: string;
+            /** @enum {string} */
+            kind: "instance";
+            software?: {
+                [key: string]: unknown;
+            };
+            implementation?: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            fhirVersion: "4.0.1";
+            format: string[];
+            rest?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
         /** @description Any path or method this document does not list: a 404 problem (type not-found). */
@@ -1511,6 +1609,7 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
+                "application/fhir+json": components["schemas"]["OperationOutcome"];
             };
         };
     };
@@ -2400,6 +2499,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2436,6 +2536,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -2486,7 +2587,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateNews2Case"] | components["schemas"]["CreateQsofaCase"] | components["schemas"]["CreateCurb65Case"] | components["schemas"]["CreateCha2ds2vascCase"] | components["schemas"]["CreateGenericCase"];
-                "application/fhir+json": components["schemas"]["FhirCaseBundle"];
+                "application/fhir+json": components["schemas"]["FhirCreateCaseBundle"];
             };
         };
         responses: {
@@ -2509,6 +2610,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Case"];
+                    "application/fhir+json": components["schemas"]["FhirBundle"];
                 };
             };
             /** @description Unknown protocol or invalid inputs (per-field errors) */
@@ -2526,6 +2628,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -2537,6 +2640,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2554,6 +2658,24 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Accept asks for FHIR, but the case has no FHIR mapping (generic) or only a FHIR version other than R4 is acceptable */
+            406: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
@@ -2573,6 +2695,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
@@ -2584,6 +2707,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
@@ -2595,6 +2719,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
@@ -2612,6 +2737,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -2631,6 +2757,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -2661,6 +2788,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -2692,6 +2820,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Case"];
+                    "application/fhir+json": components["schemas"]["FhirBundle"];
                 };
             };
             /** @description The id is not a UUID */
@@ -2709,6 +2838,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -2720,6 +2850,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2737,6 +2868,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description No such case in this tenant */
@@ -2754,6 +2886,24 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Accept asks for FHIR, but the case has no FHIR mapping (generic) or only a FHIR version other than R4 is acceptable */
+            406: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -2773,6 +2923,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -2803,6 +2954,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -2872,6 +3024,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2998,6 +3151,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -3085,6 +3239,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -3138,6 +3293,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -6098,6 +6254,107 @@ export interface operations {
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    FhirController_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CapabilityStatement, as application/fhir+json */
+            200: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "resourceType": "CapabilityStatement",
+                     *       "status": "active",
+                     *       "date": "2026-12-05",
+                     *       "publisher": "ClinCore",
+                     *       "kind": "instance",
+                     *       "software": {
+                     *         "name": "ClinCore API",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "implementation": {
+                     *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)",
+                     *         "url": "https://clincore.example/fhir/R4"
+                     *       },
+                     *       "fhirVersion": "4.0.1",
+                     *       "format": [
+                     *         "json",
+                     *         "application/fhir+json"
+                     *       ],
+                     *       "rest": [
+                     *         {
+                     *           "mode": "server",
+                     *           "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json. Protocols with a FHIR mapping: news2, qsofa, curb65, cha2ds2vasc; generic has none (406). Errors on FHIR requests are OperationOutcomes with the HTTP status of the error. No other FHIR interaction (read, search, history) is offered on resource endpoints.",
+                     *           "security": {
+                     *             "description": "Each tenant sends its API key in the X-API-Key header; this CapabilityStatement is public."
+                     *           },
+                     *           "resource": [
+                     *             {
+                     *               "type": "Bundle",
+                     *               "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json."
+                     *             },
+                     *             {
+                     *               "type": "RiskAssessment",
+                     *               "documentation": "Produced in the case Bundle: the score and risk band of the case (status preliminary while open, final once finalized)."
+                     *             },
+                     *             {
+                     *               "type": "Observation",
+                     *               "documentation": "Produced in the case Bundle (one per protocol input, and the score) and accepted in a posted Bundle (one per input, coded as docs/fhir.md lists)."
+                     *             },
+                     *             {
+                     *               "type": "Patient",
+                     *               "documentation": "Accepted in a posted Bundle, for the subject and what a protocol takes from it (age from birthDate, sex from gender)."
+                     *             },
+                     *             {
+                     *               "type": "Provenance",
+                     *               "documentation": "Produced in the Bundle of a finalized case: targets the RiskAssessment; its signature verifies against GET /signing-keys."
+                     *             },
+                     *             {
+                     *               "type": "Binary",
+                     *               "documentation": "Produced in the Bundle of a finalized case: the exact bytes the Provenance signature signs (the signed record)."
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/fhir+json": components["schemas"]["CapabilityStatement"];
+                };
+            };
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
