@@ -331,6 +331,41 @@ describe('POST /cases from FHIR', () => {
     });
   });
 
+  describe('round trip', () => {
+    it.each([
+      ['news2', news2Bundle],
+      ['qsofa', qsofaBundle],
+      ['curb65', curb65Bundle],
+      ['cha2ds2vasc', cha2ds2vascBundle],
+    ] as const)(
+      '%s: Bundle in, the case read as FHIR (open, then finalized), posted again: the same inputs, score and risk',
+      async (protocol, make) => {
+        const first = await postFhir(protocol, make()).expect(201);
+        const id = first.body.id as string;
+        const readAsFhir = async () =>
+          (await as().get(`/cases/${id}`).set('Accept', FHIR).expect(200)).body as Bundle;
+        const open = await readAsFhir();
+        await as()
+          .post(`/cases/${id}/finalize`)
+          .send({ signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' })
+          .expect(200);
+        const finalized = await readAsFhir();
+        // The finalized Bundle has more (Provenance, Binary): not read, as any resource but Observation and Patient.
+        expect(finalized.entry?.length).toBeGreaterThan(open.entry?.length ?? 0);
+        for (const exported of [open, finalized]) {
+          const again = await postFhir(protocol, exported).expect(201);
+          expect(again.body.id).not.toBe(id);
+          expect(again.body).toMatchObject({
+            protocol,
+            subject_ref: first.body.subject_ref,
+            inputs: first.body.inputs,
+            result: first.body.result,
+          });
+        }
+      },
+    );
+  });
+
   describe('like any other case', () => {
     it('finalizes and verify-replays', async () => {
       const created = await postFhir('curb65', curb65Bundle()).expect(201);
