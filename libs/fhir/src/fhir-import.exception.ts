@@ -19,3 +19,11 @@ export class FhirImportException extends DomainException<FhirImportErrorCode> {
     super(code, message, fieldErrors);
   }
 }
+
+/** The errors the import throws, made in one place so the OpenAPI examples are the same errors. */
+export const protocolInQuery = (): FhirImportException =>
+  new FhirImportException(
+    FhirImportErrorCode.ProtocolInQuery,
+    'With a JSON body the protocol is its member: ?protocol is read only with Content-Type: application/fhir+json.',
+    { protocol: ['send protocol in the JSON body, not in the query'] },
+  );

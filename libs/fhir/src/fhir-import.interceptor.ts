@@ -9,7 +9,7 @@ import {
 import { ApiQuery } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { catchError, type Observable, throwError } from 'rxjs';
-import { FhirImportErrorCode, FhirImportException } from './fhir-import.exception';
+import { protocolInQuery } from './fhir-import.exception';
 import { fhirProtocols, locateErrors, sendsFhir, translateFhirCreate } from './fhir-import.service';
 
 /**
@@ -24,12 +24,7 @@ export class FhirImportInterceptor implements NestInterceptor {
     const req = context.switchToHttp().getRequest<Request>();
     const protocol = (req.query as Record<string, unknown>).protocol;
     if (!sendsFhir(req)) {
-      if (protocol !== undefined)
-        throw new FhirImportException(
-          FhirImportErrorCode.ProtocolInQuery,
-          'With a JSON body the protocol is its member: ?protocol is read only with Content-Type: application/fhir+json.',
-          { protocol: ['send protocol in the JSON body, not in the query'] },
-        );
+      if (protocol !== undefined) throw protocolInQuery();
       return next.handle();
     }
     const translation = translateFhirCreate(protocol, req.body);
