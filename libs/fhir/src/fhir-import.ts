@@ -16,13 +16,6 @@ import { convertUnit, roundHalfAwayFromZero } from './fhir-units';
 export const BUNDLE_TYPES = ['collection', 'batch', 'transaction'] as const;
 /** Statuses that say the Observation does not stand: such an Observation is not read. */
 export const IGNORED_STATUSES = ['entered-in-error', 'cancelled'] as const;
-/** The older vital-signs blood pressure panel, read like 85354-9. */
-export const OLD_BP_PANEL: Code = {
-  system: LOINC,
-  code: '55284-4',
-  display: 'Blood pressure systolic and diastolic',
-};
-
 export interface CaseRequest {
   protocol: string;
   subject_ref: string;
@@ -226,15 +219,10 @@ function readingsOf(mapping: ProtocolMapping, observation: ReadObservation, fail
       `This Observation is coded as ${direct.map((m) => m.input).join(' and ')} at once; send one Observation per input.`,
     );
   else if (direct[0]) found.push({ ...direct[0], holder: resource, at });
-  const panels = new Set<string>();
-  for (const source of Object.values(mapping.inputs))
-    if (source.kind === 'quantity' && source.panel) {
-      panels.add(`${source.panel.system}|${source.panel.code}`);
-      panels.add(`${OLD_BP_PANEL.system}|${OLD_BP_PANEL.code}`);
-    }
-  const isPanel = codings.some((coding) =>
-    panels.has(`${String(coding.system)}|${String(coding.code)}`),
+  const panels = Object.values(mapping.inputs).flatMap((source) =>
+    source.kind === 'quantity' && source.panel ? [source.panel, ...(source.olderPanels ?? [])] : [],
   );
+  const isPanel = codings.some((coding) => panels.some((panel) => sameCode(coding, panel)));
   if (isPanel) {
     arrayOf(resource.component).forEach((component, index) => {
       if (!isObject(component)) return;

@@ -45,6 +45,8 @@ export type InputSource =
       readonly unit: string;
       /** The panel whose component carries the value (blood pressure 85354-9). */
       readonly panel?: Code;
+      /** Older panels whose components are read too on import, never exported (55284-4). */
+      readonly olderPanels?: readonly Code[];
       /** g/mol, for mass ↔ substance conversions (urea mg/dL ↔ mmol/L). */
       readonly molarMass?: Readonly<Record<string, number>>;
     }
@@ -91,17 +93,21 @@ const HEART_RATE: InputSource = {
   unit: '/min',
 };
 const BP_PANEL = loinc('85354-9', 'Blood pressure panel with all children optional');
+// The vital-signs panel before 85354-9; EHRs still send it.
+const OLDER_BP_PANEL = loinc('55284-4', 'Blood pressure systolic and diastolic');
 const SYSTOLIC: InputSource = {
   kind: 'quantity',
   codes: [loinc('8480-6', 'Systolic blood pressure')],
   unit: 'mm[Hg]',
   panel: BP_PANEL,
+  olderPanels: [OLDER_BP_PANEL],
 };
 const DIASTOLIC: InputSource = {
   kind: 'quantity',
   codes: [loinc('8462-4', 'Diastolic blood pressure')],
   unit: 'mm[Hg]',
   panel: BP_PANEL,
+  olderPanels: [OLDER_BP_PANEL],
 };
 const AGE: InputSource = { kind: 'age', codes: [loinc('30525-0', 'Age')] };
 
