@@ -5,6 +5,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
+import { FHIR_JSON } from '@clincore/fhir/fhir-media';
 import { describeBytes } from './byte-size';
 import { type Problem, sendProblem, toProblem } from './problem-details.filter';
 
@@ -25,7 +26,6 @@ export const JSON_BODY_LIMITS: Readonly<JsonBodyLimits> = {
 };
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
-const FHIR_JSON = 'application/fhir+json';
 /**
  * The routes that read a FHIR body (`@AcceptsFhirBundle()`), as METHOD path.
  * Elsewhere application/fhir+json is a 415: read as plain JSON, a Bundle
