@@ -252,7 +252,7 @@ describe('POST /cases from FHIR', () => {
       });
     });
 
-    it('no subject, a gender the score cannot use', async () => {
+    it('no subject, a gender the score cannot use, a subject too long', async () => {
       const b = cha2ds2vascBundle();
       const list = entries(b);
       list[0]!.resource = patient({ gender: 'unknown', birthDate: '1956-06-15' }) as never;
@@ -264,6 +264,14 @@ describe('POST /cases from FHIR', () => {
         ],
         'Bundle.entry[1].resource.subject': [expect.stringMatching(/^No subject/)],
       });
+      // What the JSON body would refuse in subject_ref is named where the Bundle gave it.
+      const long = news2Bundle();
+      for (const entry of entries(long))
+        if ((entry.resource as { resourceType: string }).resourceType === 'Observation')
+          entry.resource.subject = { reference: `Patient/${'x'.repeat(250)}` };
+      expect(Object.keys(outcome(await postFhir('news2', long), 400))).toEqual([
+        'Bundle.entry[1].resource.subject',
+      ]);
     });
 
     it('the engine range check names the Observation and the conversion; an exact value at the wrong precision is refused, not rounded', async () => {
