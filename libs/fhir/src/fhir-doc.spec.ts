@@ -67,7 +67,10 @@ describe('docs/fhir.md', () => {
   it('states the mapping table exactly as fhir-mapping.ts has it', () => {
     const rows = section('<!-- mapping:start -->', '<!-- mapping:end -->')
       .split('\n')
-      .filter((line) => line.startsWith('| ') && !line.startsWith('| Protocol') && !line.startsWith('|--'));
+      .filter(
+        (line) =>
+          line.startsWith('| ') && !line.startsWith('| Protocol') && !line.startsWith('|--'),
+      );
     expect(rows.join('\n')).toBe(expectedRows().join('\n'));
   });
 
