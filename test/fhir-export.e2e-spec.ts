@@ -74,6 +74,7 @@ describe('FHIR export: cases as Bundles, CapabilityStatement, OperationOutcomes'
       const res = await readFhir(id).expect(200);
       expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
       expect(res.headers.etag).toBe('"1"');
+      expect(res.headers.vary).toMatch(/Accept/);
       const bundle = res.body as Bundle;
       expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
       expect(bundleErrors(bundle)).toEqual({});

@@ -40,6 +40,8 @@ export class FhirCaseInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
+    // The answer depends on Accept: a cache must not serve one client's JSON to another's FHIR.
+    http.getResponse<Response>().vary('Accept');
     const wanted = negotiateFhir(request.headers.accept);
     if (wanted === 'json') return next.handle();
     if (wanted === 'fhir-version')
