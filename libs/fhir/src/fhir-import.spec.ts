@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { protocolRegistry } from '@clincore/cases/engine/protocol.registry';
-import { readBundle, type ReadResult } from './fhir-import';
+import { BUNDLE_TYPES, readBundle, type ReadResult } from './fhir-import';
 import { CLINCORE_INPUT, LOINC, PROTOCOL_MAPPINGS, UCUM } from './fhir-mapping';
 
 type Json = Record<string, unknown>;
@@ -123,6 +124,9 @@ describe('readBundle', () => {
       expect(ageOf(read('curb65', curb({ birthDate: '1961' })))).toEqual({
         'Bundle.entry[0].resource.birthDate': [expect.stringMatching(/not a full date/)],
       });
+      expect(ageOf(read('curb65', curb({ birthDate: '1961-02-30' })))).toEqual({
+        'Bundle.entry[0].resource.birthDate': [expect.stringMatching(/not a full date/)],
+      });
     });
   });
 
@@ -192,5 +196,72 @@ describe('readBundle', () => {
       'Bundle.entry[0].resource.code',
       'respiratory_rate',
     ]);
+  });
+});
+
+describe('readBundle on anything', () => {
+  const anyJson = fc.jsonValue({ maxDepth: 3 });
+  const codeLike = fc.oneof(
+    anyJson,
+    fc.constant({ coding: [{ system: LOINC, code: '8480-6' }] }),
+    fc.constant({ coding: [{ system: LOINC, code: '85354-9' }] }),
+    fc.constant({ coding: [{ system: LOINC, code: '30525-0' }] }),
+    fc.constant({ coding: [{ system: CLINCORE_INPUT, code: 'altered_mentation' }] }),
+  );
+  const resource = fc.record(
+    {
+      resourceType: fc.constantFrom('Observation', 'Patient', 'Condition', 7),
+      status: fc.oneof(fc.constantFrom('final', 'entered-in-error'), anyJson),
+      code: codeLike,
+      component: fc.oneof(anyJson, fc.array(fc.record({ code: codeLike, valueQuantity: anyJson }))),
+      valueQuantity: fc.oneof(
+        anyJson,
+        fc.record({
+          value: fc.double(),
+          code: fc.constantFrom('mm[Hg]', 'kPa', '[degF]', 'mmHg', 'a'),
+        }),
+      ),
+      valueBoolean: anyJson,
+      valueCodeableConcept: anyJson,
+      dataAbsentReason: anyJson,
+      subject: fc.oneof(anyJson, fc.constant(subject)),
+      effectiveDateTime: fc.oneof(anyJson, fc.constant('2026-01-01')),
+      effectivePeriod: anyJson,
+      birthDate: fc.oneof(anyJson, fc.constant('1950-02-30')),
+      gender: anyJson,
+      identifier: anyJson,
+      id: anyJson,
+    },
+    { requiredKeys: ['resourceType'] },
+  );
+  const entry = fc.oneof(anyJson, fc.record({ fullUrl: anyJson, resource }));
+  const bundle = fc.oneof(
+    anyJson,
+    fc.record({
+      resourceType: fc.constant('Bundle'),
+      type: fc.oneof(fc.constantFrom(...BUNDLE_TYPES), anyJson),
+      entry: fc.oneof(anyJson, fc.array(entry, { maxLength: 8 })),
+    }),
+  );
+
+  it('answers every body with inputs or errors, never an exception', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('news2', 'qsofa', 'curb65', 'cha2ds2vasc'),
+        bundle,
+        (protocol, body) => {
+          const engine = protocolRegistry.latest(protocol);
+          const mapping = PROTOCOL_MAPPINGS[protocol];
+          if (!engine?.fields || !mapping) throw new Error(protocol);
+          const result = readBundle(protocol, mapping, engine.fields, body, '2026-12-05');
+          if (result.ok)
+            expect(Object.keys(result.translation.request.inputs).sort()).toEqual(
+              Object.keys(mapping.inputs).sort(),
+            );
+          else expect(Object.keys(result.errors).length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -449,11 +449,11 @@ function ageFromPatient(
   const at = `${patient.at}.birthDate`;
   const born = typeof birthDate === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate) : null;
   const day = FULL_DATE.exec(on);
-  if (!born || !day) {
+  if (!born || !day || !isCalendarDate(born[0])) {
     if (!needed) return undefined;
     fail(
       at,
-      `birthDate ${JSON.stringify(birthDate)} is not a full date (YYYY-MM-DD), so it gives no age; send one, or an Age Observation (LOINC 30525-0).`,
+      `birthDate ${JSON.stringify(birthDate)} is not a full date (YYYY-MM-DD, a day of the calendar), so it gives no age; send one, or an Age Observation (LOINC 30525-0).`,
     );
     return MISSING;
   }
@@ -478,6 +478,12 @@ function sexFromPatient(patient: PatientEntry, needed: boolean, fail: Fail): Val
     `gender ${JSON.stringify(gender)} cannot be scored: the protocol needs female or male; send a Sex Observation (LOINC 46098-0, LA3-6 Female or LA2-8 Male) if one applies.`,
   );
   return MISSING;
+}
+
+/** 1950-02-30 matches the pattern but is no day. */
+function isCalendarDate(date: string): boolean {
+  const parsed = new Date(`${date}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
 }
 
 /** The date (as written, in its own offset) of the latest effective[x] among the Observations read. */
