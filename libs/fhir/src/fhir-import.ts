@@ -498,7 +498,8 @@ function latestEffectiveDate(read: readonly ReadObservation[]): string | undefin
       period.start,
     ].find((value): value is string => typeof value === 'string' && FULL_DATE.test(value));
     const date = when?.slice(0, 10);
-    if (date !== undefined && (latest === undefined || date > latest)) latest = date;
+    if (date !== undefined && isCalendarDate(date) && (latest === undefined || date > latest))
+      latest = date;
   }
   return latest;
 }
