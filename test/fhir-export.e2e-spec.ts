@@ -12,6 +12,11 @@ import { protocolRegistry } from '@clincore/cases/engine/protocol.registry';
 import type request from 'supertest';
 import { bootstrapTenant, startApi, type TestApi, type TestTenant, withKey } from './support/api';
 import { bundleErrors, fhirErrors } from './support/fhir-validation';
+import { ResponseContract } from './support/openapi-contract';
+
+interface DocumentedResponse {
+  content?: Record<string, { example?: Resource; examples?: Record<string, { value: Resource }> }>;
+}
 
 const FHIR = 'application/fhir+json';
 const SIGN = { signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' };
@@ -260,6 +265,48 @@ describe('FHIR export: cases as Bundles, CapabilityStatement, OperationOutcomes'
       const res = await as().get('/cases/not-a-uuid').expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     });
+  });
+
+  it("the served document's FHIR examples are valid R4 and fit their schemas", async () => {
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, DocumentedResponse> }>>;
+      components: { schemas: Record<string, { example?: Resource }> };
+    };
+    const contract = new ResponseContract(doc as never);
+    const shown: Array<[string, string, string, Resource]> = [];
+    for (const [template, item] of Object.entries(doc.paths))
+      for (const [method, operation] of Object.entries(item))
+        for (const [status, response] of Object.entries(operation.responses)) {
+          const fhir = response.content?.[FHIR];
+          for (const example of Object.values(fhir?.examples ?? {}))
+            shown.push([method, template, status, example.value]);
+          if (fhir?.example) shown.push([method, template, status, fhir.example]);
+        }
+    expect(shown.filter(([, , status]) => status.startsWith('2')).length).toBe(5);
+    for (const [method, template, status, example] of shown) {
+      expect({ at: `${method} ${template} ${status}`, errors: fhirErrors(example) }).toEqual({
+        at: `${method} ${template} ${status}`,
+        errors: [],
+      });
+      const problems = contract.check(method, template, {
+        status: Number(status),
+        headers: {
+          'content-type': FHIR,
+          'x-request-id': 'x',
+          etag: '"1"',
+          'x-quota-reset': 'x',
+          'retry-after': '1',
+        },
+        body: example,
+        text: '',
+      });
+      expect(problems).toEqual([]);
+    }
+    for (const name of ['FhirBundle', 'OperationOutcome', 'CapabilityStatement']) {
+      const example = doc.components.schemas[name]?.example;
+      expect(example?.resourceType).toBe(name === 'FhirBundle' ? 'Bundle' : name);
+      expect(fhirErrors(example as Resource)).toEqual([]);
+    }
   });
 
   describe('GET /fhir/R4/metadata', () => {

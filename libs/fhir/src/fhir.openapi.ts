@@ -184,6 +184,7 @@ function fhirSchemas(): Record<string, object> {
       description:
         'A case as a FHIR R4 Bundle (http://hl7.org/fhir/R4/bundle.html) of type collection: RiskAssessment, the score Observation, one Observation per input, and once finalized a Provenance and a Binary (docs/fhir.md).',
       required: ['resourceType', 'id', 'type', 'entry'],
+      example: exampleBundle(false),
       properties: {
         resourceType: { type: 'string', enum: ['Bundle'] },
         id: { type: 'string' },
@@ -221,6 +222,15 @@ function fhirSchemas(): Record<string, object> {
       description:
         'An error on a FHIR request (http://hl7.org/fhir/R4/operationoutcome.html): one issue per field message (expression names the field or FHIRPath location), else one whose diagnostics is the detail; the request id is the id (when a valid FHIR id) and the urn:clincore:fhir:extension:request-id extension.',
       required: ['resourceType', 'issue'],
+      example: operationOutcomeOf(
+        {
+          type: 'urn:clincore:problem:case-not-found',
+          title: 'Not found',
+          status: 404,
+          detail: 'No such case.',
+        },
+        EXAMPLE_REQUEST_ID,
+      ),
       properties: {
         resourceType: { type: 'string', enum: ['OperationOutcome'] },
         id: { type: 'string' },
@@ -249,6 +259,7 @@ function fhirSchemas(): Record<string, object> {
       description:
         'What this server does in FHIR R4 (http://hl7.org/fhir/R4/capabilitystatement.html).',
       required: ['resourceType', 'status', 'date', 'kind', 'fhirVersion', 'format'],
+      example: capabilityStatement('https://clincore.example'),
       properties: {
         resourceType: { type: 'string', enum: ['CapabilityStatement'] },
         status: { type: 'string', enum: ['active'] },

@@ -1523,7 +1523,456 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description A case as a FHIR R4 Bundle (http://hl7.org/fhir/R4/bundle.html) of type collection: RiskAssessment, the score Observation, one Observation per input, and once finalized a Provenance and a Binary (docs/fhir.md). */
+        /**
+         * @description A case as a FHIR R4 Bundle (http://hl7.org/fhir/R4/bundle.html) of type collection: RiskAssessment, the score Observation, one Observation per input, and once finalized a Provenance and a Binary (docs/fhir.md).
+         * @example {
+         *       "resourceType": "Bundle",
+         *       "id": "742979ed-43f8-8aea-b172-cfe1962ee039",
+         *       "meta": {
+         *         "versionId": "1",
+         *         "lastUpdated": "2026-12-05T09:30:00.000Z"
+         *       },
+         *       "identifier": {
+         *         "system": "urn:clincore:fhir:case",
+         *         "value": "0b9f3c52-7a0e-4d1b-9c6e-2f4a8d1e5b37"
+         *       },
+         *       "type": "collection",
+         *       "timestamp": "2026-12-05T09:30:00.000Z",
+         *       "entry": [
+         *         {
+         *           "fullUrl": "urn:uuid:46aa21a6-56bc-8954-9003-065fd82805ac",
+         *           "resource": {
+         *             "resourceType": "RiskAssessment",
+         *             "id": "46aa21a6-56bc-8954-9003-065fd82805ac",
+         *             "status": "preliminary",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "1104051000000101",
+         *                   "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score"
+         *                 }
+         *               ]
+         *             },
+         *             "method": {
+         *               "coding": [
+         *                 {
+         *                   "system": "urn:clincore:fhir:protocol",
+         *                   "code": "news2@1.0.0"
+         *                 }
+         *               ],
+         *               "text": "news2@1.0.0"
+         *             },
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "occurrenceDateTime": "2026-12-05T09:30:00.000Z",
+         *             "basis": [
+         *               {
+         *                 "reference": "urn:uuid:62a6a682-41ea-8b76-a21e-0ca415c3a0b6"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:bcd8a08d-c513-8597-8cf2-38936923fe0d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:7153523b-a0ba-8eef-b8c4-243945e157a3"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:06bf94b3-b34f-83b1-ba3a-2053190a4a69"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:d240236b-325a-8575-80cb-cf723953991d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:03b9c923-1cf2-843f-a3f1-a5b7417121ca"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:b01a4af6-5afe-8b21-9529-c3968a55cd05"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb"
+         *               }
+         *             ],
+         *             "prediction": [
+         *               {
+         *                 "outcome": {
+         *                   "text": "Clinical deterioration (acute-illness severity)"
+         *                 },
+         *                 "qualitativeRisk": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://terminology.hl7.org/CodeSystem/risk-probability",
+         *                       "code": "moderate",
+         *                       "display": "Moderate likelihood"
+         *                     },
+         *                     {
+         *                       "system": "urn:clincore:fhir:risk-band",
+         *                       "code": "news2:medium",
+         *                       "display": "medium"
+         *                     }
+         *                   ],
+         *                   "text": "medium"
+         *                 }
+         *               }
+         *             ],
+         *             "mitigation": "Minimum 1 hourly monitoring. Registered nurse to immediately inform the medical team caring for the patient and request urgent assessment by a clinician or team with core competencies in the care of acutely ill patients. Provide clinical care in an environment with monitoring facilities."
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:62a6a682-41ea-8b76-a21e-0ca415c3a0b6",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "id": "62a6a682-41ea-8b76-a21e-0ca415c3a0b6",
+         *             "status": "preliminary",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "survey",
+         *                     "display": "Survey"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "1104051000000101",
+         *                   "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score"
+         *                 }
+         *               ]
+         *             },
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "effectiveDateTime": "2026-12-05T09:30:00.000Z",
+         *             "valueQuantity": {
+         *               "value": 6,
+         *               "unit": "score",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "{score}"
+         *             },
+         *             "derivedFrom": [
+         *               {
+         *                 "reference": "urn:uuid:19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:bcd8a08d-c513-8597-8cf2-38936923fe0d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:7153523b-a0ba-8eef-b8c4-243945e157a3"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:06bf94b3-b34f-83b1-ba3a-2053190a4a69"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:d240236b-325a-8575-80cb-cf723953991d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:03b9c923-1cf2-843f-a3f1-a5b7417121ca"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:b01a4af6-5afe-8b21-9529-c3968a55cd05"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb"
+         *               }
+         *             ]
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "9279-1",
+         *                   "display": "Respiratory rate"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 22,
+         *               "unit": "/min",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "/min"
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:bcd8a08d-c513-8597-8cf2-38936923fe0d",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "bcd8a08d-c513-8597-8cf2-38936923fe0d",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "59408-5",
+         *                   "display": "Oxygen saturation in Arterial blood by Pulse oximetry"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 94,
+         *               "unit": "%",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "%"
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:7153523b-a0ba-8eef-b8c4-243945e157a3",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "7153523b-a0ba-8eef-b8c4-243945e157a3",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "urn:clincore:fhir:case-input",
+         *                   "code": "spo2_scale",
+         *                   "display": "NEWS2 SpO2 scale (1, or 2 for hypercapnic respiratory failure)"
+         *                 }
+         *               ]
+         *             },
+         *             "valueInteger": 1
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:06bf94b3-b34f-83b1-ba3a-2053190a4a69",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "06bf94b3-b34f-83b1-ba3a-2053190a4a69",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "urn:clincore:fhir:case-input",
+         *                   "code": "on_oxygen",
+         *                   "display": "Air or oxygen"
+         *                 }
+         *               ]
+         *             },
+         *             "valueCodeableConcept": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "722742002",
+         *                   "display": "Breathing room air"
+         *                 }
+         *               ]
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:d240236b-325a-8575-80cb-cf723953991d",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "d240236b-325a-8575-80cb-cf723953991d",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "85354-9",
+         *                   "display": "Blood pressure panel with all children optional"
+         *                 }
+         *               ]
+         *             },
+         *             "component": [
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://loinc.org",
+         *                       "code": "8480-6",
+         *                       "display": "Systolic blood pressure"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 105,
+         *                   "unit": "mmHg",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "mm[Hg]"
+         *                 }
+         *               }
+         *             ]
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:03b9c923-1cf2-843f-a3f1-a5b7417121ca",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "03b9c923-1cf2-843f-a3f1-a5b7417121ca",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "8867-4",
+         *                   "display": "Heart rate"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 95,
+         *               "unit": "/min",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "/min"
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:b01a4af6-5afe-8b21-9529-c3968a55cd05",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "b01a4af6-5afe-8b21-9529-c3968a55cd05",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "1104441000000107",
+         *                   "display": "Alert Confusion Voice Pain Unresponsive scale score"
+         *                 }
+         *               ]
+         *             },
+         *             "valueCodeableConcept": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "248234008",
+         *                   "display": "Mentally alert"
+         *                 }
+         *               ]
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "072c5585-111b-8815-9056-a2f2366bf5bb",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "8310-5",
+         *                   "display": "Body temperature"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 38.3,
+         *               "unit": "°C",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "Cel"
+         *             }
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
         FhirBundle: {
             /** @enum {string} */
             resourceType: "Bundle";
@@ -1551,7 +2000,35 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description An error on a FHIR request (http://hl7.org/fhir/R4/operationoutcome.html): one issue per field message (expression names the field or FHIRPath location), else one whose diagnostics is the detail; the request id is the id (when a valid FHIR id) and the urn:clincore:fhir:extension:request-id extension. */
+        /**
+         * @description An error on a FHIR request (http://hl7.org/fhir/R4/operationoutcome.html): one issue per field message (expression names the field or FHIRPath location), else one whose diagnostics is the detail; the request id is the id (when a valid FHIR id) and the urn:clincore:fhir:extension:request-id extension.
+         * @example {
+         *       "resourceType": "OperationOutcome",
+         *       "id": "6f1c2f8e-1d2b-4b8e-9a55-2f0f4f1b7c3a",
+         *       "extension": [
+         *         {
+         *           "url": "urn:clincore:fhir:extension:request-id",
+         *           "valueString": "6f1c2f8e-1d2b-4b8e-9a55-2f0f4f1b7c3a"
+         *         }
+         *       ],
+         *       "issue": [
+         *         {
+         *           "severity": "error",
+         *           "code": "not-found",
+         *           "details": {
+         *             "coding": [
+         *               {
+         *                 "system": "urn:clincore:problem",
+         *                 "code": "case-not-found"
+         *               }
+         *             ],
+         *             "text": "Not found"
+         *           },
+         *           "diagnostics": "No such case."
+         *         }
+         *       ]
+         *     }
+         */
         OperationOutcome: {
             /** @enum {string} */
             resourceType: "OperationOutcome";
@@ -1574,7 +2051,64 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
-        /** @description What this server does in FHIR R4 (http://hl7.org/fhir/R4/capabilitystatement.html). */
+        /**
+         * @description What this server does in FHIR R4 (http://hl7.org/fhir/R4/capabilitystatement.html).
+         * @example {
+         *       "resourceType": "CapabilityStatement",
+         *       "status": "active",
+         *       "date": "2026-12-05",
+         *       "publisher": "ClinCore",
+         *       "kind": "instance",
+         *       "software": {
+         *         "name": "ClinCore API",
+         *         "version": "0.1.0"
+         *       },
+         *       "implementation": {
+         *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)",
+         *         "url": "https://clincore.example/fhir/R4"
+         *       },
+         *       "fhirVersion": "4.0.1",
+         *       "format": [
+         *         "json",
+         *         "application/fhir+json"
+         *       ],
+         *       "rest": [
+         *         {
+         *           "mode": "server",
+         *           "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json. Protocols with a FHIR mapping: news2, qsofa, curb65, cha2ds2vasc; generic has none (406). Errors on FHIR requests are OperationOutcomes with the HTTP status of the error. No other FHIR interaction (read, search, history) is offered on resource endpoints.",
+         *           "security": {
+         *             "description": "Each tenant sends its API key in the X-API-Key header; this CapabilityStatement is public."
+         *           },
+         *           "resource": [
+         *             {
+         *               "type": "Bundle",
+         *               "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json."
+         *             },
+         *             {
+         *               "type": "RiskAssessment",
+         *               "documentation": "Produced in the case Bundle: the score and risk band of the case (status preliminary while open, final once finalized)."
+         *             },
+         *             {
+         *               "type": "Observation",
+         *               "documentation": "Produced in the case Bundle (one per protocol input, and the score) and accepted in a posted Bundle (one per input, coded as docs/fhir.md lists)."
+         *             },
+         *             {
+         *               "type": "Patient",
+         *               "documentation": "Accepted in a posted Bundle, for the subject and what a protocol takes from it (age from birthDate, sex from gender)."
+         *             },
+         *             {
+         *               "type": "Provenance",
+         *               "documentation": "Produced in the Bundle of a finalized case: targets the RiskAssessment; its signature verifies against GET /signing-keys."
+         *             },
+         *             {
+         *               "type": "Binary",
+         *               "documentation": "Produced in the Bundle of a finalized case: the exact bytes the Provenance signature signs (the signed record)."
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
         CapabilityStatement: {
             /** @enum {string} */
             resourceType: "CapabilityStatement";
