@@ -10,6 +10,7 @@ import {
   withKey,
 } from './support/api';
 import { uncheckedRequest } from './support/openapi-contract';
+import { bundleErrors } from './support/fhir-validation';
 import { NEWS2_INPUTS } from './support/cases';
 import {
   bloodPressure,
@@ -79,6 +80,11 @@ describe('POST /cases from FHIR', () => {
   }
 
   describe('realistic inputs', () => {
+    it('are valid FHIR R4 (medplum), as an EHR would send them', () => {
+      for (const make of [news2Bundle, qsofaBundle, curb65Bundle, cha2ds2vascBundle])
+        expect(bundleErrors(make())).toEqual({});
+    });
+
     it('news2: both SpO2 codings in one Observation, the BP panel, °F, {beats}/min; extra and entered-in-error Observations not read', async () => {
       const res = await postFhir('news2', news2Bundle());
       expect(res.status).toBe(201);
@@ -446,6 +452,10 @@ describe('POST /cases from FHIR in the OpenAPI document', () => {
     >;
     expect(Object.keys(fhirExamples)).toEqual(['news2', 'qsofa', 'curb65', 'cha2ds2vasc']);
     for (const [protocol, example] of Object.entries(fhirExamples)) {
+      expect({ protocol, errors: bundleErrors(example.value as Bundle) }).toEqual({
+        protocol,
+        errors: {},
+      });
       const res = await api.http
         .post(`/cases?protocol=${protocol}`)
         .set('X-API-Key', tenant.adminKey)
