@@ -1,4 +1,5 @@
 import type { Bundle, Observation, OperationOutcome } from '@medplum/fhirtypes';
+import fc from 'fast-check';
 import type { Response } from 'supertest';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import {
@@ -380,10 +381,51 @@ describe('POST /cases from FHIR', () => {
     );
   });
 
+  it('answers any change to a realistic Bundle with a case or a 400 OperationOutcome, never a 500', async () => {
+    // A value anywhere in the Bundle replaced by arbitrary JSON, as a careless or hostile sender might.
+    const paths = (
+      value: unknown,
+      at: Array<string | number> = [],
+    ): Array<Array<string | number>> =>
+      typeof value === 'object' && value !== null
+        ? [
+            at,
+            ...Object.entries(value).flatMap(([key, child]) =>
+              paths(child, [...at, Array.isArray(value) ? Number(key) : key]),
+            ),
+          ]
+        : [at];
+    const base = news2Bundle();
+    const all = paths(base).filter((path) => path.length > 0);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...all),
+        fc.jsonValue({ maxDepth: 2 }),
+        async (path, replacement) => {
+          const bundle = structuredClone(base) as unknown as Record<string | number, unknown>;
+          let holder = bundle;
+          for (const key of path.slice(0, -1)) holder = holder[key] as typeof holder;
+          holder[path[path.length - 1] as string] = replacement;
+          const res = await postFhir('news2', bundle);
+          expect([201, 400]).toContain(res.status);
+          if (res.status === 400) expect(res.body.resourceType).toBe('OperationOutcome');
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   describe('like any other case', () => {
-    it('finalizes and verify-replays', async () => {
+    it('is audited, finalizes and verify-replays', async () => {
       const created = await postFhir('curb65', curb65Bundle()).expect(201);
       const id = created.body.id as string;
+      const audit = await as()
+        .get(`/admin/audit-events?action=case.created&target_id=${id}`)
+        .expect(200);
+      expect(audit.body.items).toHaveLength(1);
+      const events = await as().get(`/cases/${id}/events`).expect(200);
+      // The event holds the engine's canonical inputs: nothing says they came as FHIR.
+      expect(events.body.items[0].payload.inputs).toEqual(created.body.inputs);
       await as()
         .post(`/cases/${id}/finalize`)
         .send({ signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' })
