@@ -448,6 +448,13 @@ describe('POST /cases from FHIR', () => {
       );
     });
 
+    it('answers the created case as FHIR when Accept asks for it', async () => {
+      const res = await postFhir('qsofa', qsofaBundle()).set('Accept', FHIR).expect(201);
+      expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+      const resources = ((res.body as Bundle).entry ?? []).map((e) => e.resource?.resourceType);
+      expect(resources).toContain('RiskAssessment');
+    });
+
     it("is not another tenant's to see", async () => {
       const created = await postFhir('qsofa', qsofaBundle()).expect(201);
       const other = await bootstrapTenant(api.http, 'Other FHIR Hospital');
