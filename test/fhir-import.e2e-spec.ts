@@ -322,12 +322,19 @@ describe('POST /cases from FHIR', () => {
       });
     });
 
-    it('not a Bundle of a readable type; FHIR elsewhere is a 415', async () => {
+    it('not a Bundle of a readable type; another FHIR version, or FHIR elsewhere, is a 415', async () => {
       const notBundle = await postFhir('news2', { resourceType: 'Observation' });
       expect(Object.keys(outcome(notBundle, 400))).toEqual(['Bundle.resourceType']);
       const history = await postFhir('news2', { ...news2Bundle(), type: 'history' });
       expect(outcome(history, 400)['Bundle.type']).toEqual([
         'Bundle.type is "history"; send collection, batch or transaction.',
+      ]);
+      const stu3 = await as()
+        .post('/cases?protocol=news2')
+        .set('Content-Type', 'application/fhir+json; fhirVersion=3.0')
+        .send(JSON.stringify(news2Bundle()));
+      expect(outcome(stu3, 415)['']).toEqual([
+        'The request body is FHIR 3.0; this server reads FHIR R4 only: send application/fhir+json with fhirVersion=4.0 (or none).',
       ]);
       // Unchecked: the document gives this route's errors as problem+json only, and a FHIR request's
       // error comes as an OperationOutcome (the export side's rule); which one a route that reads no

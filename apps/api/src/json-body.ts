@@ -5,7 +5,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { FHIR_JSON } from '@clincore/fhir/fhir-media';
+import { FHIR_JSON, FHIR_VERSION } from '@clincore/fhir/fhir-media';
 import { describeBytes } from './byte-size';
 import { type Problem, sendProblem, toProblem } from './problem-details.filter';
 
@@ -87,12 +87,17 @@ function jsonUtf8Only(req: Request, _res: Response, next: NextFunction): void {
   const header = req.headers['content-type'];
   if (header === undefined || !req.is(JSON_TYPES)) return next(notJson(header));
   if (req.is(FHIR_JSON) && !FHIR_BODY_ROUTES.has(routeOf(req))) return next(fhirNotRead(req));
-  let charset: string | undefined;
+  let parameters: Record<string, string>;
   try {
-    charset = parseContentType(header).parameters.charset;
+    parameters = parseContentType(header).parameters;
   } catch {
     return next(); // a malformed header: body-parser answers it
   }
+  // Another FHIR version's resources differ in shape and meaning: never read as R4.
+  const fhirVersion = req.is(FHIR_JSON) ? parameters.fhirversion : undefined;
+  if (fhirVersion !== undefined && !FHIR_VERSION.startsWith(fhirVersion))
+    return next(fhirVersionNotRead(fhirVersion));
+  const charset = parameters.charset;
   if (charset === undefined || charset.toLowerCase() === 'utf-8') return next();
   next(notUtf8(charset));
 }
@@ -106,6 +111,15 @@ function fhirNotRead(req: Request): Error {
   return Object.assign(
     new Error(
       `${REJECTED}${req.method} ${req.path} does not read FHIR: send its body as application/json. A FHIR Bundle opens a case at POST /cases?protocol=<name>.`,
+    ),
+    { status: 415, type: 'media.type.unsupported' },
+  );
+}
+
+function fhirVersionNotRead(version: string): Error {
+  return Object.assign(
+    new Error(
+      `${REJECTED}The request body is FHIR ${version}; this server reads FHIR R4 only: send application/fhir+json with fhirVersion=4.0 (or none).`,
     ),
     { status: 415, type: 'media.type.unsupported' },
   );
