@@ -145,6 +145,33 @@ describe('caseBundle', () => {
     ]);
   });
 
+  it('gives the NEWS2 sub-scores as NHS Digital codes them, SpO2 by its scale', () => {
+    const subscores = (dto: CaseDto) => {
+      const score = resources<Observation>(caseBundle(dto), 'Observation').find(
+        (observation) => observation.code.coding?.[0]?.code === '1104051000000101',
+      );
+      return Object.fromEntries(
+        (score?.component ?? []).map((c) => [c.code.coding?.[0]?.code, c.valueQuantity?.value]),
+      );
+    };
+    const open = caseOf('news2', false);
+    const result = open.result as { subscores: Record<string, number> };
+    expect(subscores(open)).toEqual({
+      '1104301000000104': result.subscores.respiration_rate,
+      '1104311000000102': result.subscores.spo2,
+      '1104331000000105': result.subscores.air_or_oxygen,
+      '1104341000000101': result.subscores.systolic_bp,
+      '1104351000000103': result.subscores.pulse,
+      '1104361000000100': result.subscores.consciousness,
+      '1104371000000107': result.subscores.temperature,
+    });
+    const scale2 = Object.assign(caseOf('news2', false), {
+      inputs: { ...open.inputs, spo2_scale: 2 },
+    });
+    expect(Object.keys(subscores(scale2))).toContain('1104321000000108');
+    expect(Object.keys(subscores(scale2))).not.toContain('1104311000000102');
+  });
+
   it('refuses generic: it has no mapping', () => {
     expect(() => caseBundle(caseOf('generic', false))).toThrow(FhirException);
   });

@@ -24,6 +24,7 @@ import {
   type InputSource,
   PROTOCOL_MAPPINGS,
   type ProtocolMapping,
+  SNOMED,
   UCUM,
 } from './fhir-mapping';
 import { subjectReference } from './fhir-subject';
@@ -100,6 +101,45 @@ const MEANINGS: Readonly<
   },
 };
 
+/**
+ * NEWS2's per-parameter scores as NHS Digital codes them (components of the
+ * total-score Observation in its NEWS2 example); SpO2 by the scale it was
+ * scored on. Only NEWS2 has published codes for its parts.
+ */
+const NEWS2_SUBSCORES: Readonly<Record<string, Code | readonly [Code, Code]>> = {
+  respiration_rate: news2Part('1104301000000104', 'respiration rate'),
+  spo2: [
+    news2Part('1104311000000102', 'oxygen saturation scale 1'),
+    news2Part('1104321000000108', 'oxygen saturation scale 2'),
+  ],
+  air_or_oxygen: news2Part('1104331000000105', 'air or oxygen'),
+  systolic_bp: news2Part('1104341000000101', 'systolic blood pressure'),
+  pulse: news2Part('1104351000000103', 'pulse'),
+  consciousness: news2Part('1104361000000100', 'consciousness'),
+  temperature: news2Part('1104371000000107', 'temperature'),
+};
+
+function news2Part(code: string, part: string): Code {
+  return {
+    system: SNOMED,
+    code,
+    display: `Royal College of Physicians NEWS2 (National Early Warning Score 2) - ${part} score`,
+  };
+}
+
+/** The NEWS2 sub-scores as components of the score Observation; none for other protocols. */
+function subscoreComponents(dto: CaseDto, result: Record<string, unknown>): ObservationComponent[] {
+  if (dto.protocol !== 'news2' || typeof result.subscores !== 'object' || !result.subscores)
+    return [];
+  const scale = dto.inputs.spo2_scale === 2 ? 1 : 0;
+  return Object.entries(result.subscores as Record<string, unknown>).flatMap(([name, points]) => {
+    const entry = NEWS2_SUBSCORES[name];
+    if (entry === undefined || typeof points !== 'number') return [];
+    const code = 'code' in entry ? entry : entry[scale];
+    return [{ code: concept(code), valueQuantity: quantity(points, SCORE_UNIT) }];
+  });
+}
+
 /** UCUM codes as people write them, for Quantity.unit. */
 const UNIT_TEXT: Readonly<Record<string, string>> = {
   '/min': '/min',
@@ -142,6 +182,8 @@ export function caseBundle(dto: CaseDto): Bundle {
     valueQuantity: quantity(Number(result.score), SCORE_UNIT),
     derivedFrom: inputs.map((observation) => ref(observation)),
   };
+  const components = subscoreComponents(dto, result);
+  if (components.length > 0) score.component = components;
   const assessment: RiskAssessment = {
     resourceType: 'RiskAssessment',
     id: id('risk-assessment'),

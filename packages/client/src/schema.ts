@@ -1682,6 +1682,127 @@ export interface components {
          *               {
          *                 "reference": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb"
          *               }
+         *             ],
+         *             "component": [
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104301000000104",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - respiration rate score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 2,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104311000000102",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - oxygen saturation scale 1 score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104331000000105",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - air or oxygen score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 0,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104341000000101",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - systolic blood pressure score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104351000000103",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - pulse score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104361000000100",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - consciousness score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 0,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104371000000107",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - temperature score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               }
          *             ]
          *           }
          *         },
