@@ -24,6 +24,7 @@ describe('the OpenAPI document, as a partner reads it', () => {
     expect(doc.tags?.map((tag) => tag.name)).toEqual([
       'cases',
       'signatures',
+      'fhir',
       'webhooks',
       'api-keys',
       'usage',

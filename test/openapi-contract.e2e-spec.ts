@@ -1,9 +1,12 @@
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { FHIR_JSON } from '@clincore/fhir/fhir-media';
 import { buildOpenApiDocument } from '../apps/api/src/swagger';
 import { PROBLEM_JSON } from '../apps/api/src/openapi-problems';
 import { bootstrapTenant, startApi, type TestApi } from './support/api';
 import { checkedRequest, ResponseContract } from './support/openapi-contract';
 import { NEWS2_INPUTS } from './support/cases';
+import { fhirErrors } from './support/fhir-validation';
 
 const CREATE_NEWS2 = { protocol: 'news2', subject_ref: 'MRN-1', inputs: NEWS2_INPUTS };
 
@@ -109,7 +112,17 @@ describe('responses are checked against the OpenAPI document', () => {
         for (const [status, response] of Object.entries(responses)) {
           if (Number(status) < 400) continue;
           const content = (response as { content?: Record<string, { examples?: object }> }).content;
-          expect(Object.keys(content ?? {})).toEqual([PROBLEM_JSON]);
+          const types = Object.keys(content ?? {});
+          // FHIR operations also answer OperationOutcomes (checked below); under /fhir/ only those.
+          if (types.includes(FHIR_JSON)) {
+            checkOutcomes(contract, method, template, status, content?.[FHIR_JSON]?.examples);
+            checked.push(`${method} ${template} ${status} as FHIR`);
+            if (!types.includes(PROBLEM_JSON)) {
+              expect(types).toEqual([FHIR_JSON]);
+              continue;
+            }
+          }
+          expect(types.filter((type) => type !== FHIR_JSON)).toEqual([PROBLEM_JSON]);
           const examples = Object.values(content?.[PROBLEM_JSON]?.examples ?? {}) as Array<{
             value: { status: number; type: string };
           }>;
@@ -117,21 +130,7 @@ describe('responses are checked against the OpenAPI document', () => {
           for (const { value } of examples) {
             expect(value.status).toBe(Number(status));
             expect(value.type).toMatch(/^urn:clincore:problem:[a-z0-9-]+$/);
-            const problems = contract.check(method, template, {
-              status: Number(status),
-              headers: {
-                'content-type': PROBLEM_JSON,
-                'x-request-id': 'x',
-                'retry-after': '1',
-                'x-quota-reset': 'x',
-              },
-              body: value,
-              text: '',
-            });
-            expect({ route: `${method} ${template} ${status}`, problems }).toEqual({
-              route: `${method} ${template} ${status}`,
-              problems: [],
-            });
+            expectFits(contract, [method, template, status], PROBLEM_JSON, value);
             checked.push(value.type);
           }
         }
@@ -153,5 +152,48 @@ describe('responses are checked against the OpenAPI document', () => {
       'database-unavailable',
     ])
       expect(checked).toContain(`urn:clincore:problem:${type}`);
+    for (const route of ['get /cases/{id} 404', 'post /cases 406', 'get /fhir/R4/metadata 400'])
+      expect(checked).toContain(`${route} as FHIR`);
   });
 });
+
+/** Each OperationOutcome example fits the documented schema and is valid FHIR R4. */
+function checkOutcomes(
+  contract: ResponseContract,
+  method: string,
+  template: string,
+  status: string,
+  examples: object | undefined,
+): void {
+  const values = Object.values(examples ?? {}) as Array<{ value: OperationOutcome }>;
+  expect(values.length).toBeGreaterThan(0);
+  for (const { value } of values) {
+    expect(value.resourceType).toBe('OperationOutcome');
+    expect(fhirErrors(value)).toEqual([]);
+    expectFits(contract, [method, template, status], FHIR_JSON, value);
+  }
+}
+
+/** An example body, as the response of that status with that content type, fits the document. */
+function expectFits(
+  contract: ResponseContract,
+  [method, template, status]: [string, string, string],
+  contentType: string,
+  body: unknown,
+): void {
+  const problems = contract.check(method, template, {
+    status: Number(status),
+    headers: {
+      'content-type': contentType,
+      'x-request-id': 'x',
+      'retry-after': '1',
+      'x-quota-reset': 'x',
+    },
+    body,
+    text: '',
+  });
+  expect({ route: `${method} ${template} ${status}`, problems }).toEqual({
+    route: `${method} ${template} ${status}`,
+    problems: [],
+  });
+}

@@ -79,8 +79,14 @@ describe('routes and their documentation', () => {
         }
         for (const [code, response] of Object.entries(op.responses)) {
           if (code.startsWith('4') || code.startsWith('5')) {
-            if (!response.content?.['application/problem+json']?.schema)
-              problems.push(`${name}: ${code} without a problem schema`);
+            // Under /fhir/ an error is an OperationOutcome only; a 431 comes before the path is read.
+            const schema =
+              path.startsWith('/fhir/') && code !== '431'
+                ? response.content?.['application/fhir+json']?.schema
+                : response.content?.['application/problem+json']?.schema;
+            // A 406 exists only for Accept: application/fhir+json, so it is FHIR only.
+            const fhirOnly = code === '406' && response.content?.['application/fhir+json']?.schema;
+            if (!schema && !fhirOnly) problems.push(`${name}: ${code} without a problem schema`);
           }
         }
       }

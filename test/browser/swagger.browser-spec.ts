@@ -142,6 +142,9 @@ describe('Swagger UI in a browser', () => {
     await run('SignaturesController_jwks');
     await screenshot('signatures');
 
+    await run('FhirController_metadata');
+    await screenshot('fhir');
+
     await run('ApiKeysController_list');
     const issued = await run('ApiKeysController_issue');
     await run('ApiKeysController_revoke', { id: String(issued.id) });

@@ -9,6 +9,7 @@ import { ReplayModule } from '@clincore/replay/replay.module';
 import { SignaturesModule } from '@clincore/signatures/signatures.module';
 import { appConfig } from '@clincore/common/app.config';
 import { DatabaseModule } from '@clincore/database/database.module';
+import { FhirModule } from '@clincore/fhir/fhir.module';
 import { IdempotencyModule } from '@clincore/idempotency/idempotency.module';
 import { TenantsModule } from '@clincore/tenants/tenants.module';
 import { WebhooksModule } from '@clincore/webhooks/webhooks.module';
@@ -32,6 +33,7 @@ import { HealthModule } from './health/health.module';
     SignaturesModule,
     ReplayModule,
     WebhooksModule,
+    FhirModule,
     AuditKeyringModule,
   ],
 })

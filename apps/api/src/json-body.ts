@@ -5,7 +5,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
-import { requestIdOf } from '@clincore/common/request-id';
+import { FHIR_JSON, FHIR_VERSION } from '@clincore/fhir/fhir-media';
 import { describeBytes } from './byte-size';
 import { type Problem, sendProblem, toProblem } from './problem-details.filter';
 
@@ -26,6 +26,12 @@ export const JSON_BODY_LIMITS: Readonly<JsonBodyLimits> = {
 };
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
+/**
+ * The routes that read a FHIR body (`@AcceptsFhirBundle()`), as METHOD path.
+ * Elsewhere application/fhir+json is a 415: read as plain JSON, a Bundle
+ * would only be refused member by member.
+ */
+const FHIR_BODY_ROUTES = new Set(['POST /cases']);
 const REJECTED = 'clincore-rejected: ';
 
 /**
@@ -80,14 +86,43 @@ function jsonUtf8Only(req: Request, _res: Response, next: NextFunction): void {
   if (!carriesContent(req)) return next();
   const header = req.headers['content-type'];
   if (header === undefined || !req.is(JSON_TYPES)) return next(notJson(header));
-  let charset: string | undefined;
+  if (req.is(FHIR_JSON) && !FHIR_BODY_ROUTES.has(routeOf(req))) return next(fhirNotRead(req));
+  let parameters: Record<string, string>;
   try {
-    charset = parseContentType(header).parameters.charset;
+    parameters = parseContentType(header).parameters;
   } catch {
     return next(); // a malformed header: body-parser answers it
   }
+  // Another FHIR version's resources differ in shape and meaning: never read as R4.
+  const fhirVersion = req.is(FHIR_JSON) ? parameters.fhirversion : undefined;
+  if (fhirVersion !== undefined && !FHIR_VERSION.startsWith(fhirVersion))
+    return next(fhirVersionNotRead(fhirVersion));
+  const charset = parameters.charset;
   if (charset === undefined || charset.toLowerCase() === 'utf-8') return next();
   next(notUtf8(charset));
+}
+
+/** As Express routes it: case-insensitive, a trailing slash ignored. */
+function routeOf(req: Request): string {
+  return `${req.method} ${req.path.toLowerCase().replace(/(.)\/$/, '$1')}`;
+}
+
+function fhirNotRead(req: Request): Error {
+  return Object.assign(
+    new Error(
+      `${REJECTED}${req.method} ${req.path} does not read FHIR: send its body as application/json. A FHIR Bundle opens a case at POST /cases?protocol=<name>.`,
+    ),
+    { status: 415, type: 'media.type.unsupported' },
+  );
+}
+
+function fhirVersionNotRead(version: string): Error {
+  return Object.assign(
+    new Error(
+      `${REJECTED}The request body is FHIR ${version}; this server reads FHIR R4 only: send application/fhir+json with fhirVersion=4.0 (or none).`,
+    ),
+    { status: 415, type: 'media.type.unsupported' },
+  );
 }
 
 export function notUtf8(charset: string): Error {
@@ -385,7 +420,7 @@ const DETAILS: Record<string, string> = {
 };
 
 function bodyErrors(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  sendProblem(res, bodyProblem(error), req.originalUrl, requestIdOf(req));
+  sendProblem(req, res, bodyProblem(error));
 }
 
 export function bodyProblem(error: unknown): Problem {

@@ -17,6 +17,9 @@ import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { quotaExhausted, tenantSuspended } from '@clincore/billing/billing.exception';
 import { NOT_METERED_EXTENSION } from '@clincore/billing/no-quota.decorator';
 import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
+import { protocolInQuery } from '@clincore/fhir/fhir-import.exception';
+import { importExample } from '@clincore/fhir/fhir-import.openapi';
+import { translateFhirCreate } from '@clincore/fhir/fhir-import.service';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { ReplayErrorCode, ReplayException } from '@clincore/replay/replay.exception';
 import {
@@ -207,7 +210,8 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
     "The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant",
   '404': 'No such resource in this tenant',
   '413': 'The request body is larger than this server accepts (BODY_LIMIT_BYTES)',
-  '415': 'The request body is not UTF-8 JSON (Content-Type: application/json)',
+  '415':
+    'The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it)',
   '431':
     'The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id',
   '503': 'The database is unavailable or did not answer in time; retry after Retry-After',
@@ -548,6 +552,7 @@ const SPECIFIC: Record<string, Partial<Record<number, Array<[string, Problem]>>>
           ),
         ),
       ],
+      ...fhirImportExamples(),
     ],
   },
   'GET /cases': { 400: [INVALID_CURSOR] },
@@ -692,4 +697,36 @@ function problemThrownBy(call: () => unknown): Problem {
     return toProblem(error);
   }
   throw new Error('the example call did not throw');
+}
+
+/** POST /cases with a FHIR Bundle: the refusals as translateFhirCreate makes them. */
+function fhirImportExamples(): Array<[string, Problem]> {
+  const refusal = (protocol: string, body: unknown): Problem => {
+    try {
+      translateFhirCreate(protocol, body);
+    } catch (error) {
+      return toProblem(error);
+    }
+    throw new Error(`the FHIR example for ${protocol} was not refused`);
+  };
+  // The document's own qSOFA Bundle, spoilt twice: a value left out, a unit written as text.
+  const bundle = importExample('qsofa', {
+    respiratory_rate: 24,
+    altered_mentation: false,
+    systolic_bp: 98,
+  });
+  for (const { resource } of bundle.entry ?? []) {
+    if (resource?.resourceType !== 'Observation') continue;
+    delete resource.valueBoolean;
+    for (const component of resource.component ?? [])
+      if (component.valueQuantity) component.valueQuantity.code = 'mmHg';
+  }
+  return [
+    [
+      'A FHIR Bundle (?protocol=qsofa) with an Observation without its value, and a unit that is not UCUM',
+      refusal('qsofa', bundle),
+    ],
+    ['A FHIR Bundle for generic, which has no FHIR mapping', refusal('generic', bundle)],
+    ['?protocol with a JSON body', toProblem(protocolInQuery())],
+  ];
 }

@@ -14,6 +14,7 @@ import {
 import { AuthErrorCode, AuthException } from '@clincore/auth/auth.exception';
 import { BillingErrorCode, BillingException } from '@clincore/billing/billing.exception';
 import { CasesErrorCode, CasesException } from '@clincore/cases/cases.exception';
+import { FhirErrorCode, FhirException } from '@clincore/fhir/fhir.exception';
 import { ReplayErrorCode, ReplayException } from '@clincore/replay/replay.exception';
 import {
   SignaturesErrorCode,
@@ -21,12 +22,15 @@ import {
 } from '@clincore/signatures/signatures.exception';
 import { TenantsErrorCode, TenantsException } from '@clincore/tenants/tenants.exception';
 import { WebhooksErrorCode, WebhooksException } from '@clincore/webhooks/webhooks.exception';
+import { FhirImportErrorCode, FhirImportException } from '@clincore/fhir/fhir-import.exception';
 import type { DomainException } from '@clincore/common/domain.exception';
 import {
   IdempotencyErrorCode,
   IdempotencyException,
 } from '@clincore/idempotency/idempotency.exception';
 import { requestIdOf } from '@clincore/common/request-id';
+import { FHIR_JSON, isFhirRequest } from '@clincore/fhir/fhir-media';
+import { operationOutcomeOf } from '@clincore/fhir/operation-outcome';
 import { serializeError } from './logging';
 import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
 import { NotReadyException } from './health/not-ready.exception';
@@ -76,7 +80,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // A database restart or failover takes seconds: clients should come back, not give up.
     if (problem.type === DATABASE_UNAVAILABLE)
       response.setHeader('Retry-After', DATABASE_RETRY_AFTER_SECONDS);
-    sendProblem(response, problem, request.originalUrl, requestId);
+    sendProblem(request, response, problem);
   }
 }
 
@@ -93,16 +97,21 @@ function requestFields(request: Request, requestId: string): Record<string, stri
 const DATABASE_UNAVAILABLE = 'urn:clincore:problem:database-unavailable';
 const DATABASE_RETRY_AFTER_SECONDS = '1';
 
-export function sendProblem(
-  response: Response,
-  problem: Problem,
-  instance: string,
-  requestId: string,
-): void {
+/**
+ * The error as problem details, or, on a FHIR request (it accepts or sends
+ * application/fhir+json, or its path is under /fhir/), as a FHIR
+ * OperationOutcome with the same status and request id (docs/fhir.md).
+ */
+export function sendProblem(request: Request, response: Response, problem: Problem): void {
+  const requestId = requestIdOf(request);
+  if (isFhirRequest(request)) {
+    response.status(problem.status).type(FHIR_JSON).json(operationOutcomeOf(problem, requestId));
+    return;
+  }
   response
     .status(problem.status)
     .type('application/problem+json')
-    .json({ ...problem, instance: instance.split('?')[0], request_id: requestId });
+    .json({ ...problem, instance: request.originalUrl.split('?')[0], request_id: requestId });
 }
 
 export function toProblem(exception: unknown): Problem {
@@ -115,6 +124,8 @@ export function toProblem(exception: unknown): Problem {
   if (exception instanceof SignaturesException) return signaturesProblem(exception);
   if (exception instanceof IdempotencyException) return idempotencyProblem(exception);
   if (exception instanceof WebhooksException) return webhooksProblem(exception);
+  if (exception instanceof FhirImportException) return fhirImportProblem(exception);
+  if (exception instanceof FhirException) return fhirProblem(exception);
   if (exception instanceof RequestValidationException) {
     return {
       ...problem(400, 'invalid-request', 'Invalid request', exception.message),
@@ -258,6 +269,19 @@ function replayProblem(exception: ReplayException): Problem {
   }
 }
 
+function fhirImportProblem(exception: FhirImportException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
+  switch (code) {
+    case FhirImportErrorCode.InvalidBundle:
+      return make(400, 'Invalid FHIR Bundle');
+    case FhirImportErrorCode.ProtocolNotMapped:
+      return make(400, 'No FHIR mapping');
+    case FhirImportErrorCode.ProtocolInQuery:
+      return make(400, 'Invalid request');
+  }
+}
+
 function webhooksProblem(exception: WebhooksException): Problem {
   const code = exception.code;
   const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
@@ -276,6 +300,17 @@ function webhooksProblem(exception: WebhooksException): Problem {
       return make(409, 'Webhook endpoint disabled');
     case WebhooksErrorCode.EndpointLimit:
       return make(409, 'Webhook endpoint limit reached');
+  }
+}
+
+function fhirProblem(exception: FhirException): Problem {
+  const code = exception.code;
+  const make = (status: number, title: string): Problem => domainProblem(exception, status, title);
+  switch (code) {
+    case FhirErrorCode.NoMapping:
+      return make(406, 'No FHIR mapping');
+    case FhirErrorCode.VersionNotServed:
+      return make(406, 'FHIR version not served');
   }
 }
 

@@ -1,5 +1,4 @@
 import type { NextFunction, Request, Response } from 'express';
-import { requestIdOf } from '@clincore/common/request-id';
 import { sendProblem } from './problem-details.filter';
 
 /**
@@ -49,16 +48,11 @@ function refuse(
   detail: string,
   errors?: Record<string, string[]>,
 ): void {
-  sendProblem(
-    res,
-    {
-      type: 'urn:clincore:problem:invalid-request',
-      title: 'Invalid request',
-      status: 400,
-      detail,
-      ...(errors ? { errors } : {}),
-    },
-    req.originalUrl,
-    requestIdOf(req),
-  );
+  sendProblem(req, res, {
+    type: 'urn:clincore:problem:invalid-request',
+    title: 'Invalid request',
+    status: 400,
+    detail,
+    ...(errors ? { errors } : {}),
+  });
 }

@@ -1,8 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { API_KEY_SCHEME, BOOTSTRAP_SCHEME } from '@clincore/auth/access.decorators';
+import { API_VERSION } from '@clincore/common/api-version';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { caseInputSchemas } from '@clincore/cases/dto/case-inputs.openapi';
+import { documentFhirImport } from '@clincore/fhir/fhir-import.openapi';
+import { documentFhir } from '@clincore/fhir/fhir.openapi';
 import { documentIdempotency } from '@clincore/idempotency/idempotency.openapi';
 import { webhookEventSchemas } from '@clincore/webhooks/webhook-events.openapi';
 import { METRICS_TOKEN_SCHEME } from './metrics/metrics.controller';
@@ -15,7 +18,7 @@ const DESCRIPTION = `Multi-tenant clinical case API: open a case with a scoring 
 
 **Quota and rate limits.** Every authenticated call of a tenant counts toward its monthly usage (UTC calendar month; a \`free\` tenant has FREE_TIER_CALL_LIMIT calls, 1,000 by default), errors included; responses carry \`X-Quota-Limit\`, \`X-Quota-Remaining\` and \`X-Quota-Reset\`, and past the quota calls are 402 until the month ends or the operator makes the tenant \`active\` (no quota). Each API key also has a rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST), each tenant a share of a server's database work, and each client address a limit on failed authentications: over any of them a 429 with \`Retry-After\`, not billed. README.md (status codes and the Configuration table) gives the details; \`GET /admin/usage\` shows where a tenant stands.
 
-**Errors** are \`application/problem+json\` with a \`request_id\` (also in \`X-Request-Id\`). The protocols' fields, units, ranges and point tables are in the schemas named after them (News2Inputs, …) and in docs/protocols.md.`;
+**Errors** are \`application/problem+json\` with a \`request_id\` (also in \`X-Request-Id\`); on a FHIR request (Accept or Content-Type \`application/fhir+json\`, or a path under /fhir/) they are FHIR OperationOutcomes with the same status. The protocols' fields, units, ranges and point tables are in the schemas named after them (News2Inputs, …) and in docs/protocols.md.`;
 
 /** Tags in the order a partner meets them; Swagger UI lists them so. */
 const TAGS: ReadonlyArray<[name: string, description: string]> = [
@@ -26,6 +29,10 @@ const TAGS: ReadonlyArray<[name: string, description: string]> = [
   [
     'signatures',
     'Finalizing signs a case with Ed25519 over its canonical record (inputs, result, history, signer and meaning) and freezes it. Verify-replay re-derives a finalized case from its events, re-scores it with the exact engine version and checks hash and signature; the public keys are a JWKS, so a partner can check signatures offline too.',
+  ],
+  [
+    'fhir',
+    'FHIR R4 at the edge: a case reads as a Bundle (RiskAssessment, Observations, and once finalized a Provenance carrying its signature) with Accept: application/fhir+json on GET /cases/{id} and POST /cases, errors of FHIR requests are OperationOutcomes, and the CapabilityStatement is public. docs/fhir.md has the mapping table and how to verify the signature.',
   ],
   [
     'webhooks',
@@ -61,7 +68,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const builder = new DocumentBuilder()
     .setTitle('ClinCore API')
     .setDescription(DESCRIPTION)
-    .setVersion('0.1.0')
+    .setVersion(API_VERSION)
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Tenant API key' },
       API_KEY_SCHEME,
@@ -86,7 +93,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     schemas: { ...caseInputSchemas(), ...webhookEventSchemas() },
   };
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
-  return documentProblems(documentIdempotency(nullableReferences(document)));
+  return documentFhir(
+    documentProblems(documentIdempotency(documentFhirImport(nullableReferences(document)))),
+  );
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

@@ -16,6 +16,8 @@ import type { Response } from 'express';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
+import { AcceptsFhirBundle } from '@clincore/fhir/fhir-import.interceptor';
+import { FhirCase } from '@clincore/fhir/fhir-case.interceptor';
 import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
@@ -41,7 +43,11 @@ export class CasesController {
   constructor(private readonly cases: CasesService) {}
 
   @Post()
+  // Above @Idempotent(): its interceptor runs inside the idempotency one, so a replay reads no Bundle.
+  @AcceptsFhirBundle()
   @Idempotent()
+  // Below @Idempotent: it wraps the idempotency interceptor (see FhirCase).
+  @FhirCase()
   @ApiOperation({ summary: 'Open a case: validate and score the inputs with the protocol' })
   @ApiBody(CREATE_CASE_BODY)
   @ApiCreatedResponse({
@@ -73,6 +79,7 @@ export class CasesController {
   }
 
   @Get(':id')
+  @FhirCase()
   @ApiOperation({ summary: 'One case' })
   @ApiOkResponse({ type: CaseDto, headers: ETAG_HEADER })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })

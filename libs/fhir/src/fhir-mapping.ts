@@ -4,10 +4,13 @@
  * docs/fhir.md states for partners. The engine's field names and units stay the
  * canonical form; FHIR is translated to and from them at the edge.
  *
- * Sources: HL7 FHIR R4 vital-signs profile (LOINC codes, UCUM units); NHS
- * Digital's FHIR NEWS2 guidance and UK Core examples (SNOMED CT for ACVPU and
- * air or oxygen). Codes marked "ClinCore" have no standard code we could use
- * without changing their meaning: partners send them explicitly.
+ * Each code's source is in docs/fhir.md ("Where the codes come from"): HL7 FHIR
+ * R4 vital-signs profile (LOINC, UCUM); NHS Digital's FHIR NEWS2 guidance and
+ * CareConnect value sets (SNOMED CT for ACVPU, its answers, the NEWS2 total
+ * score); NHS Digital's ITK FHIR Digital Medicines guidance (the air-or-oxygen
+ * answers, whose Observation.code is text only there). A code we could not
+ * confirm from a published source is a ClinCore code instead, never a guess:
+ * partners send those explicitly.
  */
 
 export const LOINC = 'http://loinc.org';
@@ -28,7 +31,8 @@ export interface Code {
  * Where one input comes from.
  * - quantity: Observation.valueQuantity (or a component of `panel`) in any UCUM
  *   unit convertible to `unit`; the first code is the one exported.
- * - coded: Observation.valueCodeableConcept, each answer mapped to an engine value.
+ * - coded: Observation.valueCodeableConcept, each answer mapped to an engine value;
+ *   the first answer for a value is the one exported.
  * - explicit: Observation.value[x] of `valueType` under a ClinCore code.
  * - age: Patient.birthDate at the time of assessment, or an Observation (LOINC 30525-0).
  * - sex: Patient.gender, or an Observation (LOINC 46098-0).
@@ -41,6 +45,8 @@ export type InputSource =
       readonly unit: string;
       /** The panel whose component carries the value (blood pressure 85354-9). */
       readonly panel?: Code;
+      /** Older panels whose components are read too on import, never exported (55284-4). */
+      readonly olderPanels?: readonly Code[];
       /** g/mol, for mass ↔ substance conversions (urea mg/dL ↔ mmol/L). */
       readonly molarMass?: Readonly<Record<string, number>>;
     }
@@ -87,17 +93,21 @@ const HEART_RATE: InputSource = {
   unit: '/min',
 };
 const BP_PANEL = loinc('85354-9', 'Blood pressure panel with all children optional');
+// The vital-signs panel before 85354-9; EHRs still send it.
+const OLDER_BP_PANEL = loinc('55284-4', 'Blood pressure systolic and diastolic');
 const SYSTOLIC: InputSource = {
   kind: 'quantity',
   codes: [loinc('8480-6', 'Systolic blood pressure')],
   unit: 'mm[Hg]',
   panel: BP_PANEL,
+  olderPanels: [OLDER_BP_PANEL],
 };
 const DIASTOLIC: InputSource = {
   kind: 'quantity',
   codes: [loinc('8462-4', 'Diastolic blood pressure')],
   unit: 'mm[Hg]',
   panel: BP_PANEL,
+  olderPanels: [OLDER_BP_PANEL],
 };
 const AGE: InputSource = { kind: 'age', codes: [loinc('30525-0', 'Age')] };
 
@@ -132,7 +142,8 @@ export const PROTOCOL_MAPPINGS: Readonly<Record<string, ProtocolMapping>> = {
       },
       on_oxygen: {
         kind: 'coded',
-        codes: [snomed('1104591000000109', 'Air or oxygen')],
+        // NHS guidance codes the answers but gives the observation only as text.
+        codes: [clincore('on_oxygen', 'Air or oxygen')],
         answers: [
           { code: snomed('722742002', 'Breathing room air'), value: false },
           { code: snomed('371825009', 'Patient on oxygen'), value: true },
@@ -145,7 +156,12 @@ export const PROTOCOL_MAPPINGS: Readonly<Record<string, ProtocolMapping>> = {
         codes: [snomed('1104441000000107', 'Alert Confusion Voice Pain Unresponsive scale score')],
         answers: [
           { code: snomed('248234008', 'Mentally alert'), value: 'alert' },
-          { code: snomed('1104561000000105', 'New confusion'), value: 'cvpu' },
+          // The engine keeps C, V, P and U as one value: exported as that, not as one of them.
+          {
+            code: clincore('cvpu', 'Confusion, voice, pain or unresponsive (any ACVPU but alert)'),
+            value: 'cvpu',
+          },
+          { code: snomed('130987000', 'Acute confusion'), value: 'cvpu' },
           { code: snomed('300202002', 'Responds to voice'), value: 'cvpu' },
           { code: snomed('450847001', 'Responds to pain'), value: 'cvpu' },
           { code: snomed('422768004', 'Unresponsive'), value: 'cvpu' },
@@ -167,7 +183,7 @@ export const PROTOCOL_MAPPINGS: Readonly<Record<string, ProtocolMapping>> = {
     },
   },
   curb65: {
-    score: snomed('1122411000000109', 'CURB-65 score'),
+    score: clincore('curb65_score', 'CURB-65 score'),
     inputs: {
       confusion: explicitBoolean('confusion', 'New confusion'),
       urea_mmol_l: {
@@ -188,7 +204,10 @@ export const PROTOCOL_MAPPINGS: Readonly<Record<string, ProtocolMapping>> = {
     },
   },
   cha2ds2vasc: {
-    score: snomed('713680009', 'CHA2DS2-VASc score'),
+    score: snomed(
+      '735258002',
+      'CHA2DS2-VASc (congestive heart failure, hypertension, age 2, diabetes mellitus, stroke 2, vascular disease, age, sex category) score',
+    ),
     inputs: {
       chf: explicitBoolean('chf', 'Congestive heart failure'),
       hypertension: explicitBoolean('hypertension', 'Hypertension'),

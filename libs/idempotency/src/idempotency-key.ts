@@ -82,8 +82,9 @@ export function lockIdOf(scope: string, key: string): string {
 }
 
 /**
- * What "the same request" means: method, concrete path, the caller (API key
- * or operator) and the body as RFC 8785 canonical JSON (member order and
+ * What "the same request" means: method, concrete path with its query (a
+ * FHIR POST /cases names its protocol there), the caller (API key or
+ * operator) and the body as RFC 8785 canonical JSON (member order and
  * whitespace do not count). Another key of the same tenant reusing a key is
  * told 422, never handed the first caller's response.
  */

@@ -45,7 +45,7 @@ export class IdempotencyGuard implements CanActivate {
       key,
       secrets,
       keyDigests: secrets.map((secret) => keyDigestOf(key, secret)),
-      fingerprint: fingerprintOf(request.method, request.path, caller, request.body),
+      fingerprint: fingerprintOf(request.method, request.originalUrl, caller, request.body),
     };
     attachClaim(request, claim);
     return true;

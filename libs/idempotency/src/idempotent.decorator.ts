@@ -20,7 +20,7 @@ export const Idempotent = (): MethodDecorator =>
       name: 'Idempotency-Key',
       required: false,
       description:
-        'Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324".',
+        'Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324".',
       schema: { type: 'string', minLength: 1, maxLength: 512 },
     }),
   );

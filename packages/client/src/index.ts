@@ -3,7 +3,14 @@ import type { paths } from './schema';
 
 export type { components, operations, paths } from './schema';
 
-export type ClinCoreClient = Client<paths>;
+/**
+ * What the client reads: JSON and problem details. Some operations also answer
+ * FHIR (application/fhir+json) on request; those bodies are typed by the
+ * FhirBundle, OperationOutcome and CapabilityStatement schemas.
+ */
+type ReadMedia = 'application/json' | 'application/problem+json';
+
+export type ClinCoreClient = Client<paths, ReadMedia>;
 
 export interface ClinCoreClientOptions extends Omit<ClientOptions, 'headers'> {
   /** Where the API is served, e.g. `https://clincore.example` (no trailing `/docs`). */
@@ -31,7 +38,7 @@ export function createClient({
   headers,
   ...options
 }: ClinCoreClientOptions): ClinCoreClient {
-  return createFetchClient<paths>({
+  return createFetchClient<paths, ReadMedia>({
     ...options,
     headers: apiKey === undefined ? headers : { ...headers, 'X-API-Key': apiKey },
   });

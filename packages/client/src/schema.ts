@@ -153,7 +153,10 @@ export interface paths {
         /** List the tenant's cases, newest first (keyset pagination) */
         get: operations["CasesController_list"];
         put?: never;
-        /** Open a case: validate and score the inputs with the protocol */
+        /**
+         * Open a case: validate and score the inputs with the protocol
+         * @description With `Accept: application/fhir+json` (optionally `; fhirVersion=4.0`) the case is answered as a FHIR R4 Bundle and every error as an OperationOutcome (docs/fhir.md); JSON stays the default.
+         */
         post: operations["CasesController_create"];
         delete?: never;
         options?: never;
@@ -168,7 +171,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One case */
+        /**
+         * One case
+         * @description With `Accept: application/fhir+json` (optionally `; fhirVersion=4.0`) the case is answered as a FHIR R4 Bundle and every error as an OperationOutcome (docs/fhir.md); JSON stays the default.
+         */
         get: operations["CasesController_get"];
         put?: never;
         post?: never;
@@ -438,6 +444,23 @@ export interface paths {
         put?: never;
         /** Send a succeeded or failed delivery once more, now */
         post: operations["WebhooksController_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/R4/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The FHIR R4 CapabilityStatement: what this server does in FHIR (public) */
+        get: operations["FhirController_metadata"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1484,6 +1507,755 @@ export interface components {
             /** @description Pass as cursor for the next page */
             next_cursor: string | null;
         };
+        /** @description A FHIR R4 Bundle (collection, batch or transaction) holding Observations and optionally the Patient; sent with ?protocol=<name>. Inputs are read by code, units converted with UCUM; docs/fhir.md ("Creating a case from FHIR") gives the codes per protocol and every rule. Other resources are not read; the requests of a batch or transaction are not run. */
+        FhirCreateCaseBundle: {
+            /** @enum {string} */
+            resourceType: "Bundle";
+            /** @enum {string} */
+            type: "collection" | "batch" | "transaction";
+            entry?: ({
+                fullUrl?: string;
+                resource: {
+                    resourceType: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description A case as a FHIR R4 Bundle (http://hl7.org/fhir/R4/bundle.html) of type collection: RiskAssessment, the score Observation, one Observation per input, and once finalized a Provenance and a Binary (docs/fhir.md).
+         * @example {
+         *       "resourceType": "Bundle",
+         *       "id": "742979ed-43f8-8aea-b172-cfe1962ee039",
+         *       "meta": {
+         *         "versionId": "1",
+         *         "lastUpdated": "2026-12-05T09:30:00.000Z"
+         *       },
+         *       "identifier": {
+         *         "system": "urn:clincore:fhir:case",
+         *         "value": "0b9f3c52-7a0e-4d1b-9c6e-2f4a8d1e5b37"
+         *       },
+         *       "type": "collection",
+         *       "timestamp": "2026-12-05T09:30:00.000Z",
+         *       "entry": [
+         *         {
+         *           "fullUrl": "urn:uuid:46aa21a6-56bc-8954-9003-065fd82805ac",
+         *           "resource": {
+         *             "resourceType": "RiskAssessment",
+         *             "id": "46aa21a6-56bc-8954-9003-065fd82805ac",
+         *             "status": "preliminary",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "1104051000000101",
+         *                   "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score"
+         *                 }
+         *               ]
+         *             },
+         *             "method": {
+         *               "coding": [
+         *                 {
+         *                   "system": "urn:clincore:fhir:protocol",
+         *                   "code": "news2@1.0.0"
+         *                 }
+         *               ],
+         *               "text": "news2@1.0.0"
+         *             },
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "occurrenceDateTime": "2026-12-05T09:30:00.000Z",
+         *             "basis": [
+         *               {
+         *                 "reference": "urn:uuid:62a6a682-41ea-8b76-a21e-0ca415c3a0b6"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:bcd8a08d-c513-8597-8cf2-38936923fe0d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:7153523b-a0ba-8eef-b8c4-243945e157a3"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:06bf94b3-b34f-83b1-ba3a-2053190a4a69"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:d240236b-325a-8575-80cb-cf723953991d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:03b9c923-1cf2-843f-a3f1-a5b7417121ca"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:b01a4af6-5afe-8b21-9529-c3968a55cd05"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb"
+         *               }
+         *             ],
+         *             "prediction": [
+         *               {
+         *                 "outcome": {
+         *                   "text": "Clinical deterioration (acute-illness severity)"
+         *                 },
+         *                 "qualitativeRisk": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://terminology.hl7.org/CodeSystem/risk-probability",
+         *                       "code": "moderate",
+         *                       "display": "Moderate likelihood"
+         *                     },
+         *                     {
+         *                       "system": "urn:clincore:fhir:risk-band",
+         *                       "code": "news2:medium",
+         *                       "display": "medium"
+         *                     }
+         *                   ],
+         *                   "text": "medium"
+         *                 }
+         *               }
+         *             ],
+         *             "mitigation": "Minimum 1 hourly monitoring. Registered nurse to immediately inform the medical team caring for the patient and request urgent assessment by a clinician or team with core competencies in the care of acutely ill patients. Provide clinical care in an environment with monitoring facilities."
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:62a6a682-41ea-8b76-a21e-0ca415c3a0b6",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "id": "62a6a682-41ea-8b76-a21e-0ca415c3a0b6",
+         *             "status": "preliminary",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "survey",
+         *                     "display": "Survey"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "1104051000000101",
+         *                   "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score"
+         *                 }
+         *               ]
+         *             },
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "effectiveDateTime": "2026-12-05T09:30:00.000Z",
+         *             "valueQuantity": {
+         *               "value": 6,
+         *               "unit": "score",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "{score}"
+         *             },
+         *             "derivedFrom": [
+         *               {
+         *                 "reference": "urn:uuid:19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:bcd8a08d-c513-8597-8cf2-38936923fe0d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:7153523b-a0ba-8eef-b8c4-243945e157a3"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:06bf94b3-b34f-83b1-ba3a-2053190a4a69"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:d240236b-325a-8575-80cb-cf723953991d"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:03b9c923-1cf2-843f-a3f1-a5b7417121ca"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:b01a4af6-5afe-8b21-9529-c3968a55cd05"
+         *               },
+         *               {
+         *                 "reference": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb"
+         *               }
+         *             ],
+         *             "component": [
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104301000000104",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - respiration rate score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 2,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104311000000102",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - oxygen saturation scale 1 score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104331000000105",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - air or oxygen score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 0,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104341000000101",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - systolic blood pressure score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104351000000103",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - pulse score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104361000000100",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - consciousness score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 0,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               },
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://snomed.info/sct",
+         *                       "code": "1104371000000107",
+         *                       "display": "Royal College of Physicians NEWS2 (National Early Warning Score 2) - temperature score"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 1,
+         *                   "unit": "score",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "{score}"
+         *                 }
+         *               }
+         *             ]
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "19cee2cc-ba32-8509-8b8e-7fe8a51a9b4d",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "9279-1",
+         *                   "display": "Respiratory rate"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 22,
+         *               "unit": "/min",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "/min"
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:bcd8a08d-c513-8597-8cf2-38936923fe0d",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "bcd8a08d-c513-8597-8cf2-38936923fe0d",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "59408-5",
+         *                   "display": "Oxygen saturation in Arterial blood by Pulse oximetry"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 94,
+         *               "unit": "%",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "%"
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:7153523b-a0ba-8eef-b8c4-243945e157a3",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "7153523b-a0ba-8eef-b8c4-243945e157a3",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "urn:clincore:fhir:case-input",
+         *                   "code": "spo2_scale",
+         *                   "display": "NEWS2 SpO2 scale (1, or 2 for hypercapnic respiratory failure)"
+         *                 }
+         *               ]
+         *             },
+         *             "valueInteger": 1
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:06bf94b3-b34f-83b1-ba3a-2053190a4a69",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "06bf94b3-b34f-83b1-ba3a-2053190a4a69",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "urn:clincore:fhir:case-input",
+         *                   "code": "on_oxygen",
+         *                   "display": "Air or oxygen"
+         *                 }
+         *               ]
+         *             },
+         *             "valueCodeableConcept": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "722742002",
+         *                   "display": "Breathing room air"
+         *                 }
+         *               ]
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:d240236b-325a-8575-80cb-cf723953991d",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "d240236b-325a-8575-80cb-cf723953991d",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "85354-9",
+         *                   "display": "Blood pressure panel with all children optional"
+         *                 }
+         *               ]
+         *             },
+         *             "component": [
+         *               {
+         *                 "code": {
+         *                   "coding": [
+         *                     {
+         *                       "system": "http://loinc.org",
+         *                       "code": "8480-6",
+         *                       "display": "Systolic blood pressure"
+         *                     }
+         *                   ]
+         *                 },
+         *                 "valueQuantity": {
+         *                   "value": 105,
+         *                   "unit": "mmHg",
+         *                   "system": "http://unitsofmeasure.org",
+         *                   "code": "mm[Hg]"
+         *                 }
+         *               }
+         *             ]
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:03b9c923-1cf2-843f-a3f1-a5b7417121ca",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "03b9c923-1cf2-843f-a3f1-a5b7417121ca",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "8867-4",
+         *                   "display": "Heart rate"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 95,
+         *               "unit": "/min",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "/min"
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:b01a4af6-5afe-8b21-9529-c3968a55cd05",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "b01a4af6-5afe-8b21-9529-c3968a55cd05",
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "1104441000000107",
+         *                   "display": "Alert Confusion Voice Pain Unresponsive scale score"
+         *                 }
+         *               ]
+         *             },
+         *             "valueCodeableConcept": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://snomed.info/sct",
+         *                   "code": "248234008",
+         *                   "display": "Mentally alert"
+         *                 }
+         *               ]
+         *             }
+         *           }
+         *         },
+         *         {
+         *           "fullUrl": "urn:uuid:072c5585-111b-8815-9056-a2f2366bf5bb",
+         *           "resource": {
+         *             "resourceType": "Observation",
+         *             "status": "preliminary",
+         *             "subject": {
+         *               "reference": "Patient/example-123"
+         *             },
+         *             "issued": "2026-12-05T09:30:00.000Z",
+         *             "id": "072c5585-111b-8815-9056-a2f2366bf5bb",
+         *             "category": [
+         *               {
+         *                 "coding": [
+         *                   {
+         *                     "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+         *                     "code": "vital-signs",
+         *                     "display": "Vital Signs"
+         *                   }
+         *                 ]
+         *               }
+         *             ],
+         *             "code": {
+         *               "coding": [
+         *                 {
+         *                   "system": "http://loinc.org",
+         *                   "code": "8310-5",
+         *                   "display": "Body temperature"
+         *                 }
+         *               ]
+         *             },
+         *             "valueQuantity": {
+         *               "value": 38.3,
+         *               "unit": "°C",
+         *               "system": "http://unitsofmeasure.org",
+         *               "code": "Cel"
+         *             }
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        FhirBundle: {
+            /** @enum {string} */
+            resourceType: "Bundle";
+            id: string;
+            meta?: {
+                [key: string]: unknown;
+            };
+            identifier?: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            type: "collection";
+            /** Format: date-time */
+            timestamp?: string;
+            entry: {
+                fullUrl: string;
+                resource: {
+                    /** @enum {string} */
+                    resourceType: "RiskAssessment" | "Observation" | "Provenance" | "Binary";
+                    id: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description An error on a FHIR request (http://hl7.org/fhir/R4/operationoutcome.html): one issue per field message (expression names the field or FHIRPath location), else one whose diagnostics is the detail; the request id is the id (when a valid FHIR id) and the urn:clincore:fhir:extension:request-id extension.
+         * @example {
+         *       "resourceType": "OperationOutcome",
+         *       "id": "6f1c2f8e-1d2b-4b8e-9a55-2f0f4f1b7c3a",
+         *       "extension": [
+         *         {
+         *           "url": "urn:clincore:fhir:extension:request-id",
+         *           "valueString": "6f1c2f8e-1d2b-4b8e-9a55-2f0f4f1b7c3a"
+         *         }
+         *       ],
+         *       "issue": [
+         *         {
+         *           "severity": "error",
+         *           "code": "not-found",
+         *           "details": {
+         *             "coding": [
+         *               {
+         *                 "system": "urn:clincore:problem",
+         *                 "code": "case-not-found"
+         *               }
+         *             ],
+         *             "text": "Not found"
+         *           },
+         *           "diagnostics": "No such case."
+         *         }
+         *       ]
+         *     }
+         */
+        OperationOutcome: {
+            /** @enum {string} */
+            resourceType: "OperationOutcome";
+            id?: string;
+            extension?: {
+                [key: string]: unknown;
+            }[];
+            issue: ({
+                /** @enum {string} */
+                severity: "fatal" | "error" | "warning" | "information";
+                code: string;
+                details?: {
+                    [key: string]: unknown;
+                };
+                diagnostics?: string;
+                expression?: string[];
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description What this server does in FHIR R4 (http://hl7.org/fhir/R4/capabilitystatement.html).
+         * @example {
+         *       "resourceType": "CapabilityStatement",
+         *       "status": "active",
+         *       "date": "2026-12-05",
+         *       "publisher": "ClinCore",
+         *       "kind": "instance",
+         *       "software": {
+         *         "name": "ClinCore API",
+         *         "version": "0.1.0"
+         *       },
+         *       "implementation": {
+         *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)",
+         *         "url": "https://clincore.example/fhir/R4"
+         *       },
+         *       "fhirVersion": "4.0.1",
+         *       "format": [
+         *         "json",
+         *         "application/fhir+json"
+         *       ],
+         *       "rest": [
+         *         {
+         *           "mode": "server",
+         *           "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json. Protocols with a FHIR mapping: news2, qsofa, curb65, cha2ds2vasc; generic has none (406). Errors on FHIR requests are OperationOutcomes with the HTTP status of the error. No other FHIR interaction (read, search, history) is offered on resource endpoints.",
+         *           "security": {
+         *             "description": "Each tenant sends its API key in the X-API-Key header; this CapabilityStatement is public."
+         *           },
+         *           "resource": [
+         *             {
+         *               "type": "Bundle",
+         *               "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json."
+         *             },
+         *             {
+         *               "type": "RiskAssessment",
+         *               "documentation": "Produced in the case Bundle: the score and risk band of the case (status preliminary while open, final once finalized)."
+         *             },
+         *             {
+         *               "type": "Observation",
+         *               "documentation": "Produced in the case Bundle (one per protocol input, and the score) and accepted in a posted Bundle (one per input, coded as docs/fhir.md lists)."
+         *             },
+         *             {
+         *               "type": "Patient",
+         *               "documentation": "Accepted in a posted Bundle, for the subject and what a protocol takes from it (age from birthDate, sex from gender)."
+         *             },
+         *             {
+         *               "type": "Provenance",
+         *               "documentation": "Produced in the Bundle of a finalized case: targets the RiskAssessment; its signature verifies against GET /signing-keys."
+         *             },
+         *             {
+         *               "type": "Binary",
+         *               "documentation": "Produced in the Bundle of a finalized case: the exact bytes the Provenance signature signs (the signed record)."
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        CapabilityStatement: {
+            /** @enum {string} */
+            resourceType: "CapabilityStatement";
+            /** @enum {string} */
+            status: "active";
+            date: string;
+            /** @enum {string} */
+            kind: "instance";
+            software?: {
+                [key: string]: unknown;
+            };
+            implementation?: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            fhirVersion: "4.0.1";
+            format: string[];
+            rest?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
     };
     responses: {
         /** @description Any path or method this document does not list: a 404 problem (type not-found). */
@@ -1495,6 +2267,7 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
+                "application/fhir+json": components["schemas"]["OperationOutcome"];
             };
         };
     };
@@ -2078,7 +2851,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2202,7 +2975,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2384,6 +3157,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2420,6 +3194,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -2456,9 +3231,12 @@ export interface operations {
     };
     CasesController_create: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only with Content-Type: application/fhir+json: the protocol that scores the Bundle (a JSON body names its protocol itself, and a JSON request with ?protocol is a 400). docs/fhir.md says which Observations each protocol reads. */
+                protocol?: "cha2ds2vasc" | "curb65" | "news2" | "qsofa";
+            };
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2467,6 +3245,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateNews2Case"] | components["schemas"]["CreateQsofaCase"] | components["schemas"]["CreateCurb65Case"] | components["schemas"]["CreateCha2ds2vascCase"] | components["schemas"]["CreateGenericCase"];
+                "application/fhir+json": components["schemas"]["FhirCreateCaseBundle"];
             };
         };
         responses: {
@@ -2489,6 +3268,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Case"];
+                    "application/fhir+json": components["schemas"]["FhirBundle"];
                 };
             };
             /** @description Unknown protocol or invalid inputs (per-field errors) */
@@ -2506,6 +3286,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -2517,6 +3298,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2534,6 +3316,24 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Accept asks for FHIR, but the case has no FHIR mapping (generic) or only a FHIR version other than R4 is acceptable */
+            406: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
@@ -2553,6 +3353,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request body is larger than this server accepts (BODY_LIMIT_BYTES) */
@@ -2564,9 +3365,10 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2575,6 +3377,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
@@ -2592,6 +3395,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -2611,6 +3415,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -2641,6 +3446,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -2672,6 +3478,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Case"];
+                    "application/fhir+json": components["schemas"]["FhirBundle"];
                 };
             };
             /** @description The id is not a UUID */
@@ -2689,6 +3496,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description Missing, malformed, unknown, revoked or expired API key */
@@ -2700,6 +3508,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2717,6 +3526,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description No such case in this tenant */
@@ -2734,6 +3544,24 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description Accept asks for FHIR, but the case has no FHIR mapping (generic) or only a FHIR version other than R4 is acceptable */
+            406: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The API key is over its per-key rate limit (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST; problem type rate-limited), or the tenant has as many calls in progress on this server as its share of the database allows (TENANT_DB_CONCURRENCY, TENANT_DB_QUEUE; problem type tenant-concurrency-limited), or this client address had too many failed authentications (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW_SECONDS; problem type too-many-failed-authentications; only keys not cached as valid are refused, before any lookup). Not billed. */
@@ -2753,6 +3581,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -2783,6 +3612,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
         };
@@ -2852,6 +3682,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -2933,7 +3764,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2978,6 +3809,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -3065,6 +3897,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The tenant's monthly free-tier quota is used up (until X-Quota-Reset), or the operator suspended the tenant */
@@ -3118,6 +3951,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
                 };
             };
             /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
@@ -3288,7 +4122,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3404,7 +4238,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3487,7 +4321,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3618,7 +4452,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3701,7 +4535,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3805,7 +4639,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3985,7 +4819,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4054,7 +4888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4238,7 +5072,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4392,7 +5226,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4590,7 +5424,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4706,7 +5540,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5048,7 +5882,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5225,7 +6059,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5291,7 +6125,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5422,7 +6256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5505,7 +6339,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5637,7 +6471,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5875,7 +6709,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6007,7 +6841,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The request body is not UTF-8 JSON (Content-Type: application/json) */
+            /** @description The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it) */
             415: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6078,6 +6912,107 @@ export interface operations {
                     "X-Quota-Reset"?: string;
                     /** @description Seconds after which retrying may succeed; sent while the database is away */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    FhirController_metadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CapabilityStatement, as application/fhir+json */
+            200: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "resourceType": "CapabilityStatement",
+                     *       "status": "active",
+                     *       "date": "2026-12-05",
+                     *       "publisher": "ClinCore",
+                     *       "kind": "instance",
+                     *       "software": {
+                     *         "name": "ClinCore API",
+                     *         "version": "0.1.0"
+                     *       },
+                     *       "implementation": {
+                     *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)",
+                     *         "url": "https://clincore.example/fhir/R4"
+                     *       },
+                     *       "fhirVersion": "4.0.1",
+                     *       "format": [
+                     *         "json",
+                     *         "application/fhir+json"
+                     *       ],
+                     *       "rest": [
+                     *         {
+                     *           "mode": "server",
+                     *           "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json. Protocols with a FHIR mapping: news2, qsofa, curb65, cha2ds2vasc; generic has none (406). Errors on FHIR requests are OperationOutcomes with the HTTP status of the error. No other FHIR interaction (read, search, history) is offered on resource endpoints.",
+                     *           "security": {
+                     *             "description": "Each tenant sends its API key in the X-API-Key header; this CapabilityStatement is public."
+                     *           },
+                     *           "resource": [
+                     *             {
+                     *               "type": "Bundle",
+                     *               "documentation": "Read a case as FHIR: GET /cases/{id} with Accept: application/fhir+json (fhirVersion=4.0 optional) and X-API-Key answers a Bundle of type collection (RiskAssessment, the score Observation, one Observation per input, and once the case is finalized a Provenance with its Ed25519 signature and a Binary holding the signed bytes). JSON stays the default. Create a case from FHIR: POST /cases?protocol={name} with Content-Type: application/fhir+json and a Bundle (collection, batch or transaction) of Observations, and optionally the Patient; the answer is the created case, as a Bundle when Accept asks for application/fhir+json."
+                     *             },
+                     *             {
+                     *               "type": "RiskAssessment",
+                     *               "documentation": "Produced in the case Bundle: the score and risk band of the case (status preliminary while open, final once finalized)."
+                     *             },
+                     *             {
+                     *               "type": "Observation",
+                     *               "documentation": "Produced in the case Bundle (one per protocol input, and the score) and accepted in a posted Bundle (one per input, coded as docs/fhir.md lists)."
+                     *             },
+                     *             {
+                     *               "type": "Patient",
+                     *               "documentation": "Accepted in a posted Bundle, for the subject and what a protocol takes from it (age from birthDate, sex from gender)."
+                     *             },
+                     *             {
+                     *               "type": "Provenance",
+                     *               "documentation": "Produced in the Bundle of a finalized case: targets the RiskAssessment; its signature verifies against GET /signing-keys."
+                     *             },
+                     *             {
+                     *               "type": "Binary",
+                     *               "documentation": "Produced in the Bundle of a finalized case: the exact bytes the Provenance signature signs (the signed record)."
+                     *             }
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/fhir+json": components["schemas"]["CapabilityStatement"];
+                };
+            };
+            /** @description The URL holds a NUL (%00) or a query parameter named __proto__, constructor or prototype */
+            400: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": components["schemas"]["OperationOutcome"];
+                };
+            };
+            /** @description The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id */
+            431: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
                     [name: string]: unknown;
                 };
                 content: {
