@@ -47,8 +47,10 @@ export class QuotaGuard implements CanActivate {
         return true;
       }
       const counted = await this.usage.consumeUnless(tenant.tenantId, route, probe);
-      if ('quota' in counted) setQuotaHeaders(response, counted.quota);
-      else probe.settle(counted.found);
+      if ('quota' in counted) {
+        setQuotaHeaders(response, counted.quota);
+        probe.settle(undefined);
+      } else probe.settle(counted.found);
       if (isIdempotentReplay(request)) await this.usage.refuseIfSuspended(tenant.tenantId);
       return true;
     } catch (error) {

@@ -21,6 +21,12 @@ export interface IdempotencyClaim {
   fingerprint: Buffer;
   /** Set when a finished request with this key and fingerprint was found: answer with it. */
   replay?: StoredResponse;
+  /**
+   * Set when the quota guard's statement found no finished request with the
+   * key: the transaction need not look again, since a request that commits
+   * the key meanwhile makes this one's insert store nothing (a 409).
+   */
+  lookedUp?: boolean;
 }
 
 const CLAIM = Symbol('clincore.idempotency');
@@ -67,7 +73,8 @@ export function replayProbeOf(request: object):
       columns: string;
       from: (first: number) => string;
       params: unknown[];
-      settle: (row: Record<string, unknown>) => void;
+      /** With the row found, or undefined when there was none. */
+      settle: (row: Record<string, unknown> | undefined) => void;
     }
   | undefined {
   const claim = claimOf(request);
@@ -77,7 +84,12 @@ export function replayProbeOf(request: object):
     from: (first) => `find_idempotency_key($${String(first)}, $${String(first + 1)})`,
     params: [claim.scope, claim.keyDigests],
     settle: (row) =>
-      attachClaim(request, { ...claim, replay: responseFor(claim, row as unknown as KeyRow) }),
+      attachClaim(
+        request,
+        row === undefined
+          ? { ...claim, lookedUp: true }
+          : { ...claim, replay: responseFor(claim, row as unknown as KeyRow) },
+      ),
   };
 }
 

@@ -30,8 +30,8 @@ export class IdempotencyStore {
   /**
    * Runs `handle` at most once per key, in one transaction: its first
    * statement takes the key's advisory lock (another request with the key
-   * gets 409 at once) and finds a response committed since the quota guard's
-   * lookup (replayed); otherwise the handler runs, its services joining this
+   * gets 409 at once) and, where no quota guard looked the key up, finds a
+   * finished request's response (replayed); otherwise the handler runs, its services joining this
    * transaction, and its response is stored before the commit, replacing an
    * expired record of the key. The change and its key commit together or not
    * at all. A request that committed the key between that first statement's
@@ -41,13 +41,23 @@ export class IdempotencyStore {
   runOnce(claim: IdempotencyClaim, handle: () => Promise<StoredResponse>): Promise<Outcome> {
     // On the transaction's first statement, the tenant binding: no round trip of its own.
     // find_idempotency_key also binds the key's scope for the rest of the transaction.
-    const prelude: TransactionPrelude = {
-      columns: 'l.locked, k.key_digest, k.fingerprint, k.response',
-      from: (first) =>
-        `(select pg_try_advisory_xact_lock($${String(first)}::bigint) as locked) as l
-         left join find_idempotency_key($${String(first + 1)}, $${String(first + 2)}) as k on true`,
-      params: [lockIdOf(claim.scope, claim.key), claim.scope, claim.keyDigests],
-    };
+    // The lookup again only when the quota guard did not make it (a route without a quota).
+    const prelude: TransactionPrelude = claim.lookedUp
+      ? {
+          columns: 'l.locked',
+          // Binds the key's scope for the insert, as find_idempotency_key does otherwise.
+          from: (first) =>
+            `(select pg_try_advisory_xact_lock($${String(first)}::bigint) as locked,
+                     set_config('app.idempotency_scope', $${String(first + 1)}, true) as scope) as l`,
+          params: [lockIdOf(claim.scope, claim.key), claim.scope],
+        }
+      : {
+          columns: 'l.locked, k.key_digest, k.fingerprint, k.response',
+          from: (first) =>
+            `(select pg_try_advisory_xact_lock($${String(first)}::bigint) as locked) as l
+             left join find_idempotency_key($${String(first + 1)}, $${String(first + 2)}) as k on true`,
+          params: [lockIdOf(claim.scope, claim.key), claim.scope, claim.keyDigests],
+        };
     return withTransactionPrelude(prelude, () =>
       this.txHost.withTransaction(async () => {
         const lock = prelude.rows?.[0] as ({ locked: boolean } & Partial<KeyRow>) | undefined;

@@ -143,8 +143,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       )
       .finally(() => {
         this.inFlight.delete(work);
-        // A slot is free: the next due delivery need not wait for the poll interval.
-        if (this.polling === undefined && this.pollAt > Date.now() + SLOT_FREED_CLAIM_DELAY_MS)
+        // Half the slots free (or all, when little is going on): claim again without waiting for
+        // the poll interval, several at a time, since each claim reads every enabled endpoint.
+        const free = this.config.concurrency - this.inFlight.size;
+        if (
+          (free >= Math.ceil(this.config.concurrency / 2) || this.inFlight.size === 0) &&
+          this.polling === undefined &&
+          this.pollAt > Date.now() + SLOT_FREED_CLAIM_DELAY_MS
+        )
           this.schedule(SLOT_FREED_CLAIM_DELAY_MS);
       });
     this.inFlight.add(work);

@@ -55,7 +55,7 @@ export function loadWebhooksConfig(env: NodeJS.ProcessEnv = process.env): Webhoo
   if (connectTimeoutMs > timeoutMs) {
     throw new ConfigError('WEBHOOK_CONNECT_TIMEOUT_MS', 'must not exceed WEBHOOK_TIMEOUT_MS');
   }
-  const concurrency = envInt(env, 'WEBHOOK_CONCURRENCY', 8, 1, 100);
+  const concurrency = envInt(env, 'WEBHOOK_CONCURRENCY', 16, 1, 100);
   return {
     production,
     retryDelaysMs: parseRetryDelays(envString(env, 'WEBHOOK_RETRY_DELAYS_MS')),
