@@ -59,19 +59,30 @@ export class WebhookClaimPerEndpoint1763901900000 implements MigrationInterface 
                 from public.webhook_deliveries d
                where d.tenant_id = ep.tenant_id and d.endpoint_id = ep.id
                  and d.status = 'pending' and d.next_attempt_at <= now()
-                 and not exists (
-                   select 1 from public.webhook_deliveries e
+                 -- The first pending delivery of its case to this endpoint: one probe of the
+                 -- index per candidate (a NOT EXISTS became an anti join that read every
+                 -- pending delivery of the endpoint for each candidate).
+                 and (d.case_id is null or d.seq = (
+                   select e.seq from public.webhook_deliveries e
                     where e.tenant_id = d.tenant_id and e.endpoint_id = d.endpoint_id
-                      and e.case_id = d.case_id and e.status = 'pending' and e.seq < d.seq)
+                      and e.case_id = d.case_id and e.status = 'pending'
+                    order by e.seq limit 1))
                order by d.next_attempt_at, d.seq
                limit greatest(p_per_tenant, 1)) c
            where ep.status = 'enabled' and coalesce(b.n, 0) < greatest(p_per_tenant, 1)
+        ), ranked as (
+          -- The oldest within each tenant's share, a few times the batch: rows another worker
+          -- holds are skipped below, and the rest need not be locked to be left.
+          select c.tenant_id, c.id, c.next_attempt_at
+            from candidates c
+           where c.place <= greatest(p_per_tenant, 1)
+           order by c.next_attempt_at
+           limit least(greatest(p_limit, 1), 100) * 4
         ), due as (
           select d.tenant_id, d.id
             from public.webhook_deliveries d
-            join candidates c on c.tenant_id = d.tenant_id and c.id = d.id
-           where c.place <= greatest(p_per_tenant, 1)
-             and d.status = 'pending' and d.next_attempt_at <= now()
+            join ranked c on c.tenant_id = d.tenant_id and c.id = d.id
+           where d.status = 'pending' and d.next_attempt_at <= now()
            order by c.next_attempt_at
            limit least(greatest(p_limit, 1), 100)
            for update of d skip locked
