@@ -24,7 +24,7 @@
 // whatever else the machine runs; see docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,9 +81,12 @@ async function database() {
   return startEmbeddedPostgres({ dataDir, database: 'clincore_bench' });
 }
 
+// BENCH_API_LOG=<file>: the servers' stdout (the API's JSON log lines) appended there, not dropped.
+const serverOut = process.env.BENCH_API_LOG ? openSync(process.env.BENCH_API_LOG, 'a') : 'ignore';
+
 function start(command, env, cpu = serverCpu) {
   const [file, ...rest] = [...cpu, ...command];
-  const child = spawn(file, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(file, rest, { env: { ...process.env, ...env }, stdio: ['ignore', serverOut, 'inherit'] });
   children.push(child);
   return child;
 }
