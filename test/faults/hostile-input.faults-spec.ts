@@ -495,7 +495,33 @@ describe('hostile input, generated from the OpenAPI document', () => {
     if (res.status >= 500) throw new Error(`5xx: ${what}`);
     if (res.status >= 400) {
       const type = res.headers.get('content-type') ?? '';
-      if (!type.startsWith('application/problem+json')) throw new Error(`not a problem: ${what}`);
+      // A FHIR request (a path under /fhir/, or FHIR content asked for or sent) fails as FHIR does.
+      if (type.startsWith('application/fhir+json')) {
+        const outcome = JSON.parse(text) as {
+          resourceType?: unknown;
+          issue?: unknown;
+          id?: unknown;
+        };
+        const fhirRequest =
+          op.path.startsWith('/fhir/') ||
+          Object.values(headers).some((value) => String(value).includes('application/fhir+json'));
+        if (
+          !fhirRequest ||
+          outcome.resourceType !== 'OperationOutcome' ||
+          !Array.isArray(outcome.issue) ||
+          outcome.issue.length === 0 ||
+          typeof outcome.id !== 'string'
+        ) {
+          throw new Error(`malformed OperationOutcome: ${what}`);
+        }
+      } else if (!type.startsWith('application/problem+json')) {
+        throw new Error(`not a problem: ${what}`);
+      }
+    }
+    if (
+      res.status >= 400 &&
+      !(res.headers.get('content-type') ?? '').startsWith('application/fhir+json')
+    ) {
       const problem = JSON.parse(text) as Record<string, unknown>;
       if (
         problem.status !== res.status ||
