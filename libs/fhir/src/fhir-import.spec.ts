@@ -87,6 +87,18 @@ describe('readBundle', () => {
     });
   });
 
+  it('refuses an Observation it reads whose status is no FHIR status, rather than read it as standing', () => {
+    const rr = obs(LOINC, '9279-1', qty(40, '/min'), { status: 'Entered-In-Error' });
+    expect(errorsOf(read('qsofa', qsofa({ rr })))).toEqual({
+      'Bundle.entry[0].resource.status': [
+        'status "Entered-In-Error" is no FHIR R4 Observation status; send registered, preliminary, final, amended, corrected, unknown (read), or entered-in-error or cancelled (not read).',
+      ],
+    });
+    // An Observation no input is read from may carry anything: it is not read.
+    const other = obs(LOINC, '8310-5', qty(37, 'Cel'), { status: 'void' });
+    expect(read('qsofa', [...qsofa(), other]).ok).toBe(true);
+  });
+
   describe('age', () => {
     const curb = (patient: Json, more: Json[] = [], effective = '2026-03-01T08:00:00+01:00') => [
       { fullUrl: 'urn:uuid:a', resource: { resourceType: 'Patient', id: 'p1', ...patient } },

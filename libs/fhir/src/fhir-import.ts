@@ -16,6 +16,8 @@ import { convertUnit, roundHalfAwayFromZero } from './fhir-units';
 export const BUNDLE_TYPES = ['collection', 'batch', 'transaction'] as const;
 /** Statuses that say the Observation does not stand: such an Observation is not read. */
 export const IGNORED_STATUSES = ['entered-in-error', 'cancelled'] as const;
+/** The other FHIR R4 ObservationStatus codes: read. Anything else is no status, and no guess. */
+const READ_STATUSES = ['registered', 'preliminary', 'final', 'amended', 'corrected', 'unknown'];
 export interface CaseRequest {
   protocol: string;
   subject_ref: string;
@@ -54,6 +56,8 @@ interface Reading {
 interface ReadObservation {
   resource: Json;
   at: string;
+  /** A status that is no ObservationStatus code ("Entered-In-Error", "void"): refused if read. */
+  badStatus?: boolean;
 }
 
 interface PatientEntry {
@@ -117,7 +121,12 @@ export function readBundle(
     const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
     if (resource.resourceType === 'Observation') {
       if (!(IGNORED_STATUSES as readonly unknown[]).includes(resource.status))
-        observations.push({ resource, at: `${at}.resource` });
+        observations.push({
+          resource,
+          at: `${at}.resource`,
+          badStatus:
+            resource.status !== undefined && !READ_STATUSES.includes(resource.status as string),
+        });
     } else if (resource.resourceType === 'Patient') {
       patients.push({ resource, at: `${at}.resource`, fullUrl });
     }
@@ -135,6 +144,12 @@ export function readBundle(
   for (const observation of observations) {
     const found = readingsOf(mapping, observation, fail);
     if (found.length === 0) continue; // a code this protocol does not use
+    // A misspelt status may mean the Observation does not stand: refused, never read as final.
+    if (observation.badStatus)
+      fail(
+        `${observation.at}.status`,
+        `status ${JSON.stringify(observation.resource.status)} is no FHIR R4 Observation status; send ${READ_STATUSES.join(', ')} (read), or entered-in-error or cancelled (not read).`,
+      );
     read.push(observation);
     for (const reading of found) {
       const list = readings.get(reading.input) ?? [];
