@@ -130,6 +130,20 @@ describe('readBundle', () => {
       expect(ageOf(read('curb65', none, '2026-12-05'))).toBe(65);
     });
 
+    it('counts no age on an effective date to come, which would add years not yet lived', () => {
+      // Born 1961-06-01: 64 today (2026-12-05); dated 2031 the Observations would make it 70.
+      expect(
+        ageOf(read('curb65', curb({ birthDate: '1961-06-01' }, [], '2031-12-05T08:00:00Z'))),
+      ).toEqual({
+        'Bundle.entry[1].resource.effectiveDateTime': [
+          '2031-12-05 is after today (2026-12-05, UTC), so the age from Bundle.entry[0].resource.birthDate cannot be counted on it; send the time the Observation was made.',
+        ],
+      });
+      // Tomorrow as written east of UTC is today somewhere: counted.
+      const east = curb({ birthDate: '1961-12-06' }, [], '2026-12-06T07:00:00+10:00');
+      expect(ageOf(read('curb65', east))).toBe(65);
+    });
+
     it('takes an Age Observation, truncating months; a partial birthDate gives none', () => {
       const age = obs(LOINC, '30525-0', qty(779, 'mo'));
       expect(ageOf(read('curb65', curb({ birthDate: '1961' }, [age])))).toBe(64);

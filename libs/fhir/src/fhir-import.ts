@@ -160,7 +160,7 @@ export function readBundle(
 
   const inputs: Record<string, unknown> = {};
   const origins: Record<string, InputOrigin> = {};
-  const assessedOn = latestEffectiveDate(read) ?? today;
+  const assessedOn = latestEffectiveDate(read) ?? { date: today };
   for (const [name, source] of Object.entries(mapping.inputs)) {
     const rule = fields[name];
     const found = readings.get(name) ?? [];
@@ -177,7 +177,7 @@ export function readBundle(
       value = agree(
         name,
         value,
-        ageFromPatient(patient, assessedOn, value === undefined, fail),
+        ageFromPatient(patient, assessedOn, today, value === undefined, fail),
         fail,
       );
     } else if (source.kind === 'sex' && patient !== undefined) {
@@ -455,13 +455,23 @@ const FULL_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
  */
 function ageFromPatient(
   patient: PatientEntry,
-  on: string,
+  assessed: AssessedOn,
+  today: string,
   needed: boolean,
   fail: Fail,
 ): Value | undefined {
   const birthDate = patient.resource.birthDate;
   if (birthDate === undefined) return undefined;
   const at = `${patient.at}.birthDate`;
+  const on = assessed.date;
+  // A day to come would count years not yet lived; a day of slack for offsets east of UTC.
+  if (assessed.at !== undefined && on > dayAfter(today)) {
+    fail(
+      assessed.at,
+      `${on} is after today (${today}, UTC), so the age from ${at} cannot be counted on it; send the time the Observation was made.`,
+    );
+    return MISSING;
+  }
   const born = typeof birthDate === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate) : null;
   const day = FULL_DATE.exec(on);
   if (!born || !day || !isCalendarDate(born[0])) {
@@ -501,20 +511,34 @@ function isCalendarDate(date: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
 }
 
+/** The day an age is counted on, and the effective[x] it was read from (none for today). */
+interface AssessedOn {
+  date: string;
+  at?: string;
+}
+
+function dayAfter(date: string): string {
+  const next = new Date(`${date}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
+}
+
 /** The date (as written, in its own offset) of the latest effective[x] among the Observations read. */
-function latestEffectiveDate(read: readonly ReadObservation[]): string | undefined {
-  let latest: string | undefined;
-  for (const { resource } of read) {
+function latestEffectiveDate(read: readonly ReadObservation[]): AssessedOn | undefined {
+  let latest: AssessedOn | undefined;
+  for (const { resource, at } of read) {
     const period = isObject(resource.effectivePeriod) ? resource.effectivePeriod : {};
-    const when = [
-      resource.effectiveDateTime,
-      resource.effectiveInstant,
-      period.end,
-      period.start,
-    ].find((value): value is string => typeof value === 'string' && FULL_DATE.test(value));
-    const date = when?.slice(0, 10);
-    if (date !== undefined && isCalendarDate(date) && (latest === undefined || date > latest))
-      latest = date;
+    const when = (
+      [
+        ['effectiveDateTime', resource.effectiveDateTime],
+        ['effectiveInstant', resource.effectiveInstant],
+        ['effectivePeriod.end', period.end],
+        ['effectivePeriod.start', period.start],
+      ] as const
+    ).find(([, value]) => typeof value === 'string' && FULL_DATE.test(value));
+    const date = (when?.[1] as string | undefined)?.slice(0, 10);
+    if (date !== undefined && isCalendarDate(date) && (latest === undefined || date > latest.date))
+      latest = { date, at: `${at}.${when?.[0] ?? ''}` };
   }
   return latest;
 }
