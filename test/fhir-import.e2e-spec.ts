@@ -238,6 +238,19 @@ describe('POST /cases from FHIR', () => {
       });
     });
 
+    it('a unit code longer than any unit is refused unread, not parsed for minutes', async () => {
+      // ucum-lhc parses in time quadratic in the length (40,001 characters: 4.6 s of the event loop),
+      // so 200,001 would hold this replica about two minutes: jest's timeout fails this test then.
+      const b = news2Bundle();
+      entries(b)[6]!.resource.valueQuantity = quantity(72, 'm.'.repeat(100_000) + 'm', 'beats/min');
+      const res = await postFhir('news2', b);
+      expect(outcome(res, 400)).toEqual({
+        'Bundle.entry[6].resource.valueQuantity.code': [
+          'pulse: A unit code of 200001 characters (at most 100) is not a UCUM unit code; send the value with a UCUM code convertible to /min.',
+        ],
+      });
+    });
+
     it('wrong value type: a string for a quantity, an integer for an explicit boolean', async () => {
       const b = qsofaBundle();
       const list = entries(b);

@@ -87,6 +87,18 @@ describe('readBundle', () => {
     });
   });
 
+  it('refuses an Observation it reads whose status is no FHIR status, rather than read it as standing', () => {
+    const rr = obs(LOINC, '9279-1', qty(40, '/min'), { status: 'Entered-In-Error' });
+    expect(errorsOf(read('qsofa', qsofa({ rr })))).toEqual({
+      'Bundle.entry[0].resource.status': [
+        'status "Entered-In-Error" is no FHIR R4 Observation status; send registered, preliminary, final, amended, corrected, unknown (read), or entered-in-error or cancelled (not read).',
+      ],
+    });
+    // An Observation no input is read from may carry anything: it is not read.
+    const other = obs(LOINC, '8310-5', qty(37, 'Cel'), { status: 'void' });
+    expect(read('qsofa', [...qsofa(), other]).ok).toBe(true);
+  });
+
   describe('age', () => {
     const curb = (patient: Json, more: Json[] = [], effective = '2026-03-01T08:00:00+01:00') => [
       { fullUrl: 'urn:uuid:a', resource: { resourceType: 'Patient', id: 'p1', ...patient } },
@@ -116,6 +128,20 @@ describe('readBundle', () => {
         resource: { ...(entry.resource as Json), effectiveDateTime: undefined },
       }));
       expect(ageOf(read('curb65', none, '2026-12-05'))).toBe(65);
+    });
+
+    it('counts no age on an effective date to come, which would add years not yet lived', () => {
+      // Born 1961-06-01: 64 today (2026-12-05); dated 2031 the Observations would make it 70.
+      expect(
+        ageOf(read('curb65', curb({ birthDate: '1961-06-01' }, [], '2031-12-05T08:00:00Z'))),
+      ).toEqual({
+        'Bundle.entry[1].resource.effectiveDateTime': [
+          '2031-12-05 is after today (2026-12-05, UTC), so the age from Bundle.entry[0].resource.birthDate cannot be counted on it; send the time the Observation was made.',
+        ],
+      });
+      // Tomorrow as written east of UTC is today somewhere: counted.
+      const east = curb({ birthDate: '1961-12-06' }, [], '2026-12-06T07:00:00+10:00');
+      expect(ageOf(read('curb65', east))).toBe(65);
     });
 
     it('takes an Age Observation, truncating months; a partial birthDate gives none', () => {

@@ -16,6 +16,8 @@ import { convertUnit, roundHalfAwayFromZero } from './fhir-units';
 export const BUNDLE_TYPES = ['collection', 'batch', 'transaction'] as const;
 /** Statuses that say the Observation does not stand: such an Observation is not read. */
 export const IGNORED_STATUSES = ['entered-in-error', 'cancelled'] as const;
+/** The other FHIR R4 ObservationStatus codes: read. Anything else is no status, and no guess. */
+const READ_STATUSES = ['registered', 'preliminary', 'final', 'amended', 'corrected', 'unknown'];
 export interface CaseRequest {
   protocol: string;
   subject_ref: string;
@@ -54,6 +56,8 @@ interface Reading {
 interface ReadObservation {
   resource: Json;
   at: string;
+  /** A status that is no ObservationStatus code ("Entered-In-Error", "void"): refused if read. */
+  badStatus?: boolean;
 }
 
 interface PatientEntry {
@@ -117,7 +121,12 @@ export function readBundle(
     const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
     if (resource.resourceType === 'Observation') {
       if (!(IGNORED_STATUSES as readonly unknown[]).includes(resource.status))
-        observations.push({ resource, at: `${at}.resource` });
+        observations.push({
+          resource,
+          at: `${at}.resource`,
+          badStatus:
+            resource.status !== undefined && !READ_STATUSES.includes(resource.status as string),
+        });
     } else if (resource.resourceType === 'Patient') {
       patients.push({ resource, at: `${at}.resource`, fullUrl });
     }
@@ -135,6 +144,12 @@ export function readBundle(
   for (const observation of observations) {
     const found = readingsOf(mapping, observation, fail);
     if (found.length === 0) continue; // a code this protocol does not use
+    // A misspelt status may mean the Observation does not stand: refused, never read as final.
+    if (observation.badStatus)
+      fail(
+        `${observation.at}.status`,
+        `status ${JSON.stringify(observation.resource.status)} is no FHIR R4 Observation status; send ${READ_STATUSES.join(', ')} (read), or entered-in-error or cancelled (not read).`,
+      );
     read.push(observation);
     for (const reading of found) {
       const list = readings.get(reading.input) ?? [];
@@ -145,7 +160,7 @@ export function readBundle(
 
   const inputs: Record<string, unknown> = {};
   const origins: Record<string, InputOrigin> = {};
-  const assessedOn = latestEffectiveDate(read) ?? today;
+  const assessedOn = latestEffectiveDate(read) ?? { date: today };
   for (const [name, source] of Object.entries(mapping.inputs)) {
     const rule = fields[name];
     const found = readings.get(name) ?? [];
@@ -162,7 +177,7 @@ export function readBundle(
       value = agree(
         name,
         value,
-        ageFromPatient(patient, assessedOn, value === undefined, fail),
+        ageFromPatient(patient, assessedOn, today, value === undefined, fail),
         fail,
       );
     } else if (source.kind === 'sex' && patient !== undefined) {
@@ -440,13 +455,23 @@ const FULL_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
  */
 function ageFromPatient(
   patient: PatientEntry,
-  on: string,
+  assessed: AssessedOn,
+  today: string,
   needed: boolean,
   fail: Fail,
 ): Value | undefined {
   const birthDate = patient.resource.birthDate;
   if (birthDate === undefined) return undefined;
   const at = `${patient.at}.birthDate`;
+  const on = assessed.date;
+  // A day to come would count years not yet lived; a day of slack for offsets east of UTC.
+  if (assessed.at !== undefined && on > dayAfter(today)) {
+    fail(
+      assessed.at,
+      `${on} is after today (${today}, UTC), so the age from ${at} cannot be counted on it; send the time the Observation was made.`,
+    );
+    return MISSING;
+  }
   const born = typeof birthDate === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate) : null;
   const day = FULL_DATE.exec(on);
   if (!born || !day || !isCalendarDate(born[0])) {
@@ -486,20 +511,34 @@ function isCalendarDate(date: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(date);
 }
 
+/** The day an age is counted on, and the effective[x] it was read from (none for today). */
+interface AssessedOn {
+  date: string;
+  at?: string;
+}
+
+function dayAfter(date: string): string {
+  const next = new Date(`${date}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
+}
+
 /** The date (as written, in its own offset) of the latest effective[x] among the Observations read. */
-function latestEffectiveDate(read: readonly ReadObservation[]): string | undefined {
-  let latest: string | undefined;
-  for (const { resource } of read) {
+function latestEffectiveDate(read: readonly ReadObservation[]): AssessedOn | undefined {
+  let latest: AssessedOn | undefined;
+  for (const { resource, at } of read) {
     const period = isObject(resource.effectivePeriod) ? resource.effectivePeriod : {};
-    const when = [
-      resource.effectiveDateTime,
-      resource.effectiveInstant,
-      period.end,
-      period.start,
-    ].find((value): value is string => typeof value === 'string' && FULL_DATE.test(value));
-    const date = when?.slice(0, 10);
-    if (date !== undefined && isCalendarDate(date) && (latest === undefined || date > latest))
-      latest = date;
+    const when = (
+      [
+        ['effectiveDateTime', resource.effectiveDateTime],
+        ['effectiveInstant', resource.effectiveInstant],
+        ['effectivePeriod.end', period.end],
+        ['effectivePeriod.start', period.start],
+      ] as const
+    ).find(([, value]) => typeof value === 'string' && FULL_DATE.test(value));
+    const date = (when?.[1] as string | undefined)?.slice(0, 10);
+    if (date !== undefined && isCalendarDate(date) && (latest === undefined || date > latest.date))
+      latest = { date, at: `${at}.${when?.[0] ?? ''}` };
   }
   return latest;
 }

@@ -29,6 +29,22 @@ describe('convertUnit (ucum-lhc)', () => {
     // Mass to substance needs the molar mass: never a guess.
     expect(convertUnit(42, 'mg/dL', 'mmol/L').ok).toBe(false);
   });
+
+  it('never hands ucum-lhc a code longer than any unit, nor one with characters UCUM has not', () => {
+    // ucum-lhc takes seconds over such a code (quadratic in its length), holding every request.
+    const started = Date.now();
+    expect(convertUnit(72, 'm.'.repeat(20_000) + 'm', '/min')).toEqual({
+      ok: false,
+      message:
+        'A unit code of 40001 characters (at most 100) is not a UCUM unit code; send the value with a UCUM code convertible to /min',
+    });
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(convertUnit(72, '/min\n{"level":50}', '/min')).toEqual({
+      ok: false,
+      message: expect.stringMatching(/printable ASCII without spaces/),
+    });
+    expect(convertUnit(72, '{beats}/min', '/min')).toEqual({ ok: true, value: 72 });
+  });
 });
 
 describe('roundHalfAwayFromZero', () => {

@@ -9,6 +9,17 @@ const ucum = UcumLhcUtils.getInstance();
 
 export type Conversion = { ok: true; value: number } | { ok: false; message: string };
 
+/**
+ * Far longer than any unit code systems send (`%{HemoglobinSaturation}` is 23):
+ * ucum-lhc parses in time that grows with the square of the length (a
+ * 40,000-character code held the event loop 4 s), and prints a code it fails
+ * on to stdout, so a longer one, or one with characters UCUM does not have
+ * (printable ASCII only, no space: a newline would forge log lines), is never
+ * handed to it.
+ */
+const MAX_UNIT_LENGTH = 100;
+const UCUM_CHARACTERS = /^[!-~]+$/;
+
 export function convertUnit(
   value: number,
   from: string,
@@ -16,6 +27,11 @@ export function convertUnit(
   molarMass?: number,
 ): Conversion {
   if (from === to) return { ok: true, value };
+  if (from.length > MAX_UNIT_LENGTH || !UCUM_CHARACTERS.test(from))
+    return {
+      ok: false,
+      message: `${from.length > MAX_UNIT_LENGTH ? `A unit code of ${from.length} characters (at most ${MAX_UNIT_LENGTH})` : `${JSON.stringify(from)} (UCUM codes are printable ASCII without spaces)`} is not a UCUM unit code; send the value with a UCUM code convertible to ${to}`,
+    };
   const valid = ucum.validateUnitString(from, true);
   if (valid.status !== 'valid') {
     const suggested = valid.suggestions?.flatMap((s) => s.units.map(([code]) => code)) ?? [];
