@@ -504,7 +504,7 @@ describe('hostile input, generated from the OpenAPI document', () => {
         };
         const fhirRequest =
           op.path.startsWith('/fhir/') ||
-          Object.values(headers).some((value) => String(value).includes('application/fhir+json'));
+          Object.values(headers).some((value) => value.includes('application/fhir+json'));
         if (
           !fhirRequest ||
           outcome.resourceType !== 'OperationOutcome' ||
