@@ -310,11 +310,13 @@ describe('FHIR export: cases as Bundles, CapabilityStatement, OperationOutcomes'
   });
 
   describe('GET /fhir/R4/metadata', () => {
-    it('is a public, valid CapabilityStatement naming this server', async () => {
+    it('is a public, valid CapabilityStatement, the same whatever Host the request names', async () => {
       const res = await api.http
         .get('/fhir/R4/metadata')
-        .set('Host', 'fhir.clincore.example')
+        .set('Host', 'evil.clincore.example')
         .expect(200);
+      // Nothing of the request is reflected: a cache in front of the API cannot be poisoned.
+      expect(res.text).not.toContain('evil.clincore.example');
       expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
       const statement = res.body as CapabilityStatement;
       expect(fhirErrors(statement)).toEqual([]);
@@ -325,7 +327,6 @@ describe('FHIR export: cases as Bundles, CapabilityStatement, OperationOutcomes'
         fhirVersion: '4.0.1',
         format: ['json', FHIR],
         software: { name: 'ClinCore API' },
-        implementation: { url: 'http://fhir.clincore.example/fhir/R4' },
       });
       expect(statement.rest?.[0]?.resource?.map((r) => r.type).sort()).toEqual([
         'Binary',

@@ -1,7 +1,7 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { API_VERSION } from '@clincore/common/api-version';
 import { PROTOCOL_MAPPINGS } from './fhir-mapping';
-import { FHIR_BASE_PATH, FHIR_JSON, FHIR_VERSION } from './fhir-media';
+import { FHIR_JSON, FHIR_VERSION } from './fhir-media';
 
 /** When what this statement describes last changed (CapabilityStatement.date). */
 const STATEMENT_DATE = '2026-12-05';
@@ -15,9 +15,12 @@ const CREATE_CASE =
  * What this server does in FHIR, exactly: no RESTful interaction on FHIR
  * resource endpoints, two case operations on the API's own routes (told in
  * `documentation`, where the standard structure has no place for them), the
- * resource types produced and accepted, JSON only.
+ * resource types produced and accepted, JSON only. The same for every
+ * request: no URL taken from the request's Host (a public route whose answer
+ * reflected it could poison a cache in front of the API); `implementation.url`
+ * is optional in R4.
  */
-export function capabilityStatement(baseUrl: string): CapabilityStatement {
+export function capabilityStatement(): CapabilityStatement {
   const protocols = Object.keys(PROTOCOL_MAPPINGS).join(', ');
   const produced = (type: CapabilityStatementRestResource['type'], documentation: string) => ({
     type,
@@ -32,7 +35,6 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
     software: { name: 'ClinCore API', version: API_VERSION },
     implementation: {
       description: 'ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)',
-      url: `${baseUrl}${FHIR_BASE_PATH}`,
     },
     fhirVersion: FHIR_VERSION,
     format: ['json', FHIR_JSON],

@@ -1,7 +1,7 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExtension, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { CapabilityStatement } from '@medplum/fhirtypes';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { Public } from '@clincore/auth/access.decorators';
 import { capabilityStatement } from './capability-statement';
 import { FHIR_CASE_EXTENSION } from './fhir-case.interceptor';
@@ -21,11 +21,8 @@ export class FhirController {
     summary: 'The FHIR R4 CapabilityStatement: what this server does in FHIR (public)',
   })
   @ApiOkResponse({ description: 'The CapabilityStatement, as application/fhir+json' })
-  metadata(
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
-  ): CapabilityStatement {
+  metadata(@Res({ passthrough: true }) response: Response): CapabilityStatement {
     response.type(FHIR_JSON);
-    return capabilityStatement(`${request.protocol}://${request.get('host') ?? 'localhost'}`);
+    return capabilityStatement();
   }
 }

@@ -122,7 +122,7 @@ function documentMetadata(operation: OperationObject): void {
       response.content = {
         [FHIR_JSON]: {
           schema: ref(FHIR_SCHEMAS.CapabilityStatement),
-          example: capabilityStatement('https://clincore.example'),
+          example: capabilityStatement(),
         },
       };
     } else if (!BEFORE_REQUEST.has(status)) {
@@ -259,7 +259,7 @@ function fhirSchemas(): Record<string, object> {
       description:
         'What this server does in FHIR R4 (http://hl7.org/fhir/R4/capabilitystatement.html).',
       required: ['resourceType', 'status', 'date', 'kind', 'fhirVersion', 'format'],
-      example: capabilityStatement('https://clincore.example'),
+      example: capabilityStatement(),
       properties: {
         resourceType: { type: 'string', enum: ['CapabilityStatement'] },
         status: { type: 'string', enum: ['active'] },

@@ -2188,8 +2188,7 @@ export interface components {
          *         "version": "0.1.0"
          *       },
          *       "implementation": {
-         *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)",
-         *         "url": "https://clincore.example/fhir/R4"
+         *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)"
          *       },
          *       "fhirVersion": "4.0.1",
          *       "format": [
@@ -6949,8 +6948,7 @@ export interface operations {
                      *         "version": "0.1.0"
                      *       },
                      *       "implementation": {
-                     *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)",
-                     *         "url": "https://clincore.example/fhir/R4"
+                     *         "description": "ClinCore clinical case API: FHIR R4 at the edge of cases (docs/fhir.md)"
                      *       },
                      *       "fhirVersion": "4.0.1",
                      *       "format": [
