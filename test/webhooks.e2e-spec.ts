@@ -395,6 +395,56 @@ describe('webhooks: endpoints and the outbox', () => {
     ]);
   });
 
+  it('keeps an old event whose delivery a retry re-queues while the sweep runs', async () => {
+    const clinic = await bootstrapTenant(api.http, 'Retry During Sweep Clinic');
+    await withKey(api, clinic.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: NOWHERE, events: ['case.created'] })
+      .expect(201);
+    const created = await createCase(api.http, clinic.adminKey);
+    await owner.query(
+      `update webhook_deliveries set status = 'failed', next_attempt_at = null
+        where tenant_id = $1 and case_id = $2`,
+      [clinic.tenantId, created.id],
+    );
+    await owner.query(
+      `update webhook_events set created_at = now() - interval '31 days' where tenant_id = $1`,
+      [clinic.tenantId],
+    );
+    // Stands for POST /webhooks/deliveries/{id}/retry, committing after the sweep chose the event.
+    const retry = await connect('owner');
+    try {
+      await retry.query('begin');
+      await retry.query(
+        `update webhook_deliveries set status = 'pending', next_attempt_at = now()
+          where tenant_id = $1 and case_id = $2`,
+        [clinic.tenantId, created.id],
+      );
+      const ownerUrl = process.env.MIGRATION_DATABASE_URL;
+      if (!ownerUrl) throw new Error('global setup did not set MIGRATION_DATABASE_URL');
+      const sweeping = sweepWebhookEvents(ownerUrl, 30);
+      for (let i = 0; i < 100; i++) {
+        const waiting = await owner.query(
+          `select 1 from pg_stat_activity
+            where application_name = 'clincore-webhook-sweep' and wait_event_type = 'Lock'`,
+        );
+        if (waiting.rowCount) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await retry.query('commit');
+      await sweeping;
+    } finally {
+      await retry.end();
+    }
+    const left = await owner.query<{ status: string }>(
+      `select d.status from webhook_deliveries d join webhook_events ev
+          on ev.tenant_id = d.tenant_id and ev.id = d.event_id
+        where d.tenant_id = $1`,
+      [clinic.tenantId],
+    );
+    expect(left.rows).toEqual([{ status: 'pending' }]);
+  });
+
   it('counts in the queue metrics only deliveries of enabled endpoints: a disabled one waits for its tenant', async () => {
     const clinic = await bootstrapTenant(api.http, 'Queue Metrics Clinic');
     const endpoint = await withKey(api, clinic.adminKey)

@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import { envInt } from '@clincore/common/env';
 
+const BATCH = 5000;
+
 /** WEBHOOK_RETENTION_DAYS, read alone: the maintenance job needs no other webhook setting. */
 export function webhookRetentionDays(env: NodeJS.ProcessEnv = process.env): number {
   return envInt(env, 'WEBHOOK_RETENTION_DAYS', 30, 1, 3650);
@@ -10,7 +12,10 @@ export function webhookRetentionDays(env: NodeJS.ProcessEnv = process.env): numb
  * As the owner (the worker policy shows it every tenant's rows): deletes the
  * events older than `retentionDays` that have no delivery pending, with their
  * deliveries, in batches. A pending delivery keeps its event however old, so
- * nothing is lost that is still to be sent. Run by the daily maintenance job.
+ * nothing is lost that is still to be sent: a delivery re-queued by a retry
+ * that commits while the sweep runs is checked again when its row is
+ * reached (PostgreSQL re-reads a row changed under a waiting DELETE) and
+ * kept, and so is its event. Run by the daily maintenance job.
  */
 export async function sweepWebhookEvents(ownerUrl: string, retentionDays: number): Promise<number> {
   const owner = new Client({
@@ -21,24 +26,40 @@ export async function sweepWebhookEvents(ownerUrl: string, retentionDays: number
   try {
     let deleted = 0;
     for (;;) {
-      const result = await owner.query(
-        `with old as (
-           select ev.tenant_id, ev.id from webhook_events ev
-            where ev.created_at < now() - make_interval(days => $1)
-              and not exists (
-                select 1 from webhook_deliveries d
-                 where d.tenant_id = ev.tenant_id and d.event_id = ev.id and d.status = 'pending')
-            limit 5000
-         ), deliveries as (
-           delete from webhook_deliveries d using old
-            where d.tenant_id = old.tenant_id and d.event_id = old.id
-         )
-         delete from webhook_events ev using old where ev.tenant_id = old.tenant_id and ev.id = old.id`,
+      await owner.query('begin');
+      const batch = await owner.query<{ tenant_id: string; id: string }>(
+        `select ev.tenant_id, ev.id from webhook_events ev
+          where ev.created_at < now() - make_interval(days => $1)
+            and not exists (
+              select 1 from webhook_deliveries d
+               where d.tenant_id = ev.tenant_id and d.event_id = ev.id and d.status = 'pending')
+          limit ${String(BATCH)}`,
         [retentionDays],
       );
-      deleted += result.rowCount ?? 0;
-      if ((result.rowCount ?? 0) < 5000) return deleted;
+      const tenants = batch.rows.map((row) => row.tenant_id);
+      const ids = batch.rows.map((row) => row.id);
+      await owner.query(
+        `delete from webhook_deliveries d
+          using unnest($1::uuid[], $2::uuid[]) as old (tenant_id, id)
+          where d.tenant_id = old.tenant_id and d.event_id = old.id and d.status <> 'pending'`,
+        [tenants, ids],
+      );
+      // A statement of its own: it sees a delivery a retry re-queued meanwhile, and keeps its event.
+      const events = await owner.query(
+        `delete from webhook_events ev
+          using unnest($1::uuid[], $2::uuid[]) as old (tenant_id, id)
+          where ev.tenant_id = old.tenant_id and ev.id = old.id
+            and not exists (
+              select 1 from webhook_deliveries d where d.tenant_id = ev.tenant_id and d.event_id = ev.id)`,
+        [tenants, ids],
+      );
+      await owner.query('commit');
+      deleted += events.rowCount ?? 0;
+      if (batch.rows.length < BATCH) return deleted;
     }
+  } catch (error) {
+    await owner.query('rollback').catch(() => undefined);
+    throw error;
   } finally {
     await owner.end();
   }
