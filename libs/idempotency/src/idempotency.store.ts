@@ -68,27 +68,44 @@ export class IdempotencyStore {
           return { replayed: true, response: responseFor(claim, lock as KeyRow) };
         }
         const response = await handle();
-        const stored = await this.sql.query(
-          `insert into idempotency_keys as k (scope, key_digest, fingerprint, response, expires_at)
+        const stored = await this.sql
+          .query(
+            `insert into idempotency_keys as k (scope, key_digest, fingerprint, response, expires_at)
          values ($1, $2, $3, $4, now() + make_interval(hours => $5))
          on conflict (scope, key_digest) do update
            set fingerprint = excluded.fingerprint, response = excluded.response,
                created_at = excluded.created_at, expires_at = excluded.expires_at
            where k.expires_at <= now()
          returning 1`,
-          [
-            claim.scope,
-            claim.keyDigests[0],
-            claim.fingerprint,
-            seal(JSON.stringify(response), claim.key, claim.scope, activeSecret(claim)),
-            this.config.ttlHours,
-          ],
-        );
+            [
+              claim.scope,
+              claim.keyDigests[0],
+              claim.fingerprint,
+              seal(JSON.stringify(response), claim.key, claim.scope, activeSecret(claim)),
+              this.config.ttlHours,
+            ],
+          )
+          .catch((error: unknown) => {
+            // PostgreSQL before 18 checks the update policy on the live record before the
+            // ON CONFLICT … WHERE that would skip it: the same finding, said as an error.
+            if (isLiveRecordRefusal(error)) throw keyInUse();
+            throw error;
+          });
         if (stored.length === 0) throw keyInUse();
         return { replayed: false, response };
       }),
     );
   }
+}
+
+/** The restrictive policy update_expired_only refusing to replace a record that is still live. */
+function isLiveRecordRefusal(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { code?: unknown }).code === '42501' &&
+    String((error as { message?: unknown }).message).includes('"update_expired_only"')
+  );
 }
 
 function activeSecret(claim: IdempotencyClaim): Buffer {
