@@ -107,7 +107,7 @@ describe('POST /cases from FHIR', () => {
       const res = await postFhir('qsofa', qsofaBundle());
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({
-        subject_ref: 'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        subject_ref: 'https://hospital.example/Id/patient-number|9000000009',
         inputs,
         result: { score: 3, positive: true },
       });
@@ -220,7 +220,7 @@ describe('POST /cases from FHIR', () => {
       list[8]!.resource.valueQuantity = {
         value: 38,
         unit: 'Cel',
-        system: 'http://example.org/units',
+        system: 'http://units.example/local',
         code: 'Cel',
       };
       b.entry?.splice(5, 1, { resource: bloodPressure(105, 70, 'mmHg') });
@@ -233,7 +233,7 @@ describe('POST /cases from FHIR', () => {
           'pulse: kg cannot be converted to /min; send the value in /min or a unit UCUM converts to it.',
         ],
         'Bundle.entry[8].resource.valueQuantity.system': [
-          'The unit must be UCUM (system http://unitsofmeasure.org), not "http://example.org/units".',
+          'The unit must be UCUM (system http://unitsofmeasure.org), not "http://units.example/local".',
         ],
       });
     });

@@ -37,7 +37,7 @@ export const VITAL_SIGNS = [
 export const PERFORMER: Practitioner = {
   resourceType: 'Practitioner',
   id: 'nurse-7',
-  identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-user-id', value: '555123456789' }],
+  identifier: [{ system: 'https://hospital.example/Id/staff-number', value: '555123456789' }],
   name: [{ family: 'Nightingale', given: ['Florence'] }],
 };
 
@@ -161,7 +161,7 @@ export function bundle(
 
 export const patient = (extra: Partial<Patient> = {}): Patient => ({
   resourceType: 'Patient',
-  identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' }],
+  identifier: [{ system: 'https://hospital.example/Id/patient-number', value: '9000000009' }],
   name: [{ family: 'Example', given: ['Jane'] }],
   ...extra,
 });
@@ -308,7 +308,7 @@ export function cha2ds2vascBundle(): Bundle {
         gender: 'female',
         birthDate: '1956-06-15',
         identifier: [
-          { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' },
+          { system: 'https://hospital.example/Id/patient-number', value: '9000000009' },
           { system: 'urn:clincore:fhir:subject-ref', value: 'MRN-000123' },
         ],
       }),

@@ -168,9 +168,9 @@ describe('readBundle', () => {
 
     it('names the included Patient by identifier, by id, or as referenced', () => {
       const byUuid = about(qsofa(), { reference: 'urn:uuid:p' });
-      const nhs = { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' };
+      const nhs = { system: 'https://hospital.example/Id/patient-number', value: '9000000009' };
       expect(subjectOf(read('qsofa', [patient({ identifier: [nhs] }), ...byUuid]))).toBe(
-        'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        'https://hospital.example/Id/patient-number|9000000009',
       );
       expect(subjectOf(read('qsofa', [patient({ id: 'p9' }), ...byUuid]))).toBe('Patient/p9');
       // Named two ways (its fullUrl and Patient/<id>): its own reference decides.
@@ -179,14 +179,14 @@ describe('readBundle', () => {
         ...about(qsofa().slice(2), { reference: 'Patient/p9' }),
       ];
       expect(subjectOf(read('qsofa', [patient({ id: 'p9', identifier: [nhs] }), ...mixed]))).toBe(
-        'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        'https://hospital.example/Id/patient-number|9000000009',
       );
       const byIdentifier = about(qsofa(), { identifier: nhs });
       expect(subjectOf(read('qsofa', [patient({ identifier: [nhs] }), ...byIdentifier]))).toBe(
-        'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        'https://hospital.example/Id/patient-number|9000000009',
       );
       expect(subjectOf(read('qsofa', byIdentifier))).toBe(
-        'https://fhir.nhs.uk/Id/nhs-number|9000000009',
+        'https://hospital.example/Id/patient-number|9000000009',
       );
     });
 
