@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import Ajv from 'ajv';
+import { ClsService } from 'nestjs-cls';
+import { WebhookEvents } from '@clincore/webhooks/webhook-events.service';
 import addFormats from 'ajv-formats';
 import type { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
@@ -412,6 +417,106 @@ describe('webhook delivery shares the workers fairly between tenants', () => {
     await prompt.waitFor(1);
     // The quiet tenant was served while the noisy one still held only its share.
     expect(hanging.receipts).toHaveLength(2);
+  });
+});
+
+describe('webhook delivery: a committed change hands its deliveries to the workers', () => {
+  let api: TestApi;
+  let owner: Client;
+  const receivers: WebhookReceiver[] = [];
+
+  beforeAll(async () => {
+    // Polls a minute apart (one at start): what arrives within seconds was handed over, not claimed.
+    api = await startApi({
+      WEBHOOK_POLL_MS: '60000',
+      WEBHOOK_TIMEOUT_MS: '2000',
+      WEBHOOK_CONNECT_TIMEOUT_MS: '500',
+    });
+    owner = await connect('owner');
+  });
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
+    await owner.end();
+    await api.close();
+  });
+
+  async function subscribed(
+    name: string,
+  ): Promise<{ tenant: TestTenant; partner: WebhookReceiver; endpointId: string }> {
+    const tenant = await bootstrapTenant(api.http, name);
+    const partner = await startReceiver();
+    receivers.push(partner);
+    const res = await withKey(api, tenant.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: partner.url, events: ['case.created'] })
+      .expect(201);
+    return { tenant, partner, endpointId: res.body.id as string };
+  }
+
+  it('sends a case event as soon as its change commits, without waiting for a poll', async () => {
+    const { tenant, partner, endpointId } = await subscribed('Prompt Clinic');
+    const created = await createCase(api.http, tenant.adminKey);
+    await partner.waitFor(1, () => true, 5_000);
+    expect(JSON.parse(partner.receipts[0]!.body)).toMatchObject({
+      type: 'case.created',
+      data: { case_id: created.id },
+    });
+    // Written back without a poll either: succeeded at its first attempt.
+    await waitUntil(async () => {
+      const { rows } = await owner.query<{ status: string; attempts: number }>(
+        'select status, attempts from webhook_deliveries where endpoint_id = $1',
+        [endpointId],
+      );
+      return rows.length === 1 && rows[0]!.status === 'succeeded' && rows[0]!.attempts === 1;
+    });
+  });
+
+  it('hands over nothing written in a transaction or savepoint that rolled back', async () => {
+    const { tenant, partner } = await subscribed('Rolled Back Clinic');
+    const txHost = api.app.get<TransactionHost<TransactionalAdapterTypeOrm>>(TransactionHost);
+    const events = api.app.get(WebhookEvents);
+    const emit = (caseId: string) =>
+      events.emit('case.created', {
+        tenant_id: tenant.tenantId,
+        case_id: caseId,
+        version: 1,
+        status: 'open',
+        protocol: 'news2',
+        engine_version: '1',
+        result: null,
+      });
+    const inTenant = (work: () => Promise<void>) =>
+      api.app.get(ClsService).run(() =>
+        txHost.withTransaction(async () => {
+          await txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+          await work();
+        }),
+      );
+    const [rolledBack, inSavepoint, committed] = [randomUUID(), randomUUID(), randomUUID()];
+    await expect(
+      inTenant(async () => {
+        await emit(rolledBack);
+        throw new Error('the change fails after its event was written');
+      }),
+    ).rejects.toThrow('the change fails');
+    await inTenant(async () => {
+      await expect(
+        txHost.withTransaction(Propagation.Nested, async () => {
+          await emit(inSavepoint);
+          throw new Error('the savepoint rolls back');
+        }),
+      ).rejects.toThrow('the savepoint rolls back');
+      await emit(committed);
+    });
+    await partner.waitFor(1, () => true, 5_000);
+    // Time for anything else handed over to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(partner.receipts.map((r) => JSON.parse(r.body).data.case_id)).toEqual([committed]);
+    const { rows } = await owner.query<{ case_id: string }>(
+      'select case_id from webhook_events where tenant_id = $1',
+      [tenant.tenantId],
+    );
+    expect(rows.map((r) => r.case_id)).toEqual([committed]);
   });
 });
 

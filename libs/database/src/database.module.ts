@@ -4,6 +4,7 @@ import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { AfterCommitSubscriber } from './after-commit';
 import { withoutUnmountedClsEnhancers } from './cls-enhancers';
 import { buildDataSourceOptions } from './data-source.options';
 import { databaseConfig } from './database.config';
@@ -31,7 +32,7 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
           statementTimeoutMs: config.statementTimeoutMs,
           applicationName: 'clincore-api',
         }),
-        subscribers: [TenantRlsSubscriber],
+        subscribers: [TenantRlsSubscriber, AfterCommitSubscriber],
         autoLoadEntities: true,
         // Fail at boot, do not retry for minutes: the orchestrator restarts us.
         retryAttempts: 0,

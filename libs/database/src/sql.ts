@@ -5,6 +5,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { afterCommit } from './after-commit';
 
 /**
  * One SQL statement for the hot paths, without TypeORM's per-statement work
@@ -33,6 +34,17 @@ export class Sql {
     }
     // pg-pool releases the connection with the error, so a timed-out one is discarded.
     return rowsOf<Row>((this.dataSource.driver as PostgresDriver).master as Pool, text, params);
+  }
+
+  /**
+   * Runs `work` once the current transaction commits, never if it rolls back
+   * (after-commit.ts). Only for a hand-over that needs the commit to be true:
+   * a transaction is required.
+   */
+  afterCommit(work: () => void): void {
+    const runner = this.txHost.isTransactionActive() ? this.txHost.tx.queryRunner : undefined;
+    if (runner === undefined) throw new Error('afterCommit needs an open transaction');
+    afterCommit(runner, work);
   }
 }
 

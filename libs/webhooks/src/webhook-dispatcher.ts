@@ -9,33 +9,30 @@ import type { ConfigType } from '@nestjs/config';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { ClsService } from 'nestjs-cls';
+import { AsyncResource } from 'node:async_hooks';
+import { setMaxListeners } from 'node:events';
 import { AuditService } from '@clincore/audit/audit.service';
 import { Sql } from '@clincore/database/sql';
+import { type LeasedDelivery, WebhookHandoff, type WebhookTaker } from './webhook-handoff';
 import { webhookAttempts, webhookQueue } from './webhook-metrics';
 import { WEBHOOK_SECRET_BOX, type WebhookSecretBox, signWebhook } from './webhook-secret';
 import { type SendOutcome, sendWebhook, WebhookAgents } from './webhook-sender';
 import { webhooksConfig } from './webhooks.config';
-
-interface ClaimedDelivery {
-  tenant_id: string;
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  attempts: number;
-  url: string;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_until: Date | null;
-  event_type: string;
-  payload: { type: string; timestamp: string; data: unknown };
-  event_created_at: Date;
-}
 
 /** Who the audit trail names when the server itself disables an endpoint. */
 const DISPATCHER_ACTOR = 'webhooks';
 const STATS_EVERY_MS = 5_000;
 /** After a delivery ends, the next claim waits this long, so that deliveries ending together share it. */
 const SLOT_FREED_CLAIM_DELAY_MS = 5;
+/** Successes are written back this long after the first of a batch, or at once when this many wait. */
+const SUCCESS_FLUSH_MS = 100;
+const SUCCESS_FLUSH_BATCH = 64;
+const NO_ROOM = { leaseMs: 0, count: 0 };
+
+interface Queued {
+  delivery: LeasedDelivery;
+  at: number;
+}
 
 interface Success {
   tenantId: string;
@@ -45,27 +42,46 @@ interface Success {
 }
 
 /**
- * The delivery workers of this API process. Each poll claims due deliveries
- * across tenants through `claim_webhook_deliveries` (FOR UPDATE SKIP LOCKED,
- * so replicas share the work without sending one delivery twice in the normal
- * case); a claim is a lease that ends after twice the request deadline, so a
- * delivery whose worker died is claimed again then, under the same event id
- * (at least once). Successes are written back in a batch at the start of the
- * next poll (`record_webhook_successes`, one statement for all of them);
- * failures in the tenant's own transaction, under its RLS policies, since they
- * may disable the endpoint and write its audit event.
+ * The delivery workers of this API process. Deliveries reach them two ways.
+ * A request that raises an event while they have room leases the deliveries
+ * to them in its own statement and hands them over once it commits
+ * (`WebhookEvents`, `take` here): they go out at once. Everything else (a
+ * retry, a delivery behind an earlier one of its case, one made while the
+ * workers were busy or by another process, one whose lease ended) is claimed
+ * by a poll through `claim_webhook_deliveries` (FOR UPDATE SKIP LOCKED, so
+ * replicas share the work without sending one delivery twice in the normal
+ * case). Either way a delivery is leased until twice the request deadline
+ * has passed, so one whose worker died is claimed again then, under the same
+ * event id (at least once). Successes are written back in batches
+ * (`record_webhook_successes`, one statement for all of them); failures in
+ * the tenant's own transaction, under its RLS policies, since they may
+ * disable the endpoint and write its audit event.
  */
 @Injectable()
-export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
+export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy, WebhookTaker {
   private readonly logger = new Logger(WebhookDispatcher.name);
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly agents: WebhookAgents;
+  /** Handed over by committed requests, not yet started (a tenant at its share waits here). */
+  private readonly queue: Queued[] = [];
+  private readonly inFlightOf = new Map<string, number>();
+  private readonly queuedOf = new Map<string, number>();
+  /**
+   * The dispatcher's own async context: hand-overs arrive inside a request's
+   * (its commit), and what they start must neither run in nor keep it.
+   */
+  private readonly scope = new AsyncResource('WebhookDispatcher');
   private timer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
   private statsAt = 0;
   private pollAt = Number.POSITIVE_INFINITY;
+  /** Due deliveries may be waiting in the database: claim again as soon as workers free up. */
+  private backlog = true;
+  /** Hand-overs refused for want of room: those deliveries wait in the database for a claim. */
+  private refused = 0;
   /** Answered with a 2xx, not yet written back. */
   private succeeded: Success[] = [];
 
@@ -74,23 +90,34 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly cls: ClsService,
     private readonly audit: AuditService,
+    private readonly handoff: WebhookHandoff,
     @Inject(WEBHOOK_SECRET_BOX) private readonly box: WebhookSecretBox,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
   ) {
     this.agents = new WebhookAgents(config.concurrency);
+    // Every request in flight listens for the shutdown's abort.
+    setMaxListeners(config.concurrency + 10, this.abort.signal);
   }
 
   onApplicationBootstrap(): void {
+    this.handoff.attach(this);
     this.schedule(0);
   }
 
-  /** Stops claiming; requests in flight are cut and handed back (due again at once). */
+  /**
+   * Stops taking and claiming; requests in flight are cut and handed back
+   * (due again at once), as are hand-overs not yet started.
+   */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
+    this.handoff.attach(undefined);
     clearTimeout(this.timer);
+    clearTimeout(this.flushTimer);
     await this.polling;
     this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    const waiting = this.queue.splice(0);
+    await Promise.allSettled(waiting.map(({ delivery }) => this.handBack(delivery)));
     this.agents.destroy();
     // Written back now, or sent again when their lease ends.
     await this.recordSuccesses().catch((error: unknown) =>
@@ -98,8 +125,56 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     );
   }
 
+  /** WebhookTaker: how many of a tenant's new deliveries this process would start at once. */
+  room(tenantId: string): { leaseMs: number; count: number } {
+    if (this.stopped) return NO_ROOM;
+    const count = Math.min(
+      this.config.concurrency * 2 - this.inFlight.size - this.queue.length,
+      this.config.tenantConcurrency * 2 -
+        (this.inFlightOf.get(tenantId) ?? 0) -
+        (this.queuedOf.get(tenantId) ?? 0),
+    );
+    if (count > 0) return { leaseMs: this.leaseMs, count };
+    this.refused += 1;
+    this.backlog = true;
+    return NO_ROOM;
+  }
+
+  /** WebhookTaker: deliveries leased to this process by a transaction that has committed. */
+  take(deliveries: LeasedDelivery[]): void {
+    if (this.stopped) return; // Sent by whoever claims them when the lease ends.
+    const at = Date.now();
+    for (const delivery of deliveries) {
+      this.queue.push({ delivery, at });
+      bump(this.queuedOf, delivery.tenant_id, 1);
+    }
+    this.scope.runInAsyncScope(() => this.pump());
+  }
+
   private get leaseMs(): number {
     return this.config.timeoutMs * 2 + 1_000;
+  }
+
+  /** Starts what was handed over, while workers are free, within each tenant's share. */
+  private pump(): void {
+    let i = 0;
+    for (
+      let next = this.queue[i];
+      next !== undefined && this.inFlight.size < this.config.concurrency;
+      next = this.queue[i]
+    ) {
+      const { delivery, at } = next;
+      const tenant = delivery.tenant_id;
+      // Waited so long that its lease might end mid-send: left to the claim that follows the lease.
+      const stale = Date.now() - at > this.config.timeoutMs;
+      if (!stale && (this.inFlightOf.get(tenant) ?? 0) >= this.config.tenantConcurrency) {
+        i += 1;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      bump(this.queuedOf, tenant, -1);
+      if (!stale) this.start(delivery);
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -114,27 +189,33 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async poll(): Promise<void> {
-    let claimedAll = false;
+    let full = false;
     try {
       await this.recordSuccesses();
       await this.refreshStats();
-      const free = this.config.concurrency - this.inFlight.size;
+      // Hand-overs waiting here take their workers first.
+      const free = this.config.concurrency - this.inFlight.size - this.queue.length;
       if (free > 0 && !this.stopped) {
-        const claimed = await this.sql.query<ClaimedDelivery>(
+        const refusedBefore = this.refused;
+        const claimed = await this.sql.query<LeasedDelivery>(
           'select * from claim_webhook_deliveries($1, $2, $3)',
           [free, this.leaseMs, this.config.tenantConcurrency],
         );
         for (const delivery of claimed) this.start(delivery);
-        claimedAll = claimed.length === free;
+        full = claimed.length === free;
+        this.backlog = full || this.refused !== refusedBefore;
       }
     } catch (error) {
       this.logger.warn(`webhook poll failed: ${(error as Error).message}`);
     }
-    // A full batch suggests more are due: look again at once, else at the next poll.
-    this.schedule(claimedAll ? 0 : this.config.pollMs);
+    // A full batch suggests more are due: look again at once, else at the next poll (or when
+    // workers free up, while a backlog is known).
+    this.schedule(full ? 0 : this.config.pollMs);
   }
 
-  private start(delivery: ClaimedDelivery): void {
+  private start(delivery: LeasedDelivery): void {
+    const tenant = delivery.tenant_id;
+    bump(this.inFlightOf, tenant, 1);
     const work = this.deliver(delivery)
       .catch((error: unknown) =>
         this.logger.error(
@@ -143,10 +224,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       )
       .finally(() => {
         this.inFlight.delete(work);
-        // Half the slots free (or all, when little is going on): claim again without waiting for
-        // the poll interval, several at a time, since each claim reads every enabled endpoint.
-        const free = this.config.concurrency - this.inFlight.size;
+        bump(this.inFlightOf, tenant, -1);
+        this.pump();
+        // Half the slots free (or all, when little is going on) while deliveries wait in the
+        // database: claim again without waiting for the poll interval, several at a time, since
+        // each claim reads every enabled endpoint.
+        const free = this.config.concurrency - this.inFlight.size - this.queue.length;
         if (
+          this.backlog &&
           (free >= Math.ceil(this.config.concurrency / 2) || this.inFlight.size === 0) &&
           this.polling === undefined &&
           this.pollAt > Date.now() + SLOT_FREED_CLAIM_DELAY_MS
@@ -156,7 +241,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.inFlight.add(work);
   }
 
-  private async deliver(delivery: ClaimedDelivery): Promise<void> {
+  private async deliver(delivery: LeasedDelivery): Promise<void> {
     const { type, timestamp, data } = delivery.payload;
     // Top-level members in the documented order; the same bytes on every attempt.
     const body = JSON.stringify({ type, timestamp, data });
@@ -172,13 +257,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       { ...this.config, signal: this.abort.signal, agents: this.agents },
     );
     if (this.abort.signal.aborted) {
-      await this.inTenant(delivery.tenant_id, () =>
-        this.sql.query(
-          `update webhook_deliveries set next_attempt_at = now()
-            where tenant_id = $1 and id = $2 and status = 'pending'`,
-          [delivery.tenant_id, delivery.id],
-        ),
-      );
+      await this.handBack(delivery);
       return;
     }
     webhookAttempts.inc({ outcome: outcome.ok ? 'succeeded' : 'failed' });
@@ -196,13 +275,49 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         attempts: delivery.attempts,
         statusCode: outcome.statusCode,
       });
+      this.flushSoon();
       return;
     }
     await this.inTenant(delivery.tenant_id, () => this.record(delivery, outcome));
   }
 
+  /** Due again at once, for this process or another; not if its lease ended and it was claimed again since. */
+  private async handBack(delivery: LeasedDelivery): Promise<unknown> {
+    return this.inTenant(delivery.tenant_id, () =>
+      this.sql.query(
+        `update webhook_deliveries set next_attempt_at = now()
+          where tenant_id = $1 and id = $2 and attempts = $3 and status = 'pending'`,
+        [delivery.tenant_id, delivery.id, delivery.attempts],
+      ),
+    );
+  }
+
+  /** Successes written back together: soon after the first of a batch, at once when many wait. */
+  private flushSoon(): void {
+    if (this.succeeded.length >= SUCCESS_FLUSH_BATCH) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      void this.flush();
+    } else if (this.flushTimer === undefined && !this.stopped) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.flush();
+      }, SUCCESS_FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      await this.recordSuccesses();
+    } catch (error) {
+      this.logger.warn(`webhook outcomes not recorded: ${(error as Error).message}`);
+      // Kept; tried again with the next poll or batch.
+    }
+  }
+
   /** The current secret's signature, and the rotated-out one's while its grace lasts. */
-  private signaturesOf(delivery: ClaimedDelivery, timestamp: number, body: string): string {
+  private signaturesOf(delivery: LeasedDelivery, timestamp: number, body: string): string {
     const secrets = [this.box.open(delivery.secret, delivery.tenant_id, delivery.endpoint_id)];
     if (delivery.previous_secret && (delivery.previous_secret_until?.getTime() ?? 0) > Date.now()) {
       secrets.push(
@@ -234,7 +349,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     webhookQueue.delivered.inc(batch.length);
   }
 
-  private async record(delivery: ClaimedDelivery, outcome: SendOutcome): Promise<void> {
+  private async record(delivery: LeasedDelivery, outcome: SendOutcome): Promise<void> {
     const key = [delivery.tenant_id, delivery.id, delivery.attempts];
     const delays = this.config.retryDelaysMs;
     const last = delivery.attempts > delays.length;
@@ -252,7 +367,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /** Starts the endpoint's failure clock, and disables it once the clock passes the limit. */
-  private async noteFailure(delivery: ClaimedDelivery): Promise<void> {
+  private async noteFailure(delivery: LeasedDelivery): Promise<void> {
     const [endpoint] = await this.sql.query<{ url: string; failing_since: Date }>(
       `update webhook_endpoints set failing_since = coalesce(failing_since, now())
         where tenant_id = $1 and id = $2 and status = 'enabled'
@@ -305,6 +420,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     webhookQueue.oldestPendingAt = stats?.oldest_pending_at ?? null;
     webhookQueue.oldestDueAt = stats?.oldest_due_at ?? null;
   }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }
 
 /** Up to a fifth longer, never shorter: retries of many deliveries spread out instead of arriving together. */

@@ -4,6 +4,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { randomUUID } from 'node:crypto';
 import { Sql } from '@clincore/database/sql';
 import type { WebhookEventType } from './webhook-event-types';
+import { type LeasedDelivery, WebhookHandoff } from './webhook-handoff';
 
 /** What every case event carries: enough to act on, never the clinical inputs. */
 export interface CaseWebhookData {
@@ -21,12 +22,21 @@ export interface CaseWebhookData {
  * The transactional outbox. `emit` joins the caller's transaction: the event
  * and one pending delivery per enabled endpoint subscribed to it commit or roll
  * back with the change they describe, in one statement.
+ *
+ * While this process's workers have room, the deliveries are leased to them
+ * in that statement (as a claim would: the attempt counted, due again when
+ * the lease ends) and handed over once the transaction commits, so they go
+ * out at once, without a claim's statement and row version. Not a delivery
+ * behind a pending earlier one of its case: that one waits for a claim, which
+ * keeps a case's deliveries to an endpoint in order. A process that dies before sending leaves them due when
+ * the lease ends, as a claimed delivery.
  */
 @Injectable()
 export class WebhookEvents {
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly sql: Sql,
+    private readonly handoff: WebhookHandoff,
   ) {}
 
   async emit(type: WebhookEventType, data: CaseWebhookData, at = new Date()): Promise<void> {
@@ -36,19 +46,53 @@ export class WebhookEvents {
       );
     }
     const payload = { type, timestamp: at.toISOString(), data };
-    await this.sql.query(
+    const room = this.handoff.room(data.tenant_id);
+    const leased = await this.sql.query<LeasedDelivery>(
       `with event as (
          insert into webhook_events (tenant_id, id, type, case_id, payload, created_at)
          values ($1, $2, $3, $4, $5, $6)
-         returning tenant_id, id, type, case_id, created_at)
-       insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status,
-                                       next_attempt_at, created_at)
-       select ev.tenant_id, gen_random_uuid(), ep.id, ev.id, ev.case_id, 'pending', ev.created_at,
-              ev.created_at
-         from event ev
-         join webhook_endpoints ep
-           on ep.tenant_id = ev.tenant_id and ep.status = 'enabled' and ev.type = any (ep.events)`,
-      [data.tenant_id, randomUUID(), type, data.case_id, JSON.stringify(payload), at],
+         returning tenant_id, id, type, case_id, payload, created_at
+       ), target as (
+         -- Leased: while there is room (the first $8 endpoints), and only the first pending
+         -- delivery of its case to the endpoint.
+         select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id, ev.created_at,
+                $7::integer > 0 and row_number() over (order by ep.id) <= $8::integer
+                  and not exists (
+                    select 1 from webhook_deliveries e
+                     where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
+                       and e.case_id = ev.case_id and e.status = 'pending') as leased
+           from event ev
+           join webhook_endpoints ep
+             on ep.tenant_id = ev.tenant_id and ep.status = 'enabled' and ev.type = any (ep.events)
+       ), delivery as (
+         insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status,
+                                         attempts, last_attempt_at, next_attempt_at, created_at)
+         select t.tenant_id, gen_random_uuid(), t.endpoint_id, t.event_id, t.case_id, 'pending',
+                case when t.leased then 1 else 0 end,
+                case when t.leased then now() end,
+                case when t.leased then now() + $7::integer * interval '1 millisecond' else t.created_at end,
+                t.created_at
+           from target t
+         returning tenant_id, id, endpoint_id, event_id, attempts
+       )
+       select d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempts, ep.url, ep.secret,
+              ep.previous_secret, ep.previous_secret_until, ev.type as event_type, ev.payload,
+              ev.created_at as event_created_at
+         from delivery d
+         join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+         cross join event ev
+        where d.attempts = 1`,
+      [
+        data.tenant_id,
+        randomUUID(),
+        type,
+        data.case_id,
+        JSON.stringify(payload),
+        at,
+        room.leaseMs,
+        room.count,
+      ],
     );
+    if (leased.length > 0) this.sql.afterCommit(() => this.handoff.take(leased));
   }
 }

@@ -3,6 +3,7 @@ import { ConfigModule, type ConfigType } from '@nestjs/config';
 import { AuditModule } from '@clincore/audit/audit.module';
 import { appConfig } from '@clincore/common/app.config';
 import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookEventsModule } from './webhook-events.module';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WEBHOOK_SECRET_BOX, WebhookSecretBox } from './webhook-secret';
 import { loadWebhookSecretKey } from './webhook-secret-key';
@@ -12,6 +13,7 @@ import { WebhooksController } from './webhooks.controller';
 @Module({
   imports: [
     AuditModule,
+    WebhookEventsModule,
     ConfigModule.forFeature(webhooksConfig),
     ConfigModule.forFeature(appConfig),
   ],
