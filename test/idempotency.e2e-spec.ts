@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Client } from 'pg';
+import { Client as PgClient, type Client } from 'pg';
 import type request from 'supertest';
 import { ApiKeysService } from '@clincore/auth/api-keys.service';
 import { IDEMPOTENCY_SECRET_PURPOSE, keyDigestOf } from '@clincore/idempotency/idempotency-key';
@@ -439,6 +439,56 @@ describe('Idempotency-Key', () => {
     await as().post('/cases').send(caseBody('IK-11')).expect(201);
     expect(await casesOf('IK-11')).toHaveLength(2);
     expect(await keyRows(tenant.tenantId)).toHaveLength(rowsBefore);
+  });
+});
+
+/**
+ * Round trips: the record of a key goes with the commit, in the one statement
+ * that also writes the case's outbox event, so a keyed POST /cases sends the
+ * database as many statements as an unkeyed one (docs/benchmarks.md).
+ */
+describe('Idempotency-Key round trips', () => {
+  let api: TestApi;
+  let tenant: TestTenant;
+  const sent: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back as it was, on the prototype
+  const original = PgClient.prototype.query;
+
+  beforeAll(async () => {
+    // Before the API opens any connection: BoundedPgClient binds query when it is made.
+    PgClient.prototype.query = function (this: PgClient, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text;
+      sent.push(text ?? '');
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    api = await startApi({ WEBHOOK_POLL_MS: '60000' });
+    tenant = await bootstrapTenant(api.http, 'Round Trip Hospital');
+  });
+  afterAll(async () => {
+    PgClient.prototype.query = original;
+    await api.close();
+  });
+
+  /** The statements one request sends, the background's (access log, webhook workers) left out. */
+  async function statementsOf(send: () => Promise<unknown>): Promise<string[]> {
+    await send(); // warm: the API key cached, connections open
+    sent.length = 0;
+    await send();
+    return sent.filter((text) => !/access_log|webhook_queue_stats|claim_webhook/.test(text));
+  }
+
+  it('sends as many statements for a POST /cases with a new key as for one without', async () => {
+    // A new key each time: not a replay.
+    const post = (keyed: boolean) => () => {
+      const req = withKey(api, tenant.adminKey).post('/cases');
+      return (keyed ? req.set('Idempotency-Key', randomUUID()) : req)
+        .send({ protocol: 'news2', subject_ref: 'RT-1', inputs: NEWS2_INPUTS })
+        .expect(201);
+    };
+    const unkeyed = await statementsOf(post(false));
+    const keyed = await statementsOf(post(true));
+    expect(keyed.some((text) => text.includes('insert into idempotency_keys'))).toBe(true);
+    expect(keyed).toHaveLength(unkeyed.length);
   });
 });
 

@@ -88,7 +88,7 @@ export class CasesService {
     });
     await this.insertCaseWithFirstEvent(entity, event);
     await this.auditChange(tenant, 'case.created', entity.id, null, event);
-    await this.webhooks.emit('case.created', webhookData(entity), entity.createdAt);
+    this.webhooks.emit('case.created', webhookData(entity), entity.createdAt);
     return CaseDto.from(entity);
   }
 
@@ -189,7 +189,7 @@ export class CasesService {
       },
     );
     await this.auditChange(tenant, 'case.updated', entity.id, before, event);
-    await this.webhooks.emit('case.updated', webhookData(entity), entity.updatedAt);
+    this.webhooks.emit('case.updated', webhookData(entity), entity.updatedAt);
     return CaseDto.from(entity);
   }
 
@@ -259,7 +259,7 @@ export class CasesService {
         record_hash: signature.record_hash,
       },
     );
-    await this.webhooks.emit(
+    this.webhooks.emit(
       'case.finalized',
       {
         tenant_id: tenantIdOf(tenant),

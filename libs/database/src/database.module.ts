@@ -4,7 +4,6 @@ import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { ClsModule } from 'nestjs-cls';
 import { ClsPluginTransactional } from '@nestjs-cls/transactional';
 import { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
-import { AfterCommitSubscriber } from './after-commit';
 import { withoutUnmountedClsEnhancers } from './cls-enhancers';
 import { buildDataSourceOptions } from './data-source.options';
 import { databaseConfig } from './database.config';
@@ -12,6 +11,7 @@ import { DatabaseSafetyCheck } from './database-safety.check';
 import { DatabaseStatusService } from './database-status.service';
 import { Sql } from './sql';
 import { TenantRlsSubscriber } from './tenant-rls.subscriber';
+import { TransactionHooksSubscriber } from './transaction-hooks';
 
 /**
  * The runtime pool (app role), the request context (CLS) and the transaction
@@ -32,7 +32,7 @@ import { TenantRlsSubscriber } from './tenant-rls.subscriber';
           statementTimeoutMs: config.statementTimeoutMs,
           applicationName: 'clincore-api',
         }),
-        subscribers: [TenantRlsSubscriber, AfterCommitSubscriber],
+        subscribers: [TenantRlsSubscriber, TransactionHooksSubscriber],
         autoLoadEntities: true,
         // Fail at boot, do not retry for minutes: the orchestrator restarts us.
         retryAttempts: 0,

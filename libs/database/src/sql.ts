@@ -5,7 +5,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { afterCommit } from './after-commit';
+import { afterCommit, beforeCommit, type DeferredWrite, heldWrites } from './transaction-hooks';
 
 /**
  * One SQL statement for the hot paths, without TypeORM's per-statement work
@@ -42,9 +42,28 @@ export class Sql {
    * a transaction is required.
    */
   afterCommit(work: () => void): void {
+    afterCommit(this.transactionRunner('afterCommit'), work);
+  }
+
+  /**
+   * Holds `write` until the current transaction commits, then sends it with
+   * every other held write in one statement just before COMMIT
+   * (transaction-hooks.ts): a write whose result nothing waits for costs no
+   * round trip of its own.
+   */
+  beforeCommit(write: DeferredWrite): void {
+    beforeCommit(this.transactionRunner('beforeCommit'), write);
+  }
+
+  /** How many writes the current transaction holds for its commit. */
+  heldWrites(): number {
+    return heldWrites(this.transactionRunner('heldWrites'));
+  }
+
+  private transactionRunner(what: string): QueryRunner {
     const runner = this.txHost.isTransactionActive() ? this.txHost.tx.queryRunner : undefined;
-    if (runner === undefined) throw new Error('afterCommit needs an open transaction');
-    afterCommit(runner, work);
+    if (runner === undefined) throw new Error(`${what} needs an open transaction`);
+    return runner;
   }
 }
 

@@ -32,7 +32,8 @@ export class IdempotencyStore {
    * statement takes the key's advisory lock (another request with the key
    * gets 409 at once) and, where no quota guard looked the key up, finds a
    * finished request's response (replayed); otherwise the handler runs, its services joining this
-   * transaction, and its response is stored before the commit, replacing an
+   * transaction, and its response is stored with the commit (a held write,
+   * sent with any other in the statement before COMMIT), replacing an
    * expired record of the key. The change and its key commit together or not
    * at all. A request that committed the key between that first statement's
    * snapshot and its lock leaves a live record: storing then stores nothing,
@@ -68,30 +69,35 @@ export class IdempotencyStore {
           return { replayed: true, response: responseFor(claim, lock as KeyRow) };
         }
         const response = await handle();
-        const stored = await this.sql
-          .query(
-            `insert into idempotency_keys as k (scope, key_digest, fingerprint, response, expires_at)
-         values ($1, $2, $3, $4, now() + make_interval(hours => $5))
-         on conflict (scope, key_digest) do update
-           set fingerprint = excluded.fingerprint, response = excluded.response,
-               created_at = excluded.created_at, expires_at = excluded.expires_at
-           where k.expires_at <= now()
-         returning 1`,
-            [
-              claim.scope,
-              claim.keyDigests[0],
-              claim.fingerprint,
-              seal(JSON.stringify(response), claim.key, claim.scope, activeSecret(claim)),
-              this.config.ttlHours,
-            ],
-          )
-          .catch((error: unknown) => {
-            // PostgreSQL before 18 checks the update policy on the live record before the
-            // ON CONFLICT … WHERE that would skip it: the same finding, said as an error.
-            if (isLiveRecordRefusal(error)) throw keyInUse();
-            throw error;
-          });
-        if (stored.length === 0) throw keyInUse();
+        // Sent with the commit, in the statement of every held write: no round trip of its own.
+        // Storing nothing (a live record) refuses the commit: the change rolls back with a 409.
+        this.sql.beforeCommit({
+          params: [
+            claim.scope,
+            claim.keyDigests[0],
+            claim.fingerprint,
+            seal(JSON.stringify(response), claim.key, claim.scope, activeSecret(claim)),
+            this.config.ttlHours,
+          ],
+          ctes: (first, name) => {
+            const $ = (n: number): string => `$${String(first + n - 1)}`;
+            return `${name('stored')} as (
+              insert into idempotency_keys as k (scope, key_digest, fingerprint, response, expires_at)
+              values (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, now() + make_interval(hours => ${$(5)}))
+              on conflict (scope, key_digest) do update
+                set fingerprint = excluded.fingerprint, response = excluded.response,
+                    created_at = excluded.created_at, expires_at = excluded.expires_at
+                where k.expires_at <= now()
+              returning 1)`;
+          },
+          result: (name) => `(select count(*) from ${name('stored')})`,
+          done: (stored) => {
+            if (Number(stored) === 0) throw keyInUse();
+          },
+          // PostgreSQL before 18 checks the update policy on the live record before the
+          // ON CONFLICT … WHERE that would skip it: the same finding, said as an error.
+          failed: (error) => (isLiveRecordRefusal(error) ? keyInUse() : undefined),
+        });
         return { replayed: false, response };
       }),
     );

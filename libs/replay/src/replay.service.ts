@@ -72,7 +72,7 @@ export class ReplayService {
       actorKeyId: tenant.apiKeyId,
       verifiedAt,
     });
-    await this.webhooks.emit(
+    this.webhooks.emit(
       'case.verified',
       {
         tenant_id: tenant.tenantId,

@@ -21,7 +21,8 @@ export interface CaseWebhookData {
 /**
  * The transactional outbox. `emit` joins the caller's transaction: the event
  * and one pending delivery per enabled endpoint subscribed to it commit or roll
- * back with the change they describe, in one statement.
+ * back with the change they describe, written by the statement that goes
+ * with the commit.
  *
  * While this process's workers have room, the deliveries are leased to them
  * in that statement (as a claim would: the attempt counted, due again when
@@ -39,50 +40,24 @@ export class WebhookEvents {
     private readonly handoff: WebhookHandoff,
   ) {}
 
-  async emit(type: WebhookEventType, data: CaseWebhookData, at = new Date()): Promise<void> {
+  /**
+   * Writes the event and its deliveries with the transaction's commit, in
+   * the statement that sends every held write (`Sql.beforeCommit`): no round
+   * trip of its own.
+   */
+  emit(type: WebhookEventType, data: CaseWebhookData, at = new Date()): void {
     if (!this.txHost.isTransactionActive()) {
       throw new Error(
         'a webhook event must be written in the transaction of the change it reports',
       );
     }
     const payload = { type, timestamp: at.toISOString(), data };
-    const room = this.handoff.room(data.tenant_id);
-    const leased = await this.sql.query<LeasedDelivery>(
-      `with event as (
-         insert into webhook_events (tenant_id, id, type, case_id, payload, created_at)
-         values ($1, $2, $3, $4, $5, $6)
-         returning tenant_id, id, type, case_id, payload, created_at
-       ), target as (
-         -- Leased: while there is room (the first $8 endpoints), and only the first pending
-         -- delivery of its case to the endpoint.
-         select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id, ev.created_at,
-                $7::integer > 0 and row_number() over (order by ep.id) <= $8::integer
-                  and not exists (
-                    select 1 from webhook_deliveries e
-                     where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
-                       and e.case_id = ev.case_id and e.status = 'pending') as leased
-           from event ev
-           join webhook_endpoints ep
-             on ep.tenant_id = ev.tenant_id and ep.status = 'enabled' and ev.type = any (ep.events)
-       ), delivery as (
-         insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status,
-                                         attempts, last_attempt_at, next_attempt_at, created_at)
-         select t.tenant_id, gen_random_uuid(), t.endpoint_id, t.event_id, t.case_id, 'pending',
-                case when t.leased then 1 else 0 end,
-                case when t.leased then now() end,
-                case when t.leased then now() + $7::integer * interval '1 millisecond' else t.created_at end,
-                t.created_at
-           from target t
-         returning tenant_id, id, endpoint_id, event_id, attempts
-       )
-       select d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempts, ep.url, ep.secret,
-              ep.previous_secret, ep.previous_secret_until, ev.type as event_type, ev.payload,
-              ev.created_at as event_created_at
-         from delivery d
-         join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
-         cross join event ev
-        where d.attempts = 1`,
-      [
+    // Deliveries are leased by the first event of a transaction only: all its events are written
+    // by one statement, in which a later one would not see the earlier one of its case pending.
+    const room =
+      this.sql.heldWrites() === 0 ? this.handoff.room(data.tenant_id) : { leaseMs: 0, count: 0 };
+    this.sql.beforeCommit({
+      params: [
         data.tenant_id,
         randomUUID(),
         type,
@@ -92,7 +67,65 @@ export class WebhookEvents {
         room.leaseMs,
         room.count,
       ],
-    );
-    if (leased.length > 0) this.sql.afterCommit(() => this.handoff.take(leased));
+      ctes: (first, name) => {
+        const $ = (n: number): string => `$${String(first + n - 1)}`;
+        return `${name('event')} as (
+         insert into webhook_events (tenant_id, id, type, case_id, payload, created_at)
+         values (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)})
+         returning tenant_id, id, type, case_id, payload, created_at
+       ), ${name('target')} as (
+         -- Leased: while there is room (the first ${$(8)} endpoints), and only the first pending
+         -- delivery of its case to the endpoint.
+         select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id, ev.created_at,
+                ${$(7)}::integer > 0 and row_number() over (order by ep.id) <= ${$(8)}::integer
+                  and not exists (
+                    select 1 from webhook_deliveries e
+                     where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
+                       and e.case_id = ev.case_id and e.status = 'pending') as leased
+           from ${name('event')} ev
+           join webhook_endpoints ep
+             on ep.tenant_id = ev.tenant_id and ep.status = 'enabled' and ev.type = any (ep.events)
+       ), ${name('delivery')} as (
+         insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status,
+                                         attempts, last_attempt_at, next_attempt_at, created_at)
+         select t.tenant_id, gen_random_uuid(), t.endpoint_id, t.event_id, t.case_id, 'pending',
+                case when t.leased then 1 else 0 end,
+                case when t.leased then now() end,
+                case when t.leased then now() + ${$(7)}::integer * interval '1 millisecond'
+                     else t.created_at end,
+                t.created_at
+           from ${name('target')} t
+         returning tenant_id, id, endpoint_id, event_id, attempts
+       )`;
+      },
+      result: (name) => `(
+        select coalesce(json_agg(l), '[]'::json) from (
+          select d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempts, ep.url, ep.secret,
+                 ep.previous_secret, ep.previous_secret_until, ev.type as event_type, ev.payload,
+                 ev.created_at as event_created_at
+            from ${name('delivery')} d
+            join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+            cross join ${name('event')} ev
+           where d.attempts = 1) l)`,
+      done: (rows) => {
+        const leased = (rows as LeasedRow[]).map(leasedDelivery);
+        if (leased.length > 0) this.sql.afterCommit(() => this.handoff.take(leased));
+      },
+    });
   }
+}
+
+/** A leased delivery as json_agg returns it: timestamps as text. */
+type LeasedRow = Omit<LeasedDelivery, 'previous_secret_until' | 'event_created_at'> & {
+  previous_secret_until: string | null;
+  event_created_at: string;
+};
+
+function leasedDelivery(row: LeasedRow): LeasedDelivery {
+  return {
+    ...row,
+    previous_secret_until:
+      row.previous_secret_until === null ? null : new Date(row.previous_secret_until),
+    event_created_at: new Date(row.event_created_at),
+  };
 }

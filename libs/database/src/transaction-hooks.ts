@@ -1,0 +1,135 @@
+import { Logger } from '@nestjs/common';
+import {
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type QueryRunner,
+  type TransactionCommitEvent,
+  type TransactionRollbackEvent,
+} from 'typeorm';
+import { queryInTransaction } from './sql';
+
+/**
+ * A write whose result nothing in the transaction waits for (an outbox row,
+ * the record of an Idempotency-Key): held until the commit, then sent with
+ * every other one held in one statement, just before COMMIT, instead of a
+ * round trip each. Its common table expressions are named through `name`
+ * (each write gets its own prefix) and number their parameters from
+ * `first`; `result` is a scalar expression over them, handed to `done`.
+ * `done` may throw, and so refuse the commit: the transaction rolls back and
+ * the error reaches whoever committed. `failed` may turn the statement's
+ * error into one of the write's own.
+ */
+export interface DeferredWrite {
+  ctes: (first: number, name: (cte: string) => string) => string;
+  result: (name: (cte: string) => string) => string;
+  params: unknown[];
+  done: (value: unknown) => void;
+  failed?: (error: unknown) => Error | undefined;
+}
+
+interface Held<T> {
+  depth: number;
+  item: T;
+}
+
+const WRITES = Symbol('clincore.before-commit');
+const WORK = Symbol('clincore.after-commit');
+type Hooked = QueryRunner & { [WRITES]?: Held<DeferredWrite>[]; [WORK]?: Held<() => void>[] };
+
+/** TypeORM's savepoint depth (a protected field); 1 for a transaction without savepoints. */
+function depthOf(runner: QueryRunner): number {
+  return (runner as unknown as { transactionDepth?: number }).transactionDepth ?? 1;
+}
+
+/** Holds `write` until the transaction open on `runner` commits; dropped if it (or its savepoint) rolls back. */
+export function beforeCommit(runner: QueryRunner, write: DeferredWrite): void {
+  ((runner as Hooked)[WRITES] ??= []).push({ depth: depthOf(runner), item: write });
+}
+
+/** How many writes the transaction open on `runner` holds for its commit. */
+export function heldWrites(runner: QueryRunner): number {
+  return (runner as Hooked)[WRITES]?.length ?? 0;
+}
+
+/**
+ * Queues `work` to run once the transaction open on `runner` has committed:
+ * never if it rolls back, nor if the savepoint it was queued in rolls back.
+ * `work` runs synchronously inside TypeORM's commit, in the caller's async
+ * context: it should only hand something over, never query.
+ */
+export function afterCommit(runner: QueryRunner, work: () => void): void {
+  ((runner as Hooked)[WORK] ??= []).push({ depth: depthOf(runner), item: work });
+}
+
+/** The held writes as one statement: their CTEs, then one column per write. */
+export function combinedStatement(writes: DeferredWrite[]): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const ctes: string[] = [];
+  const results: string[] = [];
+  writes.forEach((write, index) => {
+    const name = (cte: string): string => `w${String(index)}_${cte}`;
+    ctes.push(write.ctes(params.length + 1, name));
+    params.push(...write.params);
+    results.push(`${write.result(name)} as r${String(index)}`);
+  });
+  return { text: `with ${ctes.join(',\n')}\nselect ${results.join(', ')}`, params };
+}
+
+@EventSubscriber()
+export class TransactionHooksSubscriber implements EntitySubscriberInterface {
+  private readonly logger = new Logger('TransactionHooks');
+
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    const runner = event.queryRunner as Hooked;
+    // Releasing a savepoint is not the commit: held writes wait for the outermost one.
+    if (depthOf(runner) > 1 || runner[WRITES] === undefined) return;
+    const writes = runner[WRITES].map((held) => held.item);
+    runner[WRITES] = undefined;
+    const { text, params } = combinedStatement(writes);
+    let row: Record<string, unknown> | undefined;
+    try {
+      [row] = await queryInTransaction<Record<string, unknown>>(runner, text, params);
+    } catch (error) {
+      for (const write of writes) {
+        const own = write.failed?.(error);
+        if (own !== undefined) throw own;
+      }
+      throw error;
+    }
+    writes.forEach((write, index) => write.done(row?.[`r${String(index)}`]));
+  }
+
+  afterTransactionCommit(event: TransactionCommitEvent): void {
+    const runner = event.queryRunner as Hooked;
+    if (runner.isTransactionActive) {
+      // A savepoint released: what it held now belongs to the level it was released into.
+      const depth = depthOf(runner);
+      for (const held of [...(runner[WRITES] ?? []), ...(runner[WORK] ?? [])])
+        held.depth = Math.min(held.depth, depth);
+      return;
+    }
+    if (runner[WORK] === undefined) return;
+    const work = runner[WORK];
+    runner[WORK] = undefined;
+    for (const { item } of work) {
+      try {
+        item();
+      } catch (error) {
+        this.logger.error(`after-commit work failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    const runner = event.queryRunner as Hooked;
+    // Held deeper than what is left open was rolled back with its savepoint.
+    const left = runner.isTransactionActive ? depthOf(runner) : 0;
+    runner[WRITES] = keptTo(runner[WRITES], left);
+    runner[WORK] = keptTo(runner[WORK], left);
+  }
+}
+
+function keptTo<T>(held: Held<T>[] | undefined, depth: number): Held<T>[] | undefined {
+  const kept = held?.filter((h) => h.depth <= depth);
+  return kept !== undefined && kept.length > 0 ? kept : undefined;
+}
