@@ -12,6 +12,7 @@ import { AppRolePrivileges1763901000000 } from './1763901000000-app-role-privile
 import { ApiKeyRevocationOnlySooner1763901100000 } from './1763901100000-api-key-revocation-only-sooner';
 import { IdempotencyKeys1763901600000 } from './1763901600000-idempotency-keys';
 import { IdempotencyReplaceExpired1763901800000 } from './1763901800000-idempotency-replace-expired';
+import { StoreIdempotencyKey1763902000000 } from './1763902000000-store-idempotency-key';
 import { WebhookClaimPerEndpoint1763901900000 } from './1763901900000-webhook-claim-per-endpoint';
 import { Webhooks1763901700000 } from './1763901700000-webhooks';
 
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   Webhooks1763901700000,
   IdempotencyReplaceExpired1763901800000,
   WebhookClaimPerEndpoint1763901900000,
+  StoreIdempotencyKey1763902000000,
 ];

@@ -197,8 +197,8 @@ describe('tenant isolation', () => {
          order by 1`);
       // SECURITY DEFINER: append_access_logs, bootstrap_tenant, claim_webhook_deliveries,
       // platform_tenants, record_webhook_successes, resolve_api_key, webhook_queue_stats.
-      // consume_call, find_idempotency_key, list_cases, read_case and tenant_usage run as the
-      // caller, under RLS.
+      // consume_call, find_idempotency_key, list_cases, read_case, store_idempotency_key and
+      // tenant_usage run as the caller, under RLS.
       expect(executable.rows.map((r: { proname: string }) => r.proname)).toEqual([
         'append_access_logs',
         'bootstrap_tenant',
@@ -210,6 +210,7 @@ describe('tenant isolation', () => {
         'read_case',
         'record_webhook_successes',
         'resolve_api_key',
+        'store_idempotency_key',
         'tenant_usage',
         'webhook_queue_stats',
       ]);

@@ -87,6 +87,7 @@ export const APP_ROLE_ALLOWED = [
   'function list_cases(uuid,integer,text,text,text,timestamp with time zone,uuid) EXECUTE',
   'function tenant_usage(uuid,date) EXECUTE',
   'function find_idempotency_key(text,bytea[]) EXECUTE',
+  'function store_idempotency_key(text,bytea,bytea,bytea,integer) EXECUTE',
   'function claim_webhook_deliveries(integer,integer,integer) EXECUTE',
   'function webhook_queue_stats() EXECUTE',
   'function record_webhook_successes(uuid[],uuid[],integer[],integer[]) EXECUTE',

@@ -79,20 +79,15 @@ export class IdempotencyStore {
             seal(JSON.stringify(response), claim.key, claim.scope, activeSecret(claim)),
             this.config.ttlHours,
           ],
-          ctes: (first, name) => {
-            const $ = (n: number): string => `$${String(first + n - 1)}`;
-            return `${name('stored')} as (
-              insert into idempotency_keys as k (scope, key_digest, fingerprint, response, expires_at)
-              values (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, now() + make_interval(hours => ${$(5)}))
-              on conflict (scope, key_digest) do update
-                set fingerprint = excluded.fingerprint, response = excluded.response,
-                    created_at = excluded.created_at, expires_at = excluded.expires_at
-                where k.expires_at <= now()
-              returning 1)`;
-          },
-          result: (name) => `(select count(*) from ${name('stored')})`,
+          // store_idempotency_key: the insert, replacing only an expired record (a plan cached
+          // per session, migration 1763902000000); false when a live record was left as it is.
+          ctes: (first, name) =>
+            `${name('stored')} as (select store_idempotency_key(${[1, 2, 3, 4, 5]
+              .map((n) => `$${String(first + n - 1)}`)
+              .join(', ')}) as stored)`,
+          result: (name) => `(select stored from ${name('stored')})`,
           done: (stored) => {
-            if (Number(stored) === 0) throw keyInUse();
+            if (stored !== true) throw keyInUse();
           },
           // PostgreSQL before 18 checks the update policy on the live record before the
           // ON CONFLICT … WHERE that would skip it: the same finding, said as an error.
