@@ -178,6 +178,34 @@ describe('webhook delivery', () => {
     });
   });
 
+  it("runs a verify-replay after a change of the case in flight, so the case's events stay in order", async () => {
+    const tenant = await bootstrapTenant(api.http, 'Verify Order Hospital');
+    const created = await createCase(api.http, tenant.adminKey);
+    const as = withKey(api, tenant.adminKey);
+    await as.post(`/cases/${created.id}/finalize`).send(SIGN).expect(200);
+    // Another transaction holds the case row, as a change of the case would until it commits
+    // (NO KEY UPDATE: the verify's insert, whose foreign key names the case, does not wait for it;
+    // only the verify's own lock of the case does).
+    const holder = await connect('owner');
+    await holder.query('begin');
+    await holder.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+    await holder.query('select id from cases where tenant_id = $1 and id = $2 for no key update', [
+      tenant.tenantId,
+      created.id,
+    ]);
+    let done = false;
+    const verifying = as
+      .post(`/cases/${created.id}/verify-replay`)
+      .expect(200)
+      .then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const waited = !done;
+    await holder.query('rollback');
+    await holder.end();
+    await verifying;
+    expect(waited).toBe(true);
+  });
+
   it('retries a failed attempt under the same webhook-id, then succeeds', async () => {
     const tenant = await bootstrapTenant(api.http, 'Retry Hospital');
     const partner = await receiver((_, index) => (index < 2 ? 500 : 200));
@@ -469,6 +497,39 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
       );
       return rows.length === 1 && rows[0]!.status === 'succeeded' && rows[0]!.attempts === 1;
     });
+  });
+
+  it("leases from the commit, not from the transaction's start", async () => {
+    const { tenant, partner } = await subscribed('Slow Transaction Clinic');
+    const txHost = api.app.get<TransactionHost<TransactionalAdapterTypeOrm>>(TransactionHost);
+    let beforeCommit = 0;
+    await api.app.get(ClsService).run(() =>
+      txHost.withTransaction(async () => {
+        await txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        // A transaction slower than usual (waiting on a lock, say) before it commits.
+        await txHost.tx.query('select pg_sleep(1.5)');
+        beforeCommit = Date.now();
+        api.app.get(WebhookEvents).emit('case.created', {
+          tenant_id: tenant.tenantId,
+          case_id: randomUUID(),
+          version: 1,
+          status: 'open',
+          protocol: 'news2',
+          engine_version: '1',
+          result: null,
+        });
+      }),
+    );
+    await partner.waitFor(1, () => true, 5_000);
+    const { rows } = await owner.query<{ last_attempt_at: Date; lease_ms: string }>(
+      `select last_attempt_at,
+              extract(epoch from next_attempt_at - last_attempt_at) * 1000 as lease_ms
+         from webhook_deliveries where tenant_id = $1`,
+      [tenant.tenantId],
+    );
+    // The whole lease (twice the 2 s deadline and a second) is left when the hand-over starts.
+    expect(rows[0]!.last_attempt_at.getTime()).toBeGreaterThanOrEqual(beforeCommit - 50);
+    expect(Number(rows[0]!.lease_ms)).toBe(5_000);
   });
 
   it('hands over nothing written in a transaction or savepoint that rolled back', async () => {

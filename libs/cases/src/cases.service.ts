@@ -281,13 +281,18 @@ export class CasesService {
     return this.get(tenant, open.id);
   }
 
-  /** The stored case and its events, for verify-replay. */
+  /**
+   * The stored case and its events, for verify-replay. The case row is locked
+   * to the end of the transaction, as for every change of the case: a
+   * verify's webhook event then commits after any other event of the case
+   * that is being written, which keeps its deliveries in order.
+   */
   @Transactional()
   async replaySource(
     tenant: TenantContext,
     id: string,
   ): Promise<{ stored: CaseState; events: CaseEvent[] }> {
-    const entity = await this.find(tenant, id);
+    const entity = await this.find(tenant, id, true);
     const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
       where: { tenantId: entity.tenantId, caseId: entity.id },
       order: { seq: 'ASC' },

@@ -92,16 +92,27 @@ describe('WebhookDispatcher hand-over', () => {
     await settle('a2');
     expect(started).toEqual(['a1', 'a2']);
     // And it no longer counts against the tenant's room.
-    expect(dispatcher.room('a').count).toBe(config.tenantConcurrency * 2);
+    expect(dispatcher.room('a').count).toBe(config.tenantConcurrency);
   });
 
-  it('offers room only while its workers could start the deliveries soon', () => {
+  it("offers room within the tenant's share only, counting what waits for it", () => {
     expect(dispatcher.room('a')).toEqual({
       leaseMs: config.timeoutMs * 2 + 1_000,
-      count: config.tenantConcurrency * 2,
+      count: config.tenantConcurrency,
     });
-    dispatcher.take([delivery('a', 'a1'), delivery('a', 'a2')]);
+    dispatcher.take([delivery('a', 'a1')]);
     expect(dispatcher.room('a').count).toBe(0);
-    expect(dispatcher.room('b').count).toBe(config.tenantConcurrency * 2);
+    expect(dispatcher.room('b').count).toBe(config.tenantConcurrency);
+  });
+
+  it('leaves the workers a tenant at its share cannot use to the claims of others', async () => {
+    const query = jest.fn((..._args: unknown[]) => Promise.resolve([]));
+    (dispatcher as unknown as { sql: { query: typeof query } }).sql = { query };
+    // Three of tenant a's: one starts (its share is 1), two wait for it, not for a worker.
+    dispatcher.take([delivery('a', 'a1'), delivery('a', 'a2'), delivery('a', 'a3')]);
+    await (dispatcher as unknown as { poll: () => Promise<void> }).poll();
+    const claim = query.mock.calls.find(([text]) => String(text).includes('claim_webhook'));
+    // Four workers, one busy: three claimed for, whatever waits for tenant a's share.
+    expect(claim?.[1]).toEqual([3, config.timeoutMs * 2 + 1_000, config.tenantConcurrency]);
   });
 });

@@ -128,9 +128,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** WebhookTaker: how many of a tenant's new deliveries this process would start at once. */
   room(tenantId: string): { leaseMs: number; count: number } {
     if (this.stopped) return NO_ROOM;
+    // Within the tenant's share (what waits here counts against it, so a tenant's hand-overs
+    // never hold room claims need), and a queue no longer than one more round of workers.
     const count = Math.min(
       this.config.concurrency * 2 - this.inFlight.size - this.queue.length,
-      this.config.tenantConcurrency * 2 -
+      this.config.tenantConcurrency -
         (this.inFlightOf.get(tenantId) ?? 0) -
         (this.queuedOf.get(tenantId) ?? 0),
     );
@@ -142,7 +144,13 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   /** WebhookTaker: deliveries leased to this process by a transaction that has committed. */
   take(deliveries: LeasedDelivery[]): void {
-    if (this.stopped) return; // Sent by whoever claims them when the lease ends.
+    if (this.stopped) {
+      // Due again at once for another replica (or this one's successor), not after the lease.
+      this.scope.runInAsyncScope(
+        () => void Promise.allSettled(deliveries.map((d) => this.handBack(d))),
+      );
+      return;
+    }
     const at = Date.now();
     for (const delivery of deliveries) {
       this.queue.push({ delivery, at });
@@ -157,6 +165,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   /** Starts what was handed over, while workers are free, within each tenant's share. */
   private pump(): void {
+    if (this.stopped) return;
     let i = 0;
     for (
       let next = this.queue[i];
@@ -177,6 +186,20 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
+  /** Hand-overs waiting for a worker, not for their tenant's share. */
+  private startable(): number {
+    const room = new Map<string, number>();
+    let n = 0;
+    for (const { delivery } of this.queue) {
+      const tenant = delivery.tenant_id;
+      const left =
+        room.get(tenant) ?? this.config.tenantConcurrency - (this.inFlightOf.get(tenant) ?? 0);
+      if (left > 0) n += 1;
+      room.set(tenant, left - 1);
+    }
+    return n;
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -193,8 +216,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     try {
       await this.recordSuccesses();
       await this.refreshStats();
-      // Hand-overs waiting here take their workers first.
-      const free = this.config.concurrency - this.inFlight.size - this.queue.length;
+      // Hand-overs that could start take their workers first.
+      const free = this.config.concurrency - this.inFlight.size - this.startable();
       if (free > 0 && !this.stopped) {
         const refusedBefore = this.refused;
         const claimed = await this.sql.query<LeasedDelivery>(
@@ -229,7 +252,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         // Half the slots free (or all, when little is going on) while deliveries wait in the
         // database: claim again without waiting for the poll interval, several at a time, since
         // each claim reads every enabled endpoint.
-        const free = this.config.concurrency - this.inFlight.size - this.queue.length;
+        const free = this.config.concurrency - this.inFlight.size - this.startable();
         if (
           this.backlog &&
           (free >= Math.ceil(this.config.concurrency / 2) || this.inFlight.size === 0) &&

@@ -90,8 +90,10 @@ export class WebhookEvents {
                                          attempts, last_attempt_at, next_attempt_at, created_at)
          select t.tenant_id, gen_random_uuid(), t.endpoint_id, t.event_id, t.case_id, 'pending',
                 case when t.leased then 1 else 0 end,
-                case when t.leased then now() end,
-                case when t.leased then now() + ${$(7)}::integer * interval '1 millisecond'
+                -- From this statement, the commit's (now() would be the transaction's start).
+                case when t.leased then statement_timestamp() end,
+                case when t.leased
+                     then statement_timestamp() + ${$(7)}::integer * interval '1 millisecond'
                      else t.created_at end,
                 t.created_at
            from ${name('target')} t
