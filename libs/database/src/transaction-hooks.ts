@@ -43,7 +43,14 @@ function depthOf(runner: QueryRunner): number {
 
 /** Holds `write` until the transaction open on `runner` commits; dropped if it (or its savepoint) rolls back. */
 export function beforeCommit(runner: QueryRunner, write: DeferredWrite): void {
+  hooked(runner);
   ((runner as Hooked)[WRITES] ??= []).push({ depth: depthOf(runner), item: write });
+}
+
+/** A data source without the subscriber would commit without the held writes: refused loudly. */
+function hooked(runner: QueryRunner): void {
+  if (!runner.connection.subscribers.some((s) => s instanceof TransactionHooksSubscriber))
+    throw new Error('held writes need TransactionHooksSubscriber on the data source');
 }
 
 /** How many writes the transaction open on `runner` holds for its commit. */
@@ -58,6 +65,7 @@ export function heldWrites(runner: QueryRunner): number {
  * context: it should only hand something over, never query.
  */
 export function afterCommit(runner: QueryRunner, work: () => void): void {
+  hooked(runner);
   ((runner as Hooked)[WORK] ??= []).push({ depth: depthOf(runner), item: work });
 }
 

@@ -1,0 +1,114 @@
+import { DataSource } from 'typeorm';
+import { buildDataSourceOptions } from '@clincore/database/data-source.options';
+import {
+  afterCommit,
+  beforeCommit,
+  type DeferredWrite,
+  TransactionHooksSubscriber,
+} from '@clincore/database/transaction-hooks';
+
+/**
+ * Held writes and after-commit work (libs/database/src/transaction-hooks.ts)
+ * on the real server: what is held goes in one statement with the commit,
+ * and nothing of a transaction or savepoint that rolled back is written or run.
+ */
+describe('transaction hooks', () => {
+  let hooked: DataSource;
+  let plain: DataSource;
+
+  beforeAll(async () => {
+    const options = buildDataSourceOptions({ url: process.env.DATABASE_URL ?? '', poolSize: 2 });
+    hooked = new DataSource({ ...options, subscribers: [TransactionHooksSubscriber] });
+    plain = new DataSource(options);
+    await Promise.all([hooked.initialize(), plain.initialize()]);
+  });
+  afterAll(async () => {
+    await Promise.all([hooked.destroy(), plain.destroy()]);
+  });
+
+  /** A write of nothing that reports a value and the transaction it ran in. */
+  const probe = (value: number, seen: unknown[]): DeferredWrite => ({
+    params: [value],
+    ctes: (first, name) => `${name('v')} as (select $${String(first)}::integer as n)`,
+    result: (name) => `(select n || ':' || txid_current()::text from ${name('v')})`,
+    done: (result) => seen.push(result),
+  });
+
+  it('sends the held writes with the commit, in that transaction, and runs after-commit work after them', async () => {
+    const seen: unknown[] = [];
+    const ran: string[] = [];
+    const runner = hooked.createQueryRunner();
+    await runner.startTransaction();
+    const [{ txid }] = (await runner.query('select txid_current()::text as txid')) as [
+      { txid: string },
+    ];
+    beforeCommit(runner, probe(1, seen));
+    beforeCommit(runner, probe(2, seen));
+    afterCommit(runner, () => ran.push(`after ${String(seen.length)}`));
+    expect(seen).toEqual([]);
+    await runner.commitTransaction();
+    await runner.release();
+    expect(seen).toEqual([`1:${txid}`, `2:${txid}`]);
+    expect(ran).toEqual(['after 2']);
+  });
+
+  it('drops what a rolled-back transaction or savepoint held, and keeps what a released one did', async () => {
+    const seen: unknown[] = [];
+    const ran: string[] = [];
+    const runner = hooked.createQueryRunner();
+    await runner.startTransaction();
+    beforeCommit(runner, probe(1, seen));
+    await runner.startTransaction(); // a savepoint
+    beforeCommit(runner, probe(2, seen));
+    afterCommit(runner, () => ran.push('rolled back'));
+    await runner.rollbackTransaction();
+    await runner.startTransaction();
+    beforeCommit(runner, probe(3, seen));
+    afterCommit(runner, () => ran.push('released'));
+    await runner.commitTransaction(); // released into the transaction
+    // Another savepoint at that depth rolling back takes nothing the released one held.
+    await runner.startTransaction();
+    await runner.rollbackTransaction();
+    expect(seen).toEqual([]);
+    await runner.commitTransaction();
+    expect(seen.map((s) => String(s).split(':')[0])).toEqual(['1', '3']);
+    expect(ran).toEqual(['released']);
+
+    await runner.startTransaction();
+    beforeCommit(runner, probe(4, seen));
+    afterCommit(runner, () => ran.push('never'));
+    await runner.rollbackTransaction();
+    await runner.release();
+    expect(seen).toHaveLength(2);
+    expect(ran).toEqual(['released']);
+  });
+
+  it('rolls the transaction back when a held write refuses the commit', async () => {
+    const runner = hooked.createQueryRunner();
+    await runner.startTransaction();
+    await runner.query(`select set_config('app.probe', 'set', true)`);
+    beforeCommit(runner, {
+      ...probe(1, []),
+      done: () => {
+        throw new Error('refused');
+      },
+    });
+    await expect(runner.commitTransaction()).rejects.toThrow('refused');
+    // Still open: the caller's rollback (TypeORM's transaction() does it) ends it.
+    expect(runner.isTransactionActive).toBe(true);
+    await runner.rollbackTransaction();
+    await runner.release();
+  });
+
+  it('refuses to hold a write on a data source that would commit without it', async () => {
+    const runner = plain.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      expect(() => beforeCommit(runner, probe(1, []))).toThrow(/TransactionHooksSubscriber/);
+      expect(() => afterCommit(runner, () => undefined)).toThrow(/TransactionHooksSubscriber/);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  });
+});
