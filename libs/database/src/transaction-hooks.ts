@@ -49,7 +49,7 @@ export function beforeCommit(runner: QueryRunner, write: DeferredWrite): void {
 
 /** A data source without the subscriber would commit without the held writes: refused loudly. */
 function hooked(runner: QueryRunner): void {
-  if (!runner.connection.subscribers.some((s) => s instanceof TransactionHooksSubscriber))
+  if (!runner.dataSource.subscribers.some((s) => s instanceof TransactionHooksSubscriber))
     throw new Error('held writes need TransactionHooksSubscriber on the data source');
 }
 
