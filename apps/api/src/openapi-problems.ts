@@ -214,7 +214,8 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
     'The request body is not UTF-8 JSON (Content-Type: application/json; application/fhir+json only where the operation shows it)',
   '431':
     'The request line and headers are larger than HTTP_MAX_HEADER_BYTES; refused before the request is read, so `instance` is the urn:uuid of its request id',
-  '503': 'The database is unavailable or did not answer in time; retry after Retry-After',
+  '503':
+    'The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After',
 };
 
 const REQUEST_ID_HEADER: HeaderObject = {

@@ -42,7 +42,8 @@ describe('problem details', () => {
       type: 'urn:clincore:problem:database-unavailable',
       title: 'Service unavailable',
       status: 503,
-      detail: 'The database is unavailable or did not answer in time; retry shortly.',
+      detail:
+        'The database is unavailable, did not answer in time or stopped this request to let another go on; retry shortly.',
     });
   });
 

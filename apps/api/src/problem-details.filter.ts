@@ -144,7 +144,7 @@ export function toProblem(exception: unknown): Problem {
       503,
       'database-unavailable',
       'Service unavailable',
-      'The database is unavailable or did not answer in time; retry shortly.',
+      'The database is unavailable, did not answer in time or stopped this request to let another go on; retry shortly.',
     );
   }
   return problem(

@@ -13,6 +13,8 @@ describe('isDatabaseUnavailable', () => {
     ['a server starting up (57P03)', driverError('57P03', 'the database system is starting up')],
     ['a terminated backend (57P01)', driverError('57P01')],
     ['a statement timeout (57014)', driverError('57014')],
+    ['a deadlock victim (40P01)', driverError('40P01', 'deadlock detected')],
+    ['a serialization failure (40001)', driverError('40001')],
     ['a connection-class SQLSTATE (08006)', driverError('08006')],
     ['a pool acquire timeout', new Error('timeout exceeded when trying to connect')],
     ['a cut connection', new Error('Connection terminated unexpectedly')],

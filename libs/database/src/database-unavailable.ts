@@ -1,7 +1,7 @@
 /**
  * Whether an error means "the database cannot serve this request now" (it is
- * down, restarting, refusing connections, cut the connection, or did not
- * answer within the bounded wait) rather than "this request is wrong" or "the
+ * down, restarting, refusing connections, cut the connection, did not answer
+ * within the bounded wait, or ended the transaction to break a deadlock) rather than "this request is wrong" or "the
  * code is wrong". Such a request is answered 503, so clients and load
  * balancers retry instead of reporting a server bug.
  */
@@ -36,6 +36,10 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '53300', // too_many_connections
   '57014', // query_canceled: statement_timeout
   '25P03', // idle_in_transaction_session_timeout
+  // The server stopped this transaction so that another could go on: the same request succeeds
+  // when retried (e.g. a case's outbox insert against a change of the endpoint it names).
+  '40P01', // deadlock_detected
+  '40001', // serialization_failure
 ]);
 
 const NETWORK_CODES = new Set([

@@ -80,7 +80,19 @@ describe('WebhookDispatcher hand-over', () => {
     expect(started).toEqual(['a1', 'b1', 'a2']);
   });
 
-  it('leaves one that waited longer than a request may take to the claim after its lease', async () => {
+  /** The ids handed back (due again at once), the database stubbed out. */
+  const handedBack = (): (() => string[]) => {
+    const spy = jest
+      .spyOn(
+        dispatcher as unknown as { handBack: (d: LeasedDelivery) => Promise<unknown> },
+        'handBack',
+      )
+      .mockResolvedValue(undefined);
+    return () => spy.mock.calls.map(([d]) => d.id);
+  };
+
+  it('hands back, unsent, one that waited longer than a request may take', async () => {
+    const back = handedBack();
     const now = Date.now();
     const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
     dispatcher.take([delivery('a', 'a1'), delivery('a', 'a2'), delivery('a', 'a3')]);
@@ -91,8 +103,21 @@ describe('WebhookDispatcher hand-over', () => {
     clock.mockReturnValue(now + config.timeoutMs + 1);
     await settle('a2');
     expect(started).toEqual(['a1', 'a2']);
+    // Due again at once for the claims, not after its lease.
+    expect(back()).toEqual(['a3']);
     // And it no longer counts against the tenant's room.
     expect(dispatcher.room('a').count).toBe(config.tenantConcurrency);
+  });
+
+  it('after shutdown, offers no room and hands back what a late commit hands over', async () => {
+    const handoff = (dispatcher as unknown as { handoff: WebhookHandoff }).handoff;
+    dispatcher.onApplicationBootstrap();
+    const back = handedBack();
+    await dispatcher.onModuleDestroy();
+    expect(handoff.room('a').count).toBe(0);
+    handoff.take([delivery('a', 'late')]);
+    expect(started).toEqual([]);
+    expect(back()).toEqual(['late']);
   });
 
   it("offers room within the tenant's share only, counting what waits for it", () => {

@@ -110,7 +110,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
    */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    this.handoff.attach(undefined);
+    // Still attached: room() offers none now, and a transaction that got room before and
+    // commits after this hands its deliveries back through take().
     clearTimeout(this.timer);
     clearTimeout(this.flushTimer);
     await this.polling;
@@ -174,7 +175,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     ) {
       const { delivery, at } = next;
       const tenant = delivery.tenant_id;
-      // Waited so long that its lease might end mid-send: left to the claim that follows the lease.
+      // Waited so long that its lease might end mid-send: handed back to the claims.
       const stale = Date.now() - at > this.config.timeoutMs;
       if (!stale && (this.inFlightOf.get(tenant) ?? 0) >= this.config.tenantConcurrency) {
         i += 1;
@@ -183,6 +184,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       this.queue.splice(i, 1);
       bump(this.queuedOf, tenant, -1);
       if (!stale) this.start(delivery);
+      // Due again at once (its lease has not ended yet: it waited less than one): claimed soon,
+      // and the case's later deliveries to the endpoint do not wait out the lease behind it.
+      else
+        void this.handBack(delivery).catch((error: unknown) =>
+          this.logger.warn(`webhook hand-back failed: ${(error as Error).message}`),
+        );
     }
   }
 

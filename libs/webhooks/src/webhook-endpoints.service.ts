@@ -135,7 +135,7 @@ export class WebhookEndpointsService {
     dto: UpdateWebhookEndpointDto,
   ): Promise<WebhookEndpointDto> {
     if (dto.url !== undefined) this.checkUrl(dto.url);
-    const before = toEndpointDto(await this.find(tenant, id, true));
+    const before = toEndpointDto(await this.find(tenant, id, 'no key update'));
     // A change to nothing changes nothing: no new updated_at, no audit event.
     if (changesNothing(before, dto)) return before;
     // Enabling again starts the five-day failure clock afresh.
@@ -174,7 +174,7 @@ export class WebhookEndpointsService {
   /** The endpoint and its deliveries go; the events stay in the tenant's outbox. */
   @Transactional()
   async remove(tenant: TenantContext, id: string): Promise<WebhookEndpointDto> {
-    const before = toEndpointDto(await this.find(tenant, id, true));
+    const before = toEndpointDto(await this.find(tenant, id, 'update'));
     await this.sql.query(`delete from webhook_endpoints where tenant_id = $1 and id = $2`, [
       tenantIdOf(tenant),
       id,
@@ -191,7 +191,7 @@ export class WebhookEndpointsService {
    */
   @Transactional()
   async rotateSecret(tenant: TenantContext, id: string): Promise<WebhookEndpointWithSecretDto> {
-    const current = await this.find(tenant, id, true);
+    const current = await this.find(tenant, id, 'no key update');
     const tenantId = tenantIdOf(tenant);
     const secret = mintWebhookSecret();
     const graceUntil =
@@ -310,10 +310,19 @@ export class WebhookEndpointsService {
     }
   }
 
-  private async find(tenant: TenantContext, id: string, forUpdate = false): Promise<EndpointRow> {
+  /**
+   * `no key update` for a change that keeps the row: it does not wait for (nor
+   * make wait) a case's outbox insert, whose foreign key takes a key-share lock
+   * on the endpoint while that transaction holds the tenant's audit head.
+   */
+  private async find(
+    tenant: TenantContext,
+    id: string,
+    lock?: 'update' | 'no key update',
+  ): Promise<EndpointRow> {
     const [row] = await this.sql.query<EndpointRow>(
       `select ${ENDPOINT_COLUMNS} from webhook_endpoints where tenant_id = $1 and id = $2
-       ${forUpdate ? 'for update' : ''}`,
+       ${lock ? `for ${lock}` : ''}`,
       [tenantIdOf(tenant), id],
     );
     if (!row) {

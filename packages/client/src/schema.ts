@@ -2397,7 +2397,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2529,7 +2529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -2671,7 +2671,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3032,7 +3032,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3207,7 +3207,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3428,7 +3428,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3594,7 +3594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3822,7 +3822,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -3964,7 +3964,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4096,7 +4096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4295,7 +4295,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4509,7 +4509,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4696,7 +4696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -4799,7 +4799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5266,7 +5266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5398,7 +5398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5597,7 +5597,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5748,7 +5748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -5922,7 +5922,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6099,7 +6099,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6313,7 +6313,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6528,7 +6528,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6683,7 +6683,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6898,7 +6898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The database is unavailable or did not answer in time; retry after Retry-After */
+            /** @description The database is unavailable, did not answer in time or ended the transaction to break a deadlock; retry after Retry-After */
             503: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
