@@ -4,13 +4,11 @@ const FN = 'store_idempotency_key(text, bytea, bytea, bytea, integer)';
 
 /**
  * The insert of an Idempotency-Key record as a PL/pgSQL function, whose plan
- * is cached per session: the INSERT … ON CONFLICT under two RLS policies was
- * parsed and planned again with every keyed request. pgbench, the request's
- * transaction around the insert alone (PostgreSQL 15, 8 s per run,
- * alternating): 2,575 / 2,314 / 2,382 tps inline against 2,970 / 2,622 /
- * 2,905 through the function. It runs as the caller (the app role), under
- * the same policies: a live record is not replaced (false), and on
- * PostgreSQL before 18 the update policy says so as an error, as before.
+ * is cached per session: the inline INSERT … ON CONFLICT under two RLS
+ * policies was planned again with every keyed request (measured in
+ * docs/benchmarks.md, issue 20, third pass). It runs as the caller (the app
+ * role), under the same policies: a live record is not replaced (false), and
+ * on PostgreSQL before 18 the update policy says so as an error, as before.
  */
 export class StoreIdempotencyKey1763902000000 implements MigrationInterface {
   name = 'StoreIdempotencyKey1763902000000';

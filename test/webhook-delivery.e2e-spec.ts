@@ -481,6 +481,29 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
     return { tenant, partner, endpointId: res.body.id as string };
   }
 
+  const txHost = (): TransactionHost<TransactionalAdapterTypeOrm> =>
+    api.app.get<TransactionHost<TransactionalAdapterTypeOrm>>(TransactionHost);
+
+  /** A transaction bound to the tenant, outside any request, as the services' are inside one. */
+  const inTenant = (tenant: TestTenant, work: () => Promise<void> | void): Promise<void> =>
+    api.app.get(ClsService).run(() =>
+      txHost().withTransaction(async () => {
+        await txHost().tx.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await work();
+      }),
+    );
+
+  const emit = (tenant: TestTenant, caseId: string): void =>
+    api.app.get(WebhookEvents).emit('case.created', {
+      tenant_id: tenant.tenantId,
+      case_id: caseId,
+      version: 1,
+      status: 'open',
+      protocol: 'news2',
+      engine_version: '1',
+      result: null,
+    });
+
   it('sends a case event as soon as its change commits, without waiting for a poll', async () => {
     const { tenant, partner, endpointId } = await subscribed('Prompt Clinic');
     const created = await createCase(api.http, tenant.adminKey);
@@ -501,25 +524,13 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
 
   it("leases from the commit, not from the transaction's start", async () => {
     const { tenant, partner } = await subscribed('Slow Transaction Clinic');
-    const txHost = api.app.get<TransactionHost<TransactionalAdapterTypeOrm>>(TransactionHost);
     let beforeCommit = 0;
-    await api.app.get(ClsService).run(() =>
-      txHost.withTransaction(async () => {
-        await txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-        // A transaction slower than usual (waiting on a lock, say) before it commits.
-        await txHost.tx.query('select pg_sleep(1.5)');
-        beforeCommit = Date.now();
-        api.app.get(WebhookEvents).emit('case.created', {
-          tenant_id: tenant.tenantId,
-          case_id: randomUUID(),
-          version: 1,
-          status: 'open',
-          protocol: 'news2',
-          engine_version: '1',
-          result: null,
-        });
-      }),
-    );
+    await inTenant(tenant, async () => {
+      // A transaction slower than usual (waiting on a lock, say) before it commits.
+      await txHost().tx.query('select pg_sleep(1.5)');
+      beforeCommit = Date.now();
+      emit(tenant, randomUUID());
+    });
     await partner.waitFor(1, () => true, 5_000);
     const { rows } = await owner.query<{ last_attempt_at: Date; lease_ms: string }>(
       `select last_attempt_at,
@@ -534,40 +545,21 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
 
   it('hands over nothing written in a transaction or savepoint that rolled back', async () => {
     const { tenant, partner } = await subscribed('Rolled Back Clinic');
-    const txHost = api.app.get<TransactionHost<TransactionalAdapterTypeOrm>>(TransactionHost);
-    const events = api.app.get(WebhookEvents);
-    const emit = (caseId: string): void =>
-      events.emit('case.created', {
-        tenant_id: tenant.tenantId,
-        case_id: caseId,
-        version: 1,
-        status: 'open',
-        protocol: 'news2',
-        engine_version: '1',
-        result: null,
-      });
-    const inTenant = (work: () => Promise<void> | void) =>
-      api.app.get(ClsService).run(() =>
-        txHost.withTransaction(async () => {
-          await txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
-          await work();
-        }),
-      );
     const [rolledBack, inSavepoint, committed] = [randomUUID(), randomUUID(), randomUUID()];
     await expect(
-      inTenant(() => {
-        emit(rolledBack);
+      inTenant(tenant, () => {
+        emit(tenant, rolledBack);
         throw new Error('the change fails after its event was written');
       }),
     ).rejects.toThrow('the change fails');
-    await inTenant(async () => {
+    await inTenant(tenant, async () => {
       await expect(
-        txHost.withTransaction(Propagation.Nested, () => {
-          emit(inSavepoint);
+        txHost().withTransaction(Propagation.Nested, () => {
+          emit(tenant, inSavepoint);
           return Promise.reject(new Error('the savepoint rolls back'));
         }),
       ).rejects.toThrow('the savepoint rolls back');
-      emit(committed);
+      emit(tenant, committed);
     });
     await partner.waitFor(1, () => true, 5_000);
     // Time for anything else handed over to arrive.

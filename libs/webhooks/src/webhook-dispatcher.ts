@@ -13,7 +13,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { setMaxListeners } from 'node:events';
 import { AuditService } from '@clincore/audit/audit.service';
 import { Sql } from '@clincore/database/sql';
-import { type LeasedDelivery, WebhookHandoff, type WebhookTaker } from './webhook-handoff';
+import { type LeasedDelivery, NO_ROOM, WebhookHandoff, type WebhookTaker } from './webhook-handoff';
 import { webhookAttempts, webhookQueue } from './webhook-metrics';
 import { WEBHOOK_SECRET_BOX, type WebhookSecretBox, signWebhook } from './webhook-secret';
 import { type SendOutcome, sendWebhook, WebhookAgents } from './webhook-sender';
@@ -27,7 +27,6 @@ const SLOT_FREED_CLAIM_DELAY_MS = 5;
 /** Successes are written back this long after the first of a batch, or at once when this many wait. */
 const SUCCESS_FLUSH_MS = 100;
 const SUCCESS_FLUSH_BATCH = 64;
-const NO_ROOM = { leaseMs: 0, count: 0 };
 
 interface Queued {
   delivery: LeasedDelivery;

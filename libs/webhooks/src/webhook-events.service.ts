@@ -4,7 +4,7 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import { randomUUID } from 'node:crypto';
 import { Sql } from '@clincore/database/sql';
 import type { WebhookEventType } from './webhook-event-types';
-import { type LeasedDelivery, WebhookHandoff } from './webhook-handoff';
+import { type LeasedDelivery, NO_ROOM, WebhookHandoff } from './webhook-handoff';
 
 /** What every case event carries: enough to act on, never the clinical inputs. */
 export interface CaseWebhookData {
@@ -54,8 +54,7 @@ export class WebhookEvents {
     const payload = { type, timestamp: at.toISOString(), data };
     // Deliveries are leased by the first event of a transaction only: all its events are written
     // by one statement, in which a later one would not see the earlier one of its case pending.
-    const room =
-      this.sql.heldWrites() === 0 ? this.handoff.room(data.tenant_id) : { leaseMs: 0, count: 0 };
+    const room = this.sql.heldWrites() === 0 ? this.handoff.room(data.tenant_id) : NO_ROOM;
     this.sql.beforeCommit({
       params: [
         data.tenant_id,

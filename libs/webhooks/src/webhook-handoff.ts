@@ -16,6 +16,9 @@ export interface LeasedDelivery {
   event_created_at: Date;
 }
 
+/** The room of workers that can take nothing: deliveries wait for a claim. */
+export const NO_ROOM: Readonly<{ leaseMs: number; count: number }> = { leaseMs: 0, count: 0 };
+
 /** What this process's delivery workers offer the outbox writer. */
 export interface WebhookTaker {
   /** The lease to give new deliveries of this tenant, in ms, and how many; none (0) when busy. */
@@ -38,7 +41,7 @@ export class WebhookHandoff {
   }
 
   room(tenantId: string): { leaseMs: number; count: number } {
-    return this.taker?.room(tenantId) ?? { leaseMs: 0, count: 0 };
+    return this.taker?.room(tenantId) ?? NO_ROOM;
   }
 
   take(deliveries: LeasedDelivery[]): void {
