@@ -501,7 +501,13 @@ describe('hostile input, generated from the OpenAPI document', () => {
           resourceType?: unknown;
           issue?: unknown;
           id?: unknown;
+          extension?: Array<{ url?: unknown; valueString?: unknown }>;
         };
+        // The request id is always in its extension, and is the id too when it is a valid FHIR id
+        // (a client's X-Request-Id may not be: ":" is not).
+        const requestId = outcome.extension?.find(
+          (e) => e.url === 'urn:clincore:fhir:extension:request-id',
+        )?.valueString;
         const fhirRequest =
           op.path.startsWith('/fhir/') ||
           Object.values(headers).some((value) => value.includes('application/fhir+json'));
@@ -510,7 +516,9 @@ describe('hostile input, generated from the OpenAPI document', () => {
           outcome.resourceType !== 'OperationOutcome' ||
           !Array.isArray(outcome.issue) ||
           outcome.issue.length === 0 ||
-          typeof outcome.id !== 'string'
+          typeof requestId !== 'string' ||
+          (outcome.id !== undefined && outcome.id !== requestId) ||
+          (outcome.id === undefined && /^[A-Za-z0-9\-.]{1,64}$/.test(requestId))
         ) {
           throw new Error(`malformed OperationOutcome: ${what}`);
         }
