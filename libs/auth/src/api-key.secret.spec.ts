@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { LEGACY_PEPPER_ID, parseApiKeyPeppers } from './api-key-pepper.config';
 import { ApiKeyHasher, digestApiKey, looksLikeApiKey } from './api-key.secret';
 
@@ -41,6 +41,22 @@ describe('API-key secrets', () => {
     expect(hashes[0]?.equals(digest)).toBe(true);
     expect(hashes[2]?.equals(key.hash)).toBe(true);
     expect(hashes[1]?.equals(key.hash)).toBe(false);
+  });
+
+  it('derives one secret per pepper and purpose, the active pepper first, the same on every call', () => {
+    const expected = (secret: string, purpose: string): Buffer =>
+      Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'base64'), '', `clincore ${purpose}`, 32));
+    expect(hasher.derivedSecrets('idempotency-key v1')).toEqual([
+      expected(newSecret, 'idempotency-key v1'),
+      expected(oldSecret, 'idempotency-key v1'),
+    ]);
+    expect(hasher.derivedSecrets('idempotency-key v1')).toEqual([
+      expected(newSecret, 'idempotency-key v1'),
+      expected(oldSecret, 'idempotency-key v1'),
+    ]);
+    expect(hasher.derivedSecrets('another purpose')[0]).toEqual(
+      expected(newSecret, 'another purpose'),
+    );
   });
 
   it.each([

@@ -34,6 +34,7 @@ export interface ApiKeyCandidates {
  */
 export class ApiKeyHasher {
   private readonly active: ApiKeyPepper;
+  private readonly derived = new Map<string, Buffer[]>();
 
   constructor(private readonly peppers: readonly ApiKeyPepper[]) {
     const active = peppers.filter((pepper) => pepper.active);
@@ -82,9 +83,16 @@ export class ApiKeyHasher {
    * of the database alone cannot test guesses against them either.
    */
   derivedSecrets(purpose: string): Buffer[] {
-    return [this.active, ...this.peppers.filter((pepper) => pepper !== this.active)].map((pepper) =>
-      Buffer.from(hkdfSync('sha256', pepper.key, '', `clincore ${purpose}`, 32)),
-    );
+    // Derived once per purpose for this set of peppers (a new set is a new hasher): a keyed
+    // request asks on every call.
+    let secrets = this.derived.get(purpose);
+    if (secrets === undefined) {
+      secrets = [this.active, ...this.peppers.filter((pepper) => pepper !== this.active)].map(
+        (pepper) => Buffer.from(hkdfSync('sha256', pepper.key, '', `clincore ${purpose}`, 32)),
+      );
+      this.derived.set(purpose, secrets);
+    }
+    return secrets;
   }
 }
 

@@ -1,5 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { fingerprintOf, keyDigestOf, open, parseIdempotencyKey, seal } from './idempotency-key';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import {
+  fingerprintOf,
+  hkdfSha256,
+  keyDigestOf,
+  open,
+  parseIdempotencyKey,
+  seal,
+} from './idempotency-key';
 import { IdempotencyException } from './idempotency.exception';
 
 describe('parseIdempotencyKey', () => {
@@ -36,6 +43,24 @@ describe('sealed responses', () => {
     // A copy of the database holds the scope and the box, never the server secret:
     // guessing a weak key (a counter) is not enough to open it.
     expect(() => open(box, 'key-1', 'tenant-a', randomBytes(32))).toThrow();
+  });
+
+  it('derive their key as crypto.hkdfSync does, so responses sealed before still open', () => {
+    for (const salt of ['tenant:0b0e8a5e-6d0c-4a43-9d1c-6b3c1e0c2f11', 'operator', 'é']) {
+      const ikm = randomBytes(32);
+      const info = Buffer.from('clincore idempotent response v1');
+      expect(hkdfSha256(ikm, salt, info)).toEqual(
+        Buffer.from(hkdfSync('sha256', ikm, salt, info, 32)),
+      );
+    }
+  });
+
+  it('never reuse an IV', () => {
+    const ivs = new Set<string>();
+    for (let i = 0; i < 600; i += 1) {
+      ivs.add(seal('{}', 'key-1', 'tenant-a', server).subarray(0, 12).toString('hex'));
+    }
+    expect(ivs.size).toBe(600);
   });
 
   it('are found by a digest that needs the server secret too', () => {

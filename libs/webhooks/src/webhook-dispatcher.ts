@@ -15,7 +15,12 @@ import { AuditService } from '@clincore/audit/audit.service';
 import { Sql } from '@clincore/database/sql';
 import { type LeasedDelivery, NO_ROOM, WebhookHandoff, type WebhookTaker } from './webhook-handoff';
 import { webhookAttempts, webhookQueue } from './webhook-metrics';
-import { WEBHOOK_SECRET_BOX, type WebhookSecretBox, signWebhook } from './webhook-secret';
+import {
+  WEBHOOK_SECRET_BOX,
+  type WebhookSecretBox,
+  WebhookSigningKeys,
+  signWebhook,
+} from './webhook-secret';
 import { type SendOutcome, sendWebhook, WebhookAgents } from './webhook-sender';
 import { webhooksConfig } from './webhooks.config';
 
@@ -62,6 +67,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly agents: WebhookAgents;
+  private readonly signingKeys: WebhookSigningKeys;
   /** Handed over by committed requests, not yet started (a tenant at its share waits here). */
   private readonly queue: Queued[] = [];
   private readonly inFlightOf = new Map<string, number>();
@@ -90,10 +96,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly cls: ClsService,
     private readonly audit: AuditService,
     private readonly handoff: WebhookHandoff,
-    @Inject(WEBHOOK_SECRET_BOX) private readonly box: WebhookSecretBox,
+    @Inject(WEBHOOK_SECRET_BOX) box: WebhookSecretBox,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
   ) {
     this.agents = new WebhookAgents(config.concurrency);
+    this.signingKeys = new WebhookSigningKeys(box);
     // Every request in flight listens for the shutdown's abort.
     setMaxListeners(config.concurrency + 10, this.abort.signal);
   }
@@ -347,15 +354,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   /** The current secret's signature, and the rotated-out one's while its grace lasts. */
   private signaturesOf(delivery: LeasedDelivery, timestamp: number, body: string): string {
-    const secrets = [this.box.open(delivery.secret, delivery.tenant_id, delivery.endpoint_id)];
+    const { tenant_id: tenant, endpoint_id: endpoint } = delivery;
+    const keys = [this.signingKeys.keyOf(delivery.secret, tenant, endpoint)];
     if (delivery.previous_secret && (delivery.previous_secret_until?.getTime() ?? 0) > Date.now()) {
-      secrets.push(
-        this.box.open(delivery.previous_secret, delivery.tenant_id, delivery.endpoint_id),
-      );
+      keys.push(this.signingKeys.keyOf(delivery.previous_secret, tenant, endpoint));
     }
-    return secrets
-      .map((secret) => signWebhook(secret, delivery.event_id, timestamp, body))
-      .join(' ');
+    return keys.map((key) => signWebhook(key, delivery.event_id, timestamp, body)).join(' ');
   }
 
   /** The successes answered since the last poll, in one statement across tenants. */

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { mintWebhookSecret, signWebhook, WebhookSecretBox } from './webhook-secret';
+import {
+  mintWebhookSecret,
+  signWebhook,
+  WebhookSecretBox,
+  WebhookSigningKeys,
+} from './webhook-secret';
 
 describe('webhook secrets', () => {
   it('mints whsec_ + base64 of 32 random bytes', () => {
@@ -28,5 +33,38 @@ describe('webhook secrets', () => {
     expect(() =>
       new WebhookSecretBox(randomBytes(32)).open(sealed, 'tenant-a', 'endpoint-1'),
     ).toThrow();
+  });
+});
+
+describe('signing keys', () => {
+  const box = new WebhookSecretBox(randomBytes(32));
+
+  it('sign as the secret they were opened from', () => {
+    const keys = new WebhookSigningKeys(box);
+    const secret = mintWebhookSecret();
+    const sealed = box.seal(secret, 'tenant-a', 'endpoint-1');
+    const body = '{"type":"webhook.test"}';
+    expect(signWebhook(keys.keyOf(sealed, 'tenant-a', 'endpoint-1'), 'evt-1', 1, body)).toBe(
+      signWebhook(secret, 'evt-1', 1, body),
+    );
+  });
+
+  it('still refuse a sealed secret copied to another row, once its own row has been opened', () => {
+    const keys = new WebhookSigningKeys(box);
+    const sealed = box.seal(mintWebhookSecret(), 'tenant-a', 'endpoint-1');
+    keys.keyOf(sealed, 'tenant-a', 'endpoint-1');
+    expect(() => keys.keyOf(sealed, 'tenant-b', 'endpoint-1')).toThrow();
+    expect(() => keys.keyOf(sealed, 'tenant-a', 'endpoint-2')).toThrow();
+  });
+
+  it('hold at most their bound, the oldest going first', () => {
+    const keys = new WebhookSigningKeys(box, 2);
+    const sealed = ['e1', 'e2', 'e3'].map((e) => box.seal(mintWebhookSecret(), 't', e));
+    const first = keys.keyOf(sealed[0], 't', 'e1');
+    expect(keys.keyOf(sealed[0], 't', 'e1')).toBe(first);
+    keys.keyOf(sealed[1], 't', 'e2');
+    keys.keyOf(sealed[2], 't', 'e3');
+    expect(keys.size).toBe(2);
+    expect(keys.keyOf(sealed[0], 't', 'e1')).not.toBe(first);
   });
 });
