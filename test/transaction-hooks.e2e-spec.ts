@@ -1,8 +1,10 @@
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '@clincore/database/data-source.options';
+import { statementName } from '@clincore/database/sql';
 import {
   afterCommit,
   beforeCommit,
+  combinedStatement,
   type DeferredWrite,
   TransactionHooksSubscriber,
 } from '@clincore/database/transaction-hooks';
@@ -50,6 +52,31 @@ describe('transaction hooks', () => {
     await runner.release();
     expect(seen).toEqual([`1:${txid}`, `2:${txid}`]);
     expect(ran).toEqual(['after 2']);
+  });
+
+  it('prepares the statement of held writes once per connection, and a later transaction with other values reuses it', async () => {
+    const seen: unknown[] = [];
+    const runner = hooked.createQueryRunner();
+    // A text of this test's own, so that no earlier test has prepared it on the connection.
+    const once = (value: number): DeferredWrite => ({
+      ...probe(value, seen),
+      ctes: (first, name) => `${name('once')} as (select $${String(first)}::integer as n)`,
+      result: (name) => `(select n || ':' || txid_current()::text from ${name('once')})`,
+    });
+    const { text } = combinedStatement([once(0)]);
+    for (const value of [5, 6]) {
+      await runner.startTransaction();
+      beforeCommit(runner, once(value));
+      await runner.commitTransaction();
+    }
+    const prepared = (await runner.query(
+      'select name, generic_plans + custom_plans as plans from pg_prepared_statements where statement = $1',
+      [text],
+    )) as Array<{ name: string; plans: string }>;
+    await runner.release();
+    expect(seen.map((s) => String(s).split(':')[0])).toEqual(['5', '6']);
+    // One prepared statement, planned for both executions; named after its text.
+    expect(prepared).toEqual([{ name: statementName(text), plans: '2' }]);
   });
 
   it('drops what a rolled-back transaction or savepoint held, and keeps what a released one did', async () => {

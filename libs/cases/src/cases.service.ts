@@ -374,6 +374,7 @@ export class CasesService {
         event.prev_hash,
         event.hash,
       ],
+      { prepared: true },
     );
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { TransactionHost } from '@nestjs-cls/transactional';
@@ -25,15 +26,21 @@ export class Sql {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
   ) {}
 
-  query<Row>(text: string, params: unknown[]): Promise<Row[]> {
+  /**
+   * `prepared`: parsed and planned once per connection (`statementName`), for
+   * a fixed text whose planning is a large part of its cost (a write through
+   * CTEs under RLS); never for a text built from data.
+   */
+  query<Row>(text: string, params: unknown[], { prepared = false } = {}): Promise<Row[]> {
     if (this.txHost.isTransactionActive()) {
       const manager = this.txHost.tx;
       return manager.queryRunner
-        ? queryInTransaction<Row>(manager.queryRunner, text, params)
+        ? queryInTransaction<Row>(manager.queryRunner, text, params, prepared)
         : manager.query<Row[]>(text, params);
     }
     // pg-pool releases the connection with the error, so a timed-out one is discarded.
-    return rowsOf<Row>((this.dataSource.driver as PostgresDriver).master as Pool, text, params);
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    return rowsOf<Row>(pool, text, params, prepared);
   }
 
   /**
@@ -73,28 +80,47 @@ export class Sql {
  * running Node 20's promise hooks. `BoundedPgClient` still ends a connection
  * whose statement timed out.
  */
-function rowsOf<Row>(on: Pool | PoolClient, text: string, params: unknown[]): Promise<Row[]> {
+function rowsOf<Row>(
+  on: Pool | PoolClient,
+  text: string,
+  params: unknown[],
+  prepared = false,
+): Promise<Row[]> {
   return new Promise((resolve, reject) => {
-    on.query(text, params, (error: Error | undefined, result: QueryResult) => {
+    const callback = (error: Error | undefined, result: QueryResult): void => {
       if (error) reject(error);
       else resolve(result.rows as Row[]);
-    });
+    };
+    if (prepared) on.query({ name: statementName(text), text, values: params }, callback);
+    else on.query(text, params, callback);
   });
+}
+
+/**
+ * The name a statement is prepared under: from its text, so the same text is
+ * parsed and planned once per connection, and another text never takes a name
+ * in use (node-postgres refuses that).
+ */
+export function statementName(text: string): string {
+  return `cc_${createHash('sha256').update(text).digest('base64url').slice(0, 32)}`;
 }
 
 /**
  * One statement in a query runner's transaction, straight on its pg
  * connection; through TypeORM when there is none (a released runner: TypeORM
- * raises its own error).
+ * raises its own error). `prepared`: parsed and planned once per connection
+ * under a name (`statementName`), for a statement whose planning costs more
+ * than running it; only for texts drawn from a small fixed set.
  */
 export function queryInTransaction<Row>(
   runner: QueryRunner,
   text: string,
   params: unknown[],
+  prepared = false,
 ): Promise<Row[]> {
   const connection = transactionConnectionOf(runner);
   if (connection === undefined) return runner.query(text, params) as Promise<Row[]>;
-  return rowsOf<Row>(connection, text, params);
+  return rowsOf<Row>(connection, text, params, prepared);
 }
 
 /**

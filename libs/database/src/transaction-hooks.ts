@@ -96,7 +96,10 @@ export class TransactionHooksSubscriber implements EntitySubscriberInterface {
     const { text, params } = combinedStatement(writes);
     let row: Record<string, unknown> | undefined;
     try {
-      [row] = await queryInTransaction<Record<string, unknown>>(runner, text, params);
+      // Prepared: planning this statement (CTEs over several tables under their policies) took
+      // longer than running it, on every request (docs/benchmarks.md). The held writes' texts
+      // are a handful per process, as are their names.
+      [row] = await queryInTransaction<Record<string, unknown>>(runner, text, params, true);
     } catch (error) {
       for (const write of writes) {
         const own = write.failed?.(error);
