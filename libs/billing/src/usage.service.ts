@@ -51,6 +51,7 @@ export class UsageService {
     const rows = await this.sql.query<ConsumeRow>(
       'select billing_status, calls, counted from consume_call($1, $2, $3, $4)',
       [tenantId, period.key, route, this.config.freeTierCallLimit],
+      { prepared: true },
     );
     return this.quotaOf(tenantId, period, rows[0]);
   }
@@ -83,6 +84,8 @@ export class UsageService {
               ${unless.columns}
          from (values (1)) as one left join probe as p on true`,
       [tenantId, period.key, route, this.config.freeTierCallLimit, ...unless.params],
+      // Its texts are one per kind of lookup (`unless`), fixed in code.
+      { prepared: true },
     );
     if (row?.found) return { found: row };
     const consumed = row?.consumed ?? undefined;

@@ -25,12 +25,17 @@ export class TenantRlsSubscriber implements EntitySubscriberInterface {
         event.queryRunner,
         `select set_config('app.tenant_id', $1, true), ${prelude.columns} from ${prelude.from(2)}`,
         [tenantId ?? '', ...prelude.params],
+        // One text per kind of prelude, fixed in code: planned once per connection.
+        true,
       );
     } else if (tenantId !== undefined) {
       // Straight on the transaction's connection: this statement starts every write.
-      await queryInTransaction(event.queryRunner, `select set_config('app.tenant_id', $1, true)`, [
-        tenantId,
-      ]);
+      await queryInTransaction(
+        event.queryRunner,
+        `select set_config('app.tenant_id', $1, true)`,
+        [tenantId],
+        true,
+      );
     }
   }
 }
