@@ -273,7 +273,10 @@ function measure(title, spec, options = {}) {
 function measureInTurns(scenarios, { repeats = 1, medianBy = 'rps' } = {}) {
   const chosen = scenarios.map(([title, spec]) => ({ title, spec, runs: [], skip: only !== null && !only.test(title) }));
   for (let round = 0; round < repeats; round += 1) {
-    for (const s of chosen.filter((c) => !c.skip)) {
+    // B after A in one round, A after B in the next: what one side leaves behind (the database's
+    // background work, a warm cache) falls on each side alike.
+    const order = chosen.filter((c) => !c.skip);
+    for (const s of round % 2 === 0 ? order : [...order].reverse()) {
       drive({ ...s.spec, duration: warmupSeconds, ...(s.spec.warm ?? {}) });
       const server = servers[Object.entries(ports).find(([, p]) => p === Number(new URL(s.spec.url).port))?.[0]];
       const before = cpuSeconds(server);

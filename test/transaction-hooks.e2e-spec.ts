@@ -79,6 +79,40 @@ describe('transaction hooks', () => {
     expect(prepared).toEqual([{ name: statementName(text), plans: '2' }]);
   });
 
+  it('drops a connection whose prepared statement the server no longer has, and the next transaction works', async () => {
+    const seen: unknown[] = [];
+    const write = (value: number): DeferredWrite => ({
+      ...probe(value, seen),
+      ctes: (first, name) => `${name('stale')} as (select $${String(first)}::integer as n)`,
+      result: (name) => `(select n::text from ${name('stale')})`,
+    });
+    const commitWith = async (value: number): Promise<boolean> => {
+      const runner = hooked.createQueryRunner();
+      await runner.startTransaction();
+      beforeCommit(runner, write(value));
+      try {
+        await runner.commitTransaction();
+        return true;
+      } catch {
+        await runner.rollbackTransaction().catch(() => undefined);
+        return false;
+      } finally {
+        await runner.release();
+      }
+    };
+    expect(await commitWith(1)).toBe(true);
+    // The server forgets the statement (as after a restart behind a pooler, or DEALLOCATE);
+    // node-postgres still counts it as prepared on that connection.
+    const runner = hooked.createQueryRunner();
+    await runner.query('deallocate all');
+    await runner.release();
+    const outcomes = [];
+    for (const value of [2, 3, 4, 5]) outcomes.push(await commitWith(value));
+    // At most the first try on that connection fails; it is not handed out again.
+    expect(outcomes.filter((ok) => !ok).length).toBeLessThanOrEqual(1);
+    expect(outcomes.slice(1)).toEqual([true, true, true]);
+  });
+
   it('drops what a rolled-back transaction or savepoint held, and keeps what a released one did', async () => {
     const seen: unknown[] = [];
     const ran: string[] = [];

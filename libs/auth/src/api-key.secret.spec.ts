@@ -54,6 +54,10 @@ describe('API-key secrets', () => {
       expected(newSecret, 'idempotency-key v1'),
       expected(oldSecret, 'idempotency-key v1'),
     ]);
+    // Derived once: the same secrets, not a new derivation, on the next call.
+    expect(hasher.derivedSecrets('idempotency-key v1')).toBe(
+      hasher.derivedSecrets('idempotency-key v1'),
+    );
     expect(hasher.derivedSecrets('another purpose')[0]).toEqual(
       expected(newSecret, 'another purpose'),
     );

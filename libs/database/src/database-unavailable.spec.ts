@@ -16,6 +16,11 @@ describe('isDatabaseUnavailable', () => {
     ['a deadlock victim (40P01)', driverError('40P01', 'deadlock detected')],
     ['a serialization failure (40001)', driverError('40001')],
     ['a connection-class SQLSTATE (08006)', driverError('08006')],
+    ['a prepared statement the server lost (26000)', driverError('26000')],
+    [
+      'a prepared statement whose row type changed (0A000)',
+      driverError('0A000', 'cached plan must not change result type'),
+    ],
     ['a pool acquire timeout', new Error('timeout exceeded when trying to connect')],
     ['a cut connection', new Error('Connection terminated unexpectedly')],
     ['a client-side query timeout', new Error('Query read timeout')],
@@ -34,6 +39,7 @@ describe('isDatabaseUnavailable', () => {
   it.each([
     ['a unique violation', driverError('23505')],
     ['a syntax error', driverError('42601')],
+    ['another unsupported feature (0A000)', driverError('0A000', 'cannot do that')],
     ['an RLS refusal', driverError('42501')],
     ['a plain bug', new TypeError('cannot read properties of undefined')],
     ['a non-error', 'boom'],

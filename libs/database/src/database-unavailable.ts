@@ -16,6 +16,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')))
       return true;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+    // A prepared statement whose row type a migration changed: dropped with its connection too.
+    if (code === '0A000' && String(message).includes('cached plan must not change result type'))
+      return true;
     // A transaction whose connection broke between two statements (the runner released itself).
     if (name === 'QueryRunnerAlreadyReleasedError') return true;
     if (typeof message === 'string' && DRIVER_MESSAGES.some((pattern) => pattern.test(message)))
@@ -40,6 +43,9 @@ const UNAVAILABLE_SQLSTATES = new Set([
   // when retried (e.g. a case's outbox insert against a change of the endpoint it names).
   '40P01', // deadlock_detected
   '40001', // serialization_failure
+  // A prepared statement the server no longer has: its connection is dropped (BoundedPgClient)
+  // and the retry prepares it on another.
+  '26000', // invalid_sql_statement_name
 ]);
 
 const NETWORK_CODES = new Set([

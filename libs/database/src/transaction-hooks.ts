@@ -83,6 +83,9 @@ export function combinedStatement(writes: DeferredWrite[]): { text: string; para
   return { text: `with ${ctes.join(',\n')}\nselect ${results.join(', ')}`, params };
 }
 
+/** The most held writes whose combined statement is prepared per connection. */
+const PREPARED_WRITES = 3;
+
 @EventSubscriber()
 export class TransactionHooksSubscriber implements EntitySubscriberInterface {
   private readonly logger = new Logger('TransactionHooks');
@@ -97,9 +100,15 @@ export class TransactionHooksSubscriber implements EntitySubscriberInterface {
     let row: Record<string, unknown> | undefined;
     try {
       // Prepared: planning this statement (CTEs over several tables under their policies) took
-      // longer than running it, on every request (docs/benchmarks.md). The held writes' texts
-      // are a handful per process, as are their names.
-      [row] = await queryInTransaction<Record<string, unknown>>(runner, text, params, true);
+      // longer than running it, on every request (docs/benchmarks.md). Its texts are the few
+      // combinations of held writes a request makes; a transaction holding more than
+      // PREPARED_WRITES (none does today) is planned each time rather than add statements.
+      [row] = await queryInTransaction<Record<string, unknown>>(
+        runner,
+        text,
+        params,
+        writes.length <= PREPARED_WRITES,
+      );
     } catch (error) {
       for (const write of writes) {
         const own = write.failed?.(error);

@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import {
   fingerprintOf,
   hkdfSha256,
@@ -46,13 +46,25 @@ describe('sealed responses', () => {
   });
 
   it('derive their key as crypto.hkdfSync does, so responses sealed before still open', () => {
-    for (const salt of ['tenant:0b0e8a5e-6d0c-4a43-9d1c-6b3c1e0c2f11', 'operator', 'é']) {
+    for (const salt of ['tenant:0b0e8a5e-6d0c-4a43-9d1c-6b3c1e0c2f11', 'operator', 'é', '']) {
       const ikm = randomBytes(32);
       const info = Buffer.from('clincore idempotent response v1');
       expect(hkdfSha256(ikm, salt, info)).toEqual(
         Buffer.from(hkdfSync('sha256', ikm, salt, info, 32)),
       );
     }
+  });
+
+  it('still open when sealed as before (a key from crypto.hkdfSync)', () => {
+    const material = createHmac('sha256', server).update('seal\0').update('key-1').digest();
+    const sealingKey = Buffer.from(
+      hkdfSync('sha256', material, 'tenant-a', 'clincore idempotent response v1', 32),
+    );
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', sealingKey, iv);
+    const body = Buffer.concat([cipher.update('{"status":201}', 'utf8'), cipher.final()]);
+    const box = Buffer.concat([iv, cipher.getAuthTag(), body]);
+    expect(open(box, 'key-1', 'tenant-a', server)).toBe('{"status":201}');
   });
 
   it('never reuse an IV', () => {

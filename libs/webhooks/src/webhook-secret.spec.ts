@@ -57,7 +57,7 @@ describe('signing keys', () => {
     expect(() => keys.keyOf(sealed, 'tenant-a', 'endpoint-2')).toThrow();
   });
 
-  it('hold at most their bound, the oldest going first', () => {
+  it('hold at most their bound, the least recently used going first', () => {
     const keys = new WebhookSigningKeys(box, 2);
     const [e1, e2, e3] = ['e1', 'e2', 'e3'].map((e) => box.seal(mintWebhookSecret(), 't', e)) as [
       string,
@@ -65,10 +65,11 @@ describe('signing keys', () => {
       string,
     ];
     const first = keys.keyOf(e1, 't', 'e1');
-    expect(keys.keyOf(e1, 't', 'e1')).toBe(first);
-    keys.keyOf(e2, 't', 'e2');
+    const second = keys.keyOf(e2, 't', 'e2');
+    expect(keys.keyOf(e1, 't', 'e1')).toBe(first); // used last: e2 is now the oldest
     keys.keyOf(e3, 't', 'e3');
     expect(keys.size).toBe(2);
-    expect(keys.keyOf(e1, 't', 'e1')).not.toBe(first);
+    expect(keys.keyOf(e1, 't', 'e1')).toBe(first);
+    expect(keys.keyOf(e2, 't', 'e2')).not.toBe(second);
   });
 });

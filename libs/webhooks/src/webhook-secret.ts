@@ -69,7 +69,7 @@ export class WebhookSecretBox {
  * import were a sixth of what sending a delivery cost the API). Kept by
  * tenant, endpoint and sealed text together, so a sealed secret copied to
  * another row still fails to open there; a rotated secret is a new entry,
- * and the oldest entries go first once `max` are held.
+ * and the least recently used entries go first once `max` are held.
  */
 export class WebhookSigningKeys {
   private readonly keys = new Map<string, KeyObject>();
@@ -85,8 +85,10 @@ export class WebhookSigningKeys {
     if (key === undefined) {
       key = createSecretKey(secretBytes(this.box.open(sealed, tenantId, endpointId)));
       if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value as string);
-      this.keys.set(id, key);
+    } else {
+      this.keys.delete(id); // to the end: the least recently used goes first
     }
+    this.keys.set(id, key);
     return key;
   }
 
