@@ -237,13 +237,6 @@ function nameJitFrames(dump, mapFile) {
 
 const results = [];
 const servers = {};
-/**
- * Warm-up, then the measured run. Beside req/s and latency, the server's CPU
- * time per request: on a shared 2-core machine throughput moves with whatever
- * else runs, CPU per request much less, so optimizations are compared by it.
- * `repeats` measured runs report the one with the median `medianBy` (req/s by
- * default, p99 for an open loop at a fixed rate; every run's value in `runs`).
- */
 /** What a request cost the API and the database, in CPU µs (the database's when it is the embedded one). */
 function costOf(r) {
   return r.cpu_us_per_req + (Number.isNaN(r.db_cpu_us_per_req) ? 0 : r.db_cpu_us_per_req);
@@ -259,6 +252,13 @@ function pairedRatio(a, b, by) {
   return Math.round(ratios.sort((x, y) => x - y)[Math.floor(ratios.length / 2)] * 100);
 }
 
+/**
+ * Warm-up, then the measured run. Beside req/s and latency, the server's CPU
+ * time per request: on a shared 2-core machine throughput moves with whatever
+ * else runs, CPU per request much less, so optimizations are compared by it.
+ * `repeats` measured runs report the one with the median `medianBy` (req/s by
+ * default, p99 for an open loop at a fixed rate; every run's value in `runs`).
+ */
 function measure(title, spec, options = {}) {
   return measureInTurns([[title, spec]], options)[0];
 }

@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { Client, type ClientConfig } from 'pg';
+import { isStalePreparedStatement } from './database-unavailable';
 import { installPlainRowTemplates } from './pg-row-template';
 
 installPlainRowTemplates();
@@ -8,9 +9,9 @@ installPlainRowTemplates();
 const outsideRequests = new AsyncResource('clincore.pg-connect');
 
 /**
- * A node-postgres client whose `query_timeout` ends the connection (and so
- * does a stale prepared statement, below). Plain
- * `query_timeout` rejects a query the server did not answer in time but keeps
+ * A node-postgres client whose `query_timeout` ends the connection, as does a
+ * prepared statement gone stale (the pool's fresh connection prepares it
+ * anew). Plain `query_timeout` rejects a query the server did not answer in time but keeps
  * the connection, still waiting for that answer: back in the pool, every later
  * query on it queues behind one that will never complete. Here the timed-out
  * connection is destroyed, the pool discards it, and the next request gets a
@@ -22,21 +23,6 @@ const outsideRequests = new AsyncResource('clincore.pg-connect');
  * served, it would pin that request's context (tenant, transaction) and run
  * every later answer on the connection inside it.
  */
-/**
- * A statement prepared on this connection that no longer runs as prepared: its
- * plan would now return another row type (a migration changed a function or
- * table it reads), or the server no longer has it. node-postgres would send it
- * as prepared again on every later use; ending the connection lets the pool
- * open a fresh one, which prepares it anew.
- */
-function staleStatement(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return (
-    code === '26000' ||
-    (code === '0A000' && error.message.includes('cached plan must not change result type'))
-  );
-}
-
 export class BoundedPgClient extends Client {
   constructor(config?: string | ClientConfig) {
     super(config);
@@ -49,7 +35,7 @@ export class BoundedPgClient extends Client {
     const endWhenUnusable = (error: unknown): void => {
       if (
         error instanceof Error &&
-        (error.message === 'Query read timeout' || staleStatement(error))
+        (error.message === 'Query read timeout' || isStalePreparedStatement(error))
       )
         this.end().catch(() => undefined);
     };

@@ -16,9 +16,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')))
       return true;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-    // A prepared statement whose row type a migration changed: dropped with its connection too.
-    if (code === '0A000' && String(message).includes('cached plan must not change result type'))
-      return true;
+    // Dropped with its connection (BoundedPgClient): the retry prepares it on another.
+    if (isStalePreparedStatement(current)) return true;
     // A transaction whose connection broke between two statements (the runner released itself).
     if (name === 'QueryRunnerAlreadyReleasedError') return true;
     if (typeof message === 'string' && DRIVER_MESSAGES.some((pattern) => pattern.test(message)))
@@ -28,6 +27,21 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       (current as { driverError?: unknown }).driverError ?? (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/**
+ * A statement prepared on a connection that no longer runs as prepared: the
+ * server no longer has it (26000), or a migration changed the row type it
+ * returns (0A000). node-postgres would send it as prepared again on every
+ * later use of that connection.
+ */
+export function isStalePreparedStatement(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (
+    code === '26000' ||
+    (code === '0A000' && String(message).includes('cached plan must not change result type'))
+  );
 }
 
 /** SQLSTATEs of a server that is going away, starting up, full, or cancelled the statement. */
@@ -43,9 +57,6 @@ const UNAVAILABLE_SQLSTATES = new Set([
   // when retried (e.g. a case's outbox insert against a change of the endpoint it names).
   '40P01', // deadlock_detected
   '40001', // serialization_failure
-  // A prepared statement the server no longer has: its connection is dropped (BoundedPgClient)
-  // and the retry prepares it on another.
-  '26000', // invalid_sql_statement_name
 ]);
 
 const NETWORK_CODES = new Set([
