@@ -569,8 +569,9 @@ try {
     // Growth and the ratio targets: the sides take turns, three rounds, the median counts (single
     // runs minutes apart moved a ratio by ±5 points and more on this VM).
     const inTurns = { repeats: 3 };
-    // Issue 20's two pairs move by a few points from one round to the next on this VM: five rounds.
-    const issue20Turns = { repeats: quick ? 3 : 5 };
+    // Issue 20's two pairs move by a few points from one round to the next on this VM: five rounds
+    // (BENCH_ISSUE20_ROUNDS to compare builds with more).
+    const issue20Turns = { repeats: Number(process.env.BENCH_ISSUE20_ROUNDS ?? (quick ? 3 : 5)) };
     const refGetSpec = { url: `http://127.0.0.1:${ports.pg}`, targets: targets.map((t) => ({ path: `/t/${t.tenant}/cases/${t.id}` })) };
     const [smallGet, get, refGet] = measureInTurns(
       [

@@ -107,6 +107,7 @@ describe('tenant isolation', () => {
         'append_access_logs',
         'bootstrap_tenant',
         'claim_webhook_deliveries',
+        'delete_webhook_endpoint_deliveries',
         'platform_tenants',
         'record_webhook_successes',
         'resolve_api_key',

@@ -395,6 +395,95 @@ describe('webhooks: endpoints and the outbox', () => {
     ]);
   });
 
+  it('deletes an endpoint with its deliveries; a case written while another endpoint is being deleted neither waits nor fails', async () => {
+    const clinic = await bootstrapTenant(api.http, 'Endpoint Removal Clinic');
+    const as_ = as(clinic.adminKey);
+    const subscribeTo = async () =>
+      (
+        await as_
+          .post('/webhooks/endpoints')
+          .send({ url: NOWHERE, events: ['case.created'] })
+          .expect(201)
+      ).body.id as string;
+    const [kept, deleted] = [await subscribeTo(), await subscribeTo()];
+    // A deletion in flight, as DELETE /webhooks/endpoints/{id} holds it until it commits.
+    const holder = await connect('owner');
+    let outcome: unknown;
+    try {
+      await holder.query('begin');
+      await holder.query(
+        `with d as (delete from webhook_deliveries where tenant_id = $1 and endpoint_id = $2)
+         delete from webhook_endpoints where tenant_id = $1 and id = $2`,
+        [clinic.tenantId, deleted],
+      );
+      const written = createCase(api.http, clinic.adminKey).then(
+        () => 'written',
+        (error: unknown) => error,
+      );
+      const blocked = new Promise((resolve) => setTimeout(() => resolve('blocked'), 5_000).unref());
+      outcome = await Promise.race([written, blocked]);
+      await holder.query('commit');
+      // With a foreign key, the write waited for the deletion and then failed (a 500).
+      await written;
+    } finally {
+      await holder.query('rollback').catch(() => undefined);
+      await holder.end();
+    }
+    expect(outcome).toBe('written');
+    const count = async (endpoint: string) =>
+      (
+        await owner.query<{ n: number }>(
+          'select count(*)::int as n from webhook_deliveries where tenant_id = $1 and endpoint_id = $2',
+          [clinic.tenantId, endpoint],
+        )
+      ).rows[0]?.n;
+    expect(await count(kept)).toBe(1);
+    await as_.delete(`/webhooks/endpoints/${kept}`).expect(200);
+    expect(await count(kept)).toBe(0);
+  });
+
+  it('sweeps an old event whose pending delivery outlived its endpoint (deleted as the delivery was written)', async () => {
+    const clinic = await bootstrapTenant(api.http, 'Orphan Delivery Clinic');
+    const endpoint = await withKey(api, clinic.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: NOWHERE, events: ['case.created'] })
+      .expect(201);
+    const created = await createCase(api.http, clinic.adminKey);
+    // What a deletion committing under a case's outbox write leaves: the delivery, no endpoint
+    // (the deletion's trigger did not see it).
+    // In one transaction, so that no other session ever sees the trigger off.
+    await owner.query('begin');
+    try {
+      await owner.query(
+        'alter table webhook_endpoints disable trigger webhook_endpoints_delete_deliveries',
+      );
+      await owner.query('delete from webhook_endpoints where tenant_id = $1 and id = $2', [
+        clinic.tenantId,
+        endpoint.body.id,
+      ]);
+      await owner.query(
+        'alter table webhook_endpoints enable trigger webhook_endpoints_delete_deliveries',
+      );
+      await owner.query('commit');
+    } catch (error) {
+      await owner.query('rollback');
+      throw error;
+    }
+    await owner.query(
+      `update webhook_events set created_at = now() - interval '31 days' where tenant_id = $1`,
+      [clinic.tenantId],
+    );
+    const ownerUrl = process.env.MIGRATION_DATABASE_URL;
+    if (!ownerUrl) throw new Error('global setup did not set MIGRATION_DATABASE_URL');
+    await sweepWebhookEvents(ownerUrl, 30);
+    const left = await owner.query(
+      `select (select count(*)::int from webhook_events where tenant_id = $1 and case_id = $2) as events,
+              (select count(*)::int from webhook_deliveries where tenant_id = $1 and case_id = $2) as deliveries`,
+      [clinic.tenantId, created.id],
+    );
+    expect(left.rows[0]).toEqual({ events: 0, deliveries: 0 });
+  });
+
   it('keeps an old event whose delivery a retry re-queues while the sweep runs', async () => {
     const clinic = await bootstrapTenant(api.http, 'Retry During Sweep Clinic');
     await withKey(api, clinic.adminKey)

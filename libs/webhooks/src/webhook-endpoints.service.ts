@@ -171,7 +171,10 @@ export class WebhookEndpointsService {
     return after;
   }
 
-  /** The endpoint and its deliveries go; the events stay in the tenant's outbox. */
+  /**
+   * The endpoint goes, and its deliveries with it (a trigger: migration
+   * 1763902100000); the events stay in the tenant's outbox.
+   */
   @Transactional()
   async remove(tenant: TenantContext, id: string): Promise<WebhookEndpointDto> {
     const before = toEndpointDto(await this.find(tenant, id, 'update'));
@@ -311,9 +314,8 @@ export class WebhookEndpointsService {
   }
 
   /**
-   * `no key update` for a change that keeps the row: it does not wait for (nor
-   * make wait) a case's outbox insert, whose foreign key takes a key-share lock
-   * on the endpoint while that transaction holds the tenant's audit head.
+   * `no key update` for a change that keeps the row: the weakest lock that
+   * still orders it with a deletion of the endpoint.
    */
   private async find(
     tenant: TenantContext,
