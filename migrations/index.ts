@@ -15,7 +15,7 @@ import { IdempotencyReplaceExpired1763901800000 } from './1763901800000-idempote
 import { StoreIdempotencyKey1763902000000 } from './1763902000000-store-idempotency-key';
 import { WebhookClaimPerEndpoint1763901900000 } from './1763901900000-webhook-claim-per-endpoint';
 import { Webhooks1763901700000 } from './1763901700000-webhooks';
-import { WebhookDeliveriesWithoutKeyLocks1763902100000 } from './1763902100000-webhook-deliveries-without-key-locks';
+import { WebhookDeliveriesWithoutEndpointKey1763902100000 } from './1763902100000-webhook-deliveries-without-endpoint-key';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -36,5 +36,5 @@ export const MIGRATIONS = [
   IdempotencyReplaceExpired1763901800000,
   WebhookClaimPerEndpoint1763901900000,
   StoreIdempotencyKey1763902000000,
-  WebhookDeliveriesWithoutKeyLocks1763902100000,
+  WebhookDeliveriesWithoutEndpointKey1763902100000,
 ];

@@ -356,6 +356,16 @@ describe('webhooks: endpoints and the outbox', () => {
     });
   });
 
+  /** A new tenant with one endpoint (to nowhere) subscribed to case.created. */
+  const subscribedClinic = async (name: string) => {
+    const clinic = await bootstrapTenant(api.http, name);
+    const endpoint = await withKey(api, clinic.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: NOWHERE, events: ['case.created'] })
+      .expect(201);
+    return { clinic, endpointId: endpoint.body.id as string };
+  };
+
   it('keeps events WEBHOOK_RETENTION_DAYS: the daily sweep deletes older ones with their deliveries, never one still pending', async () => {
     const clinic = await bootstrapTenant(api.http, 'Retention Webhook Clinic');
     await withKey(api, clinic.adminKey)
@@ -442,12 +452,38 @@ describe('webhooks: endpoints and the outbox', () => {
     expect(await count(kept)).toBe(0);
   });
 
+  it('answers a test event sent while the endpoint is being deleted with a 404, and leaves no delivery behind', async () => {
+    const { clinic, endpointId: id } = await subscribedClinic('Test During Removal Clinic');
+    const deleting = await connect('owner');
+    try {
+      await deleting.query('begin');
+      await deleting.query('delete from webhook_endpoints where tenant_id = $1 and id = $2', [
+        clinic.tenantId,
+        id,
+      ]);
+      const sent = withKey(api, clinic.adminKey).post(`/webhooks/endpoints/${id}/test`).then();
+      for (let i = 0; i < 100; i++) {
+        const waiting = await owner.query(
+          `select 1 from pg_stat_activity where usename = 'clincore_app' and wait_event_type = 'Lock'`,
+        );
+        if (waiting.rowCount) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await deleting.query('commit');
+      expectProblem(await sent, 404);
+    } finally {
+      await deleting.query('rollback').catch(() => undefined);
+      await deleting.end();
+    }
+    const left = await owner.query(
+      'select count(*)::int as n from webhook_deliveries where tenant_id = $1 and endpoint_id = $2',
+      [clinic.tenantId, id],
+    );
+    expect(left.rows[0]).toEqual({ n: 0 });
+  });
+
   it('sweeps an old event whose pending delivery outlived its endpoint (deleted as the delivery was written)', async () => {
-    const clinic = await bootstrapTenant(api.http, 'Orphan Delivery Clinic');
-    const endpoint = await withKey(api, clinic.adminKey)
-      .post('/webhooks/endpoints')
-      .send({ url: NOWHERE, events: ['case.created'] })
-      .expect(201);
+    const { clinic, endpointId } = await subscribedClinic('Orphan Delivery Clinic');
     const created = await createCase(api.http, clinic.adminKey);
     // What a deletion committing under a case's outbox write leaves: the delivery, no endpoint
     // (the deletion's trigger did not see it).
@@ -459,7 +495,7 @@ describe('webhooks: endpoints and the outbox', () => {
       );
       await owner.query('delete from webhook_endpoints where tenant_id = $1 and id = $2', [
         clinic.tenantId,
-        endpoint.body.id,
+        endpointId,
       ]);
       await owner.query(
         'alter table webhook_endpoints enable trigger webhook_endpoints_delete_deliveries',

@@ -216,7 +216,8 @@ export class WebhookEndpointsService {
   /** A `webhook.test` event for this endpoint alone, delivered like any other. */
   @Transactional()
   async sendTest(tenant: TenantContext, id: string): Promise<WebhookDeliveryDto> {
-    const endpoint = await this.find(tenant, id);
+    // Locked until the delivery commits: a deletion waits, and its trigger then deletes it too.
+    const endpoint = await this.find(tenant, id, 'key share');
     if (endpoint.status !== 'enabled') {
       throw endpointDisabled();
     }
@@ -320,7 +321,7 @@ export class WebhookEndpointsService {
   private async find(
     tenant: TenantContext,
     id: string,
-    lock?: 'update' | 'no key update',
+    lock?: 'update' | 'no key update' | 'key share',
   ): Promise<EndpointRow> {
     const [row] = await this.sql.query<EndpointRow>(
       `select ${ENDPOINT_COLUMNS} from webhook_endpoints where tenant_id = $1 and id = $2

@@ -90,7 +90,11 @@ export class WebhooksController {
   }
 
   @Delete('endpoints/:id')
-  @ApiOperation({ summary: 'Delete an endpoint and its deliveries; nothing more is sent to it' })
+  @ApiOperation({
+    summary: 'Delete an endpoint and its deliveries; nothing more is sent to it',
+    description:
+      'An event raised by a change that commits in the same instant may still be sent to it once.',
+  })
   @ApiOkResponse({ type: WebhookEndpointDto, description: 'The endpoint as it was' })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such endpoint in this tenant' })

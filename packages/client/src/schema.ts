@@ -374,7 +374,10 @@ export interface paths {
         get: operations["WebhooksController_get"];
         put?: never;
         post?: never;
-        /** Delete an endpoint and its deliveries; nothing more is sent to it */
+        /**
+         * Delete an endpoint and its deliveries; nothing more is sent to it
+         * @description An event raised by a change that commits in the same instant may still be sent to it once.
+         */
         delete: operations["WebhooksController_remove"];
         options?: never;
         head?: never;
