@@ -421,11 +421,11 @@ describe('webhooks: endpoints and the outbox', () => {
     let outcome: unknown;
     try {
       await holder.query('begin');
-      await holder.query(
-        `with d as (delete from webhook_deliveries where tenant_id = $1 and endpoint_id = $2)
-         delete from webhook_endpoints where tenant_id = $1 and id = $2`,
-        [clinic.tenantId, deleted],
-      );
+      // Its trigger deletes the endpoint's deliveries, as DELETE /webhooks/endpoints/{id} does.
+      await holder.query('delete from webhook_endpoints where tenant_id = $1 and id = $2', [
+        clinic.tenantId,
+        deleted,
+      ]);
       const written = createCase(api.http, clinic.adminKey).then(
         () => 'written',
         (error: unknown) => error,

@@ -2,6 +2,12 @@ import { Client } from 'pg';
 import { envInt } from '@clincore/common/env';
 
 const BATCH = 5000;
+/**
+ * A delivery `d` that keeps its event: pending, to an endpoint that still
+ * exists (one written as its endpoint was deleted is sent by nothing).
+ */
+const STILL_TO_SEND = `d.status = 'pending' and exists (
+  select 1 from webhook_endpoints ep where ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id)`;
 
 /** WEBHOOK_RETENTION_DAYS, read alone: the maintenance job needs no other webhook setting. */
 export function webhookRetentionDays(env: NodeJS.ProcessEnv = process.env): number {
@@ -11,12 +17,11 @@ export function webhookRetentionDays(env: NodeJS.ProcessEnv = process.env): numb
 /**
  * As the owner (the worker policy shows it every tenant's rows): deletes the
  * events older than `retentionDays` that have no delivery pending, with their
- * deliveries, in batches (a pending one whose endpoint was deleted as it was
- * written counts as none: nothing will send it). A pending delivery keeps its
- * event however old, so nothing is lost that is still to be sent: a delivery
- * re-queued by a retry that commits while the sweep runs is checked again
- * when its row is reached (PostgreSQL re-reads a row changed under a waiting
- * DELETE) and kept, and so is its event. Run by the daily maintenance job.
+ * deliveries, in batches (`STILL_TO_SEND` says what counts as pending). A
+ * pending delivery keeps its event however old, so nothing is lost that is
+ * still to be sent: a delivery re-queued by a retry that commits while the
+ * sweep runs is checked again when its row is reached (PostgreSQL re-reads a
+ * row changed under a waiting DELETE) and kept, and so is its event. Run by the daily maintenance job.
  */
 export async function sweepWebhookEvents(ownerUrl: string, retentionDays: number): Promise<number> {
   const owner = new Client({
@@ -33,8 +38,7 @@ export async function sweepWebhookEvents(ownerUrl: string, retentionDays: number
           where ev.created_at < now() - make_interval(days => $1)
             and not exists (
               select 1 from webhook_deliveries d
-                join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
-               where d.tenant_id = ev.tenant_id and d.event_id = ev.id and d.status = 'pending')
+               where d.tenant_id = ev.tenant_id and d.event_id = ev.id and ${STILL_TO_SEND})
           limit ${String(BATCH)}`,
         [retentionDays],
       );
@@ -43,10 +47,7 @@ export async function sweepWebhookEvents(ownerUrl: string, retentionDays: number
       await owner.query(
         `delete from webhook_deliveries d
           using unnest($1::uuid[], $2::uuid[]) as old (tenant_id, id)
-          where d.tenant_id = old.tenant_id and d.event_id = old.id
-            and (d.status <> 'pending'
-                 or not exists (select 1 from webhook_endpoints ep
-                                 where ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id))`,
+          where d.tenant_id = old.tenant_id and d.event_id = old.id and not (${STILL_TO_SEND})`,
         [tenants, ids],
       );
       // A statement of its own: it sees a delivery a retry re-queued meanwhile, and keeps its event.
