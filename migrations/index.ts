@@ -16,6 +16,7 @@ import { StoreIdempotencyKey1763902000000 } from './1763902000000-store-idempote
 import { WebhookClaimPerEndpoint1763901900000 } from './1763901900000-webhook-claim-per-endpoint';
 import { Webhooks1763901700000 } from './1763901700000-webhooks';
 import { WebhookDeliveriesWithoutEndpointKey1763902100000 } from './1763902100000-webhook-deliveries-without-endpoint-key';
+import { IdempotencyLookupGenericPlan1763902200000 } from './1763902200000-idempotency-lookup-generic-plan';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   WebhookClaimPerEndpoint1763901900000,
   StoreIdempotencyKey1763902000000,
   WebhookDeliveriesWithoutEndpointKey1763902100000,
+  IdempotencyLookupGenericPlan1763902200000,
 ];

@@ -1,6 +1,6 @@
 import { Sql } from '@clincore/database/sql';
 import { bootstrapTenant, startApi, type TestApi, withKey } from './support/api';
-import { createCase } from './support/cases';
+import { createCase, NEWS2_INPUTS } from './support/cases';
 import { startReceiver, type WebhookReceiver } from './support/webhook-receiver';
 
 /**
@@ -78,5 +78,31 @@ describe('prepared statements shared by tenants on one connection', () => {
     expect(prepared.length).toBeGreaterThanOrEqual(5);
     expect(prepared.every((p) => Number(p.custom_plans) === 0)).toBe(true);
     expect(prepared.some((p) => Number(p.generic_plans) >= 12)).toBe(true);
+  });
+
+  it("finds each tenant's Idempotency-Keys only, the same key sent by both", async () => {
+    const tenants = [
+      await bootstrapTenant(api.http, 'Prepared keys A'),
+      await bootstrapTenant(api.http, 'Prepared keys B'),
+    ];
+    const post = (i: number, key: string) =>
+      withKey(api, tenants[i]!.adminKey)
+        .post('/cases')
+        .set('Idempotency-Key', key)
+        .send({ protocol: 'news2', subject_ref: `MRN-${String(i)}`, inputs: NEWS2_INPUTS });
+    for (let round = 0; round < 6; round += 1) {
+      const key = `shared-key-${String(round)}`;
+      const first = await Promise.all([0, 1].map(async (i) => (await post(i, key)).body));
+      for (const [i, tenant] of tenants.entries()) {
+        // Its own case, not the other tenant's answer replayed, nor a 422 for the other's body.
+        expect(first[i]).toMatchObject({ subject_ref: `MRN-${String(i)}` });
+        await withKey(api, tenant.adminKey)
+          .get(`/cases/${String(first[i].id)}`)
+          .expect(200);
+        const retry = await post(i, key).expect(201);
+        expect(retry.headers['idempotent-replayed']).toBe('true');
+        expect(retry.body).toEqual(first[i]);
+      }
+    }
   });
 });
