@@ -17,6 +17,7 @@ import { WebhookClaimPerEndpoint1763901900000 } from './1763901900000-webhook-cl
 import { Webhooks1763901700000 } from './1763901700000-webhooks';
 import { WebhookDeliveriesWithoutEndpointKey1763902100000 } from './1763902100000-webhook-deliveries-without-endpoint-key';
 import { IdempotencyLookupGenericPlan1763902200000 } from './1763902200000-idempotency-lookup-generic-plan';
+import { CaseChainCheckPlannedOnce1763902300000 } from './1763902300000-case-chain-check-planned-once';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   StoreIdempotencyKey1763902000000,
   WebhookDeliveriesWithoutEndpointKey1763902100000,
   IdempotencyLookupGenericPlan1763902200000,
+  CaseChainCheckPlannedOnce1763902300000,
 ];
