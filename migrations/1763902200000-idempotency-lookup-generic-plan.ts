@@ -4,11 +4,12 @@ const FN = 'find_idempotency_key(text, bytea[])';
 
 /**
  * find_idempotency_key runs its lookup with a generic plan, cached per
- * session. Left to choose, PostgreSQL planned it again on every call: the
+ * session. Left to choose, PostgreSQL kept planning it again (on every call
+ * in one session; on a third of the calls under the bench's load): the
  * generic plan's estimate for `key_digest = any($2)` (an array of unknown
- * length) never beat the custom plans', so each keyed request paid a
- * planning of the query under its policy, some 65 µs, for a lookup by
- * primary key (docs/benchmarks.md, issue 20, sixth pass).
+ * length) did not beat the custom plans', and a planning of the query under
+ * its policy cost some 65 µs, for a lookup by primary key
+ * (docs/benchmarks.md, issue 20, sixth pass).
  */
 export class IdempotencyLookupGenericPlan1763902200000 implements MigrationInterface {
   name = 'IdempotencyLookupGenericPlan1763902200000';
