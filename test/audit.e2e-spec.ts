@@ -8,6 +8,10 @@ import {
   type TestTenant,
   withKey,
 } from './support/api';
+import { ClsService } from 'nestjs-cls';
+import { TransactionHost } from '@nestjs-cls/transactional';
+import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { AuditService } from '@clincore/audit/audit.service';
 import { createCase, NEWS2_INPUTS } from './support/cases';
 
 interface AuditRow {
@@ -167,6 +171,51 @@ describe('admin audit trail', () => {
       reason: null,
       unsigned_through: 0,
     });
+  });
+
+  it("holds a tenant's chain only while a change commits: one still running holds up no other, and its two events chain", async () => {
+    const tenant = await bootstrapTenant(api.http, 'Slow Change Clinic');
+    const txHost = api.app.get<TransactionHost<TransactionalAdapterTypeOrm>>(TransactionHost);
+    const audit = api.app.get(AuditService);
+    const entry = (action: string) => ({
+      tenantId: tenant.tenantId,
+      actor: 'platform',
+      action,
+      targetType: 'tenant',
+      targetId: tenant.tenantId,
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let recorded!: () => void;
+    const wasRecorded = new Promise<void>((resolve) => (recorded = resolve));
+    // A change of the tenant's that records its events, then goes on working before it commits.
+    const slow = api.app.get(ClsService).run(() =>
+      txHost.withTransaction(async () => {
+        await txHost.tx.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+        await audit.record(entry('slow.first'));
+        await audit.record(entry('slow.second'));
+        recorded();
+        await held;
+      }),
+    );
+    await wasRecorded;
+    // With the head locked from the event on, this case would wait for the slow change.
+    const outcome = await Promise.race([
+      createCase(api.http, tenant.adminKey).then(() => 'created'),
+      new Promise((resolve) => setTimeout(() => resolve('waited 3 s'), 3_000)),
+    ]);
+    release();
+    await slow;
+    expect(outcome).toBe('created');
+    const rows = await trail(tenant);
+    expect(rows.slice(-3).map((r) => [r.seq, r.action])).toEqual([
+      [rows.length - 2, 'case.created'],
+      [rows.length - 1, 'slow.first'],
+      [rows.length, 'slow.second'],
+    ]);
+    expect(
+      (await withKey(api, tenant.adminKey).get('/admin/audit-events/verify').expect(200)).body,
+    ).toMatchObject({ ok: true, checked: rows.length });
   });
 
   it('filters by action and target', async () => {

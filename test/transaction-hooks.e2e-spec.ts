@@ -3,6 +3,7 @@ import { buildDataSourceOptions } from '@clincore/database/data-source.options';
 import { statementName } from '@clincore/database/sql';
 import {
   afterCommit,
+  atCommit,
   beforeCommit,
   combinedStatement,
   type DeferredWrite,
@@ -161,12 +162,53 @@ describe('transaction hooks', () => {
     await runner.release();
   });
 
+  it('runs commit steps at the commit, in order, in that transaction, before the held writes; the last may hold its write', async () => {
+    const seen: unknown[] = [];
+    const steps: string[] = [];
+    const runner = hooked.createQueryRunner();
+    await runner.startTransaction();
+    const [{ txid }] = (await runner.query('select txid_current()::text as txid')) as [
+      { txid: string },
+    ];
+    beforeCommit(runner, probe(1, seen));
+    for (const name of ['a', 'b']) {
+      atCommit(runner, async (query, last) => {
+        const [row] = await query<{ txid: string }>('select txid_current()::text as txid', []);
+        steps.push(
+          `${name} ${String(last)} ${row!.txid === txid ? 'same' : 'other'} ${String(seen.length)}`,
+        );
+        return last ? probe(2, seen) : undefined;
+      });
+    }
+    await runner.startTransaction(); // a savepoint rolled back: its step never runs
+    atCommit(runner, () => Promise.reject(new Error('rolled back')));
+    await runner.rollbackTransaction();
+    expect(steps).toEqual([]);
+    await runner.commitTransaction();
+    await runner.release();
+    expect(steps).toEqual(['a false same 0', 'b true same 0']);
+    expect(seen).toEqual([`1:${txid}`, `2:${txid}`]);
+  });
+
+  it('rolls the transaction back when a commit step fails', async () => {
+    const runner = hooked.createQueryRunner();
+    await runner.startTransaction();
+    atCommit(runner, () => Promise.reject(new Error('step failed')));
+    await expect(runner.commitTransaction()).rejects.toThrow('step failed');
+    expect(runner.isTransactionActive).toBe(true);
+    await runner.rollbackTransaction();
+    await runner.release();
+  });
+
   it('refuses to hold a write on a data source that would commit without it', async () => {
     const runner = plain.createQueryRunner();
     await runner.startTransaction();
     try {
       expect(() => beforeCommit(runner, probe(1, []))).toThrow(/TransactionHooksSubscriber/);
       expect(() => afterCommit(runner, () => undefined)).toThrow(/TransactionHooksSubscriber/);
+      expect(() => atCommit(runner, () => Promise.resolve(undefined))).toThrow(
+        /TransactionHooksSubscriber/,
+      );
     } finally {
       await runner.rollbackTransaction();
       await runner.release();

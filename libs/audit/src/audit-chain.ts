@@ -101,7 +101,22 @@ export async function appendAuditEvent(
   signer: AuditSigner,
   context: { requestId?: string; ip?: string } = {},
 ): Promise<AuditEvent> {
-  // One statement creates the head on first use or locks it, and returns it.
+  const event = await nextAuditEvent(query, entry, signer, context);
+  await query(APPEND_AUDIT_EVENT, auditEventParams(event));
+  return event;
+}
+
+/**
+ * The tenant's next event, hashed onto its chain and signed: one statement
+ * creates the head on first use or locks it (until the transaction ends),
+ * and returns it. Written by APPEND_AUDIT_EVENT, or by `appendedAuditEvent`.
+ */
+export async function nextAuditEvent(
+  query: Query,
+  entry: AuditEntry,
+  signer: AuditSigner,
+  context: { requestId?: string; ip?: string } = {},
+): Promise<AuditEvent> {
   const heads = (await query(
     `insert into audit_heads as h (tenant_id, seq, hash) values ($1, 0, null)
      on conflict (tenant_id) do update set seq = h.seq
@@ -130,35 +145,60 @@ export async function appendAuditEvent(
   };
   const hash = hashAuditEvent(unsealed);
   const { kid, value } = signer.sign(auditSigningInput(hash));
-  const event: AuditEvent = { ...unsealed, hash, kid, signature: value };
-  // The event and the head it becomes, in one statement (the chain trigger sees the old head).
-  await query(
-    `with appended as (
-       insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, before, after,
+  return { ...unsealed, hash, kid, signature: value };
+}
+
+/** The event and the head it becomes, in one statement (the chain trigger sees the old head). */
+const AUDIT_EVENT_INSERT = (first: number): string => {
+  const values = Array.from({ length: 16 }, (_, i) => `$${String(first + i)}`).join(', ');
+  return `insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id, before, after,
                                  request_id, ip, occurred_at, prev_hash, hash, kid, signature)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-       returning tenant_id, seq, hash)
-     update audit_heads h set seq = a.seq, hash = a.hash from appended a where h.tenant_id = a.tenant_id`,
-    [
-      event.tenant_id,
-      event.seq,
-      event.id,
-      event.actor,
-      event.action,
-      event.target_type,
-      event.target_id,
-      event.before,
-      event.after,
-      event.request_id,
-      event.ip,
-      event.occurred_at,
-      event.prev_hash,
-      event.hash,
-      event.kid,
-      event.signature,
-    ],
-  );
-  return event;
+       values (${values})
+       returning tenant_id, seq, hash`;
+};
+export const APPEND_AUDIT_EVENT = `with appended as (
+       ${AUDIT_EVENT_INSERT(1)})
+     update audit_heads h set seq = a.seq, hash = a.hash from appended a where h.tenant_id = a.tenant_id`;
+
+export function auditEventParams(event: AuditEvent): unknown[] {
+  return [
+    event.tenant_id,
+    event.seq,
+    event.id,
+    event.actor,
+    event.action,
+    event.target_type,
+    event.target_id,
+    event.before,
+    event.after,
+    event.request_id,
+    event.ip,
+    event.occurred_at,
+    event.prev_hash,
+    event.hash,
+    event.kid,
+    event.signature,
+  ];
+}
+
+/**
+ * APPEND_AUDIT_EVENT as common table expressions, for a statement that
+ * carries other writes too (`DeferredWrite`): the number of heads it moved.
+ */
+export function appendedAuditEvent(event: AuditEvent): {
+  ctes: (first: number, name: (cte: string) => string) => string;
+  result: (name: (cte: string) => string) => string;
+  params: unknown[];
+} {
+  return {
+    params: auditEventParams(event),
+    ctes: (first, name) =>
+      `${name('appended')} as (${AUDIT_EVENT_INSERT(first)}),
+       ${name('head')} as (update audit_heads h set seq = a.seq, hash = a.hash
+                            from ${name('appended')} a where h.tenant_id = a.tenant_id
+                            returning h.seq)`,
+    result: (name) => `(select count(*)::integer from ${name('head')})`,
+  };
 }
 
 /** Why verify stopped: the first event (or the head) that does not hold, and how. */

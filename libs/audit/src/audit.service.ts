@@ -6,10 +6,13 @@ import { currentRequest } from '@clincore/common/request-context';
 import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import {
+  APPEND_AUDIT_EVENT,
   type AuditEntry,
   type AuditEvent,
-  appendAuditEvent,
+  appendedAuditEvent,
+  auditEventParams,
   auditInstant,
+  nextAuditEvent,
   verifyTenantAuditChain,
 } from './audit-chain';
 import { AUDIT_KEYRING, type AuditKeyring } from './audit-keyring';
@@ -24,10 +27,10 @@ export type { AuditEntry } from './audit-chain';
 
 /**
  * The admin audit trail. `record` joins the caller's transaction, so the
- * event commits or rolls back with the change it describes. The tenant's
- * chain head is locked for the rest of that transaction: a tenant's audited
- * changes take turns only for their last few statements, and the chain never
- * forks or gaps.
+ * event commits or rolls back with the change it describes. The event is
+ * written as that transaction commits, and the tenant's chain head is locked
+ * only from there: a tenant's audited changes take turns for their commit's
+ * statements alone, and the chain never forks or gaps.
  */
 @Injectable()
 export class AuditService {
@@ -37,15 +40,37 @@ export class AuditService {
     @Inject(AUDIT_KEYRING) private readonly keyring: AuditKeyring,
   ) {}
 
-  async record(entry: AuditEntry): Promise<void> {
+  /**
+   * Records `entry` with the current transaction's commit: resolves at once,
+   * and a failure to write it fails the commit.
+   */
+  record(entry: AuditEntry): Promise<void> {
     if (!this.txHost.isTransactionActive()) {
-      throw new Error('an audit event must be written in the transaction of the change it records');
+      return Promise.reject(
+        new Error('an audit event must be written in the transaction of the change it records'),
+      );
     }
-    const { requestId, ip } = currentRequest();
-    // The chain's two statements are fixed texts: prepared (their planning outweighed running them).
-    const query = (text: string, params: unknown[]): Promise<unknown[]> =>
-      this.sql.query(text, params, { prepared: true });
-    await appendAuditEvent(query, entry, this.keyring, { requestId, ip });
+    const context = currentRequest();
+    // Written as the transaction commits: the tenant's head is locked only from there to COMMIT,
+    // and the last event of the transaction rides on the held writes' statement.
+    this.sql.atCommit(async (send, last) => {
+      // The chain's statements are fixed texts: prepared (their planning outweighed running them).
+      const query = (text: string, params: unknown[]): Promise<unknown[]> =>
+        send(text, params, true);
+      const event = await nextAuditEvent(query, entry, this.keyring, context);
+      if (!last) {
+        await query(APPEND_AUDIT_EVENT, auditEventParams(event));
+        return undefined;
+      }
+      return {
+        ...appendedAuditEvent(event),
+        done: (moved) => {
+          if (moved !== 1)
+            throw new Error(`the audit head of tenant ${event.tenant_id} did not move`);
+        },
+      };
+    });
+    return Promise.resolve();
   }
 
   /** Newest first, keyset on seq. */

@@ -6,7 +6,14 @@ import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adap
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { afterCommit, beforeCommit, type DeferredWrite, heldWrites } from './transaction-hooks';
+import {
+  afterCommit,
+  atCommit,
+  beforeCommit,
+  type CommitStep,
+  type DeferredWrite,
+  heldWrites,
+} from './transaction-hooks';
 
 /**
  * One SQL statement for the hot paths, without TypeORM's per-statement work
@@ -60,6 +67,14 @@ export class Sql {
    */
   beforeCommit(write: DeferredWrite): void {
     beforeCommit(this.transactionRunner('beforeCommit'), write);
+  }
+
+  /**
+   * Runs `step` as the current transaction commits, before the held writes'
+   * statement (transaction-hooks.ts): for a lock to take as late as it can be.
+   */
+  atCommit(step: CommitStep): void {
+    atCommit(this.transactionRunner('atCommit'), step);
   }
 
   /** How many writes the current transaction holds for its commit. */

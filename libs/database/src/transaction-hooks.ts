@@ -27,6 +27,22 @@ export interface DeferredWrite {
   failed?: (error: unknown) => Error | undefined;
 }
 
+/** One statement on the committing transaction's connection (`prepared` as in `Sql.query`). */
+export type StepQuery = <Row>(
+  text: string,
+  params: unknown[],
+  prepared?: boolean,
+) => Promise<Row[]>;
+
+/**
+ * Work with round trips of its own that runs at the commit, before the held
+ * writes' statement: for a lock worth holding as briefly as possible (a
+ * tenant's audit head, which its writes take turns on until COMMIT). Steps
+ * run in the order they were added; the last (`last`) may return a write to
+ * be sent with the held writes instead of sending it itself.
+ */
+export type CommitStep = (query: StepQuery, last: boolean) => Promise<DeferredWrite | undefined>;
+
 interface Held<T> {
   depth: number;
   item: T;
@@ -34,7 +50,12 @@ interface Held<T> {
 
 const WRITES = Symbol('clincore.before-commit');
 const WORK = Symbol('clincore.after-commit');
-type Hooked = QueryRunner & { [WRITES]?: Held<DeferredWrite>[]; [WORK]?: Held<() => void>[] };
+const STEPS = Symbol('clincore.commit-steps');
+type Hooked = QueryRunner & {
+  [WRITES]?: Held<DeferredWrite>[];
+  [WORK]?: Held<() => void>[];
+  [STEPS]?: Held<CommitStep>[];
+};
 
 /** TypeORM's savepoint depth (a protected field); 1 for a transaction without savepoints. */
 function depthOf(runner: QueryRunner): number {
@@ -45,6 +66,12 @@ function depthOf(runner: QueryRunner): number {
 export function beforeCommit(runner: QueryRunner, write: DeferredWrite): void {
   hooked(runner);
   ((runner as Hooked)[WRITES] ??= []).push({ depth: depthOf(runner), item: write });
+}
+
+/** Runs `step` when the transaction open on `runner` commits; dropped if it (or its savepoint) rolls back. */
+export function atCommit(runner: QueryRunner, step: CommitStep): void {
+  hooked(runner);
+  ((runner as Hooked)[STEPS] ??= []).push({ depth: depthOf(runner), item: step });
 }
 
 /** A data source without the subscriber would commit without the held writes: refused loudly. */
@@ -93,9 +120,18 @@ export class TransactionHooksSubscriber implements EntitySubscriberInterface {
   async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     const runner = event.queryRunner as Hooked;
     // Releasing a savepoint is not the commit: held writes wait for the outermost one.
-    if (depthOf(runner) > 1 || runner[WRITES] === undefined) return;
-    const writes = runner[WRITES].map((held) => held.item);
+    if (depthOf(runner) > 1) return;
+    const writes = (runner[WRITES] ?? []).map((held) => held.item);
     runner[WRITES] = undefined;
+    const steps = (runner[STEPS] ?? []).map((held) => held.item);
+    runner[STEPS] = undefined;
+    const query: StepQuery = (text, params, prepared = false) =>
+      queryInTransaction(runner, text, params, prepared);
+    for (const [index, step] of steps.entries()) {
+      const write = await step(query, index === steps.length - 1);
+      if (write !== undefined) writes.push(write);
+    }
+    if (writes.length === 0) return;
     const { text, params } = combinedStatement(writes);
     let row: Record<string, unknown> | undefined;
     try {
@@ -124,7 +160,11 @@ export class TransactionHooksSubscriber implements EntitySubscriberInterface {
     if (runner.isTransactionActive) {
       // A savepoint released: what it held now belongs to the level it was released into.
       const depth = depthOf(runner);
-      for (const held of [...(runner[WRITES] ?? []), ...(runner[WORK] ?? [])])
+      for (const held of [
+        ...(runner[WRITES] ?? []),
+        ...(runner[WORK] ?? []),
+        ...(runner[STEPS] ?? []),
+      ])
         held.depth = Math.min(held.depth, depth);
       return;
     }
@@ -146,6 +186,7 @@ export class TransactionHooksSubscriber implements EntitySubscriberInterface {
     const left = runner.isTransactionActive ? depthOf(runner) : 0;
     runner[WRITES] = keptTo(runner[WRITES], left);
     runner[WORK] = keptTo(runner[WORK], left);
+    runner[STEPS] = keptTo(runner[STEPS], left);
   }
 }
 
