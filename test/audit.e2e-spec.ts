@@ -199,13 +199,17 @@ describe('admin audit trail', () => {
       }),
     );
     await wasRecorded;
-    // With the head locked from the event on, this case would wait for the slow change.
-    const outcome = await Promise.race([
-      createCase(api.http, tenant.adminKey).then(() => 'created'),
-      new Promise((resolve) => setTimeout(() => resolve('waited 3 s'), 3_000)),
-    ]);
-    release();
-    await slow;
+    let outcome: unknown;
+    try {
+      // With the head locked from the event on, this case would wait for the slow change.
+      outcome = await Promise.race([
+        createCase(api.http, tenant.adminKey).then(() => 'created'),
+        new Promise((resolve) => setTimeout(() => resolve('waited 5 s'), 5_000)),
+      ]);
+    } finally {
+      release();
+      await slow;
+    }
     expect(outcome).toBe('created');
     const rows = await trail(tenant);
     expect(rows.slice(-3).map((r) => [r.seq, r.action])).toEqual([

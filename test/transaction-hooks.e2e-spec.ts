@@ -183,21 +183,29 @@ describe('transaction hooks', () => {
     await runner.startTransaction(); // a savepoint rolled back: its step never runs
     atCommit(runner, () => Promise.reject(new Error('rolled back')));
     await runner.rollbackTransaction();
+    await runner.startTransaction(); // a savepoint released: its step runs, last
+    atCommit(runner, (_query, last) => {
+      steps.push(`c ${String(last)}`);
+      return Promise.resolve(last ? probe(2, seen) : undefined);
+    });
+    await runner.commitTransaction();
     expect(steps).toEqual([]);
     await runner.commitTransaction();
     await runner.release();
-    expect(steps).toEqual(['a false same 0', 'b true same 0']);
+    expect(steps).toEqual(['a false same 0', 'b false same 0', 'c true']);
     expect(seen).toEqual([`1:${txid}`, `2:${txid}`]);
   });
 
-  it('rolls the transaction back when a commit step fails', async () => {
-    const runner = hooked.createQueryRunner();
-    await runner.startTransaction();
-    atCommit(runner, () => Promise.reject(new Error('step failed')));
-    await expect(runner.commitTransaction()).rejects.toThrow('step failed');
-    expect(runner.isTransactionActive).toBe(true);
-    await runner.rollbackTransaction();
-    await runner.release();
+  it('rolls the transaction back when a commit step fails: the held writes are never sent', async () => {
+    const seen: unknown[] = [];
+    await expect(
+      hooked.transaction(async (manager) => {
+        beforeCommit(manager.queryRunner!, probe(1, seen));
+        atCommit(manager.queryRunner!, () => Promise.reject(new Error('step failed')));
+        await manager.query(`select set_config('app.probe', 'set', true)`);
+      }),
+    ).rejects.toThrow('step failed');
+    expect(seen).toEqual([]);
   });
 
   it('refuses to hold a write on a data source that would commit without it', async () => {

@@ -17,7 +17,8 @@ import { queryInTransaction } from './sql';
  * `first`; `result` is a scalar expression over them, handed to `done`.
  * `done` may throw, and so refuse the commit: the transaction rolls back and
  * the error reaches whoever committed. `failed` may turn the statement's
- * error into one of the write's own.
+ * error into one of the write's own. `params` is read once, as the
+ * statement is built (after the commit steps): a getter may decide them then.
  */
 export interface DeferredWrite {
   ctes: (first: number, name: (cte: string) => string) => string;

@@ -426,8 +426,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         failing_since: endpoint.failing_since.toISOString(),
       },
     });
-    this.logger.warn(
-      `webhook endpoint ${delivery.endpoint_id} of tenant ${delivery.tenant_id} disabled: failing since ${endpoint.failing_since.toISOString()}`,
+    // Said once it is true: the audit event, and so the change, is written with the commit.
+    this.sql.afterCommit(() =>
+      this.logger.warn(
+        `webhook endpoint ${delivery.endpoint_id} of tenant ${delivery.tenant_id} disabled: failing since ${endpoint.failing_since.toISOString()}`,
+      ),
     );
   }
 

@@ -54,18 +54,16 @@ export class WebhookEvents {
     const payload = { type, timestamp: at.toISOString(), data };
     // Deliveries are leased by the first event of a transaction only: all its events are written
     // by one statement, in which a later one would not see the earlier one of its case pending.
-    const room = this.sql.heldWrites() === 0 ? this.handoff.room(data.tenant_id) : NO_ROOM;
+    const leases = this.sql.heldWrites() === 0;
+    const { handoff } = this;
+    const fixed = [data.tenant_id, randomUUID(), type, data.case_id, JSON.stringify(payload), at];
     this.sql.beforeCommit({
-      params: [
-        data.tenant_id,
-        randomUUID(),
-        type,
-        data.case_id,
-        JSON.stringify(payload),
-        at,
-        room.leaseMs,
-        room.count,
-      ],
+      // Asked at the commit, once the tenant's audit head is locked (a commit step): a tenant's
+      // writes ask one after another, each after the one before has handed its deliveries over.
+      get params() {
+        const room = leases ? handoff.room(data.tenant_id) : NO_ROOM;
+        return [...fixed, room.leaseMs, room.count];
+      },
       ctes: (first, name) => {
         const $ = (n: number): string => `$${String(first + n - 1)}`;
         return `${name('event')} as (
