@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sha256OfCanonical } from '@clincore/common/canonical-json';
+import type { DeferredWrite } from '@clincore/database/transaction-hooks';
 
 /** An audit event as it is hashed and served (JSON names). */
 export interface AuditEvent {
@@ -185,11 +186,7 @@ export function auditEventParams(event: AuditEvent): unknown[] {
  * APPEND_AUDIT_EVENT as common table expressions, for a statement that
  * carries other writes too (`DeferredWrite`): the number of heads it moved.
  */
-export function appendedAuditEvent(event: AuditEvent): {
-  ctes: (first: number, name: (cte: string) => string) => string;
-  result: (name: (cte: string) => string) => string;
-  params: unknown[];
-} {
+export function appendedAuditEvent(event: AuditEvent): Omit<DeferredWrite, 'done' | 'failed'> {
   return {
     params: auditEventParams(event),
     ctes: (first, name) =>
