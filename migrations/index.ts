@@ -18,6 +18,7 @@ import { Webhooks1763901700000 } from './1763901700000-webhooks';
 import { WebhookDeliveriesWithoutEndpointKey1763902100000 } from './1763902100000-webhook-deliveries-without-endpoint-key';
 import { IdempotencyLookupGenericPlan1763902200000 } from './1763902200000-idempotency-lookup-generic-plan';
 import { CaseChainCheckPlannedOnce1763902300000 } from './1763902300000-case-chain-check-planned-once';
+import { WebhookIndexesOnlyWhereAsked1763902400000 } from './1763902400000-webhook-indexes-only-where-asked';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   WebhookDeliveriesWithoutEndpointKey1763902100000,
   IdempotencyLookupGenericPlan1763902200000,
   CaseChainCheckPlannedOnce1763902300000,
+  WebhookIndexesOnlyWhereAsked1763902400000,
 ];

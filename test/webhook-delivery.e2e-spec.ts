@@ -3,6 +3,8 @@ import { Propagation, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import Ajv from 'ajv';
 import { ClsService } from 'nestjs-cls';
+import { Sql } from '@clincore/database/sql';
+import { combinedStatement, type DeferredWrite } from '@clincore/database/transaction-hooks';
 import { WebhookEvents } from '@clincore/webhooks/webhook-events.service';
 import addFormats from 'ajv-formats';
 import type { Client } from 'pg';
@@ -10,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import {
   bootstrapTenant,
   connect,
+  inTenantTx,
   startApi,
   type TestApi,
   type TestTenant,
@@ -571,7 +574,90 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
     );
     expect(rows.map((r) => r.case_id)).toEqual([committed]);
   });
+
+  /** Deliveries read by the statement a change of the tenant sends with its commit, run as the app sends it. */
+  async function rowsReadByChange(tenant: TestTenant): Promise<number> {
+    const held: DeferredWrite[] = [];
+    const spy = jest
+      .spyOn(api.app.get(Sql), 'beforeCommit')
+      .mockImplementation((write) => void held.push(write));
+    try {
+      await inTenant(tenant, () => emit(tenant, randomUUID()));
+    } finally {
+      spy.mockRestore();
+    }
+    const { text, params } = combinedStatement(held);
+    const plan = await inTenantTx('app', tenant.tenantId, async (db) => {
+      const { rows } = await db.query(`explain (analyze, format json) ${text}`, params);
+      return (rows[0] as { 'QUERY PLAN': unknown })['QUERY PLAN'];
+    });
+    return rowsScanned(plan, 'webhook_deliveries');
+  }
+
+  it("reads no backlog of waiting retries when a change writes its deliveries, another tenant's or its own", async () => {
+    const [HISTORY, BACKLOG] = [20_000, 5_000];
+    const { tenant: stalled } = await subscribed('Stalled Clinic');
+    const { tenant } = await subscribed('Busy Clinic');
+    const [stalledEndpoint] = (
+      await owner.query<{ id: string }>('select id from webhook_endpoints where tenant_id = $1', [
+        stalled.tenantId,
+      ])
+    ).rows;
+    // Statistics taken while little is pending; then a receiver down for hours leaves a backlog
+    // of retries behind, which no analyse has seen yet (on a large table one may not come for days).
+    await owner.query('alter table webhook_deliveries set (autovacuum_enabled = false)');
+    try {
+      // Its history: deliveries that succeeded long ago, as most of the table is.
+      await owner.query(stalledDeliveries('succeeded', "now() - interval '1 day'", 'null'), [
+        stalled.tenantId,
+        stalledEndpoint!.id,
+        HISTORY,
+      ]);
+      await owner.query('analyze webhook_deliveries');
+      await owner.query(
+        stalledDeliveries('pending', "now() - interval '10 minutes'", "now() + interval '1 hour'"),
+        [stalled.tenantId, stalledEndpoint!.id, BACKLOG],
+      );
+      // The check that a case's delivery has no earlier one pending reads that case's only: for
+      // another tenant's change, and for the stalled tenant's own.
+      expect(await rowsReadByChange(tenant)).toBeLessThan(10);
+      expect(await rowsReadByChange(stalled)).toBeLessThan(10);
+    } finally {
+      await owner.query('alter table webhook_deliveries reset (autovacuum_enabled)');
+      await owner.query('delete from webhook_deliveries where tenant_id = $1', [stalled.tenantId]);
+      await owner.query('delete from webhook_events where tenant_id = $1', [stalled.tenantId]);
+    }
+  });
 });
+
+/** `$3` events of tenant `$1` with a delivery each to its endpoint `$2`, of that status and times. */
+function stalledDeliveries(status: string, lastAttemptAt: string, nextAttemptAt: string): string {
+  return `with ev as (
+      insert into webhook_events (tenant_id, id, type, case_id, payload, created_at)
+      select $1, gen_random_uuid(), 'case.created', gen_random_uuid(), '{}', now() - interval '1 day'
+        from generate_series(1, $3)
+      returning tenant_id, id, case_id, created_at)
+    insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status, attempts,
+                                    last_attempt_at, next_attempt_at, created_at)
+    select ev.tenant_id, gen_random_uuid(), $2, ev.id, ev.case_id, '${status}', 3,
+           ${lastAttemptAt}, ${nextAttemptAt}, ev.created_at
+      from ev`;
+}
+
+/** Rows the plan's scans of `table` read: returned, and read then filtered out. */
+function rowsScanned(plan: unknown, table: string): number {
+  let rows = 0;
+  const visit = (node: Record<string, unknown>): void => {
+    if (node['Relation Name'] === table && String(node['Node Type']).endsWith('Scan')) {
+      const loops = Number(node['Actual Loops'] ?? 1);
+      rows +=
+        Number(node['Actual Rows'] ?? 0) * loops + Number(node['Rows Removed by Filter'] ?? 0);
+    }
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
+  };
+  for (const entry of plan as Array<{ Plan: Record<string, unknown> }>) visit(entry.Plan);
+  return rows;
+}
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const until = Date.now() + timeoutMs;
