@@ -485,6 +485,23 @@ try {
   async function countInstructions() {
     const [target] = await readTargets(site, 1);
     const post = { method: 'POST', headers: keyOf(site.tenants[0]), body: JSON.stringify(NEWS2) };
+    // POST /cases by a tenant with one webhook endpoint: the counted window also waits until
+    // every delivery it made has been received and written back, so it holds their whole cost.
+    const [hooked] = only && !only.test('POST /cases (NEWS2) with one webhook endpoint') ? [] : await addTenants(site, 1, 'Bench with webhooks');
+    if (hooked) {
+      const receiver = `http://127.0.0.1:${ports.receiver}`;
+      servers.receiver = start([process.execPath, path.join(import.meta.dirname, 'webhook-receiver.mjs'), String(ports.receiver)], {}, loadCpu).pid;
+      await waitFor(`${receiver}/stats`);
+      await call(base, '/webhooks/endpoints', { method: 'POST', headers: keyOf(hooked), body: JSON.stringify({ url: `${receiver}/hook`, events: ['case.created'] }) });
+    }
+    const settled = async () => {
+      for (let waited = 0; ; waited += 100) {
+        const { rows } = await site.admin.query(`select count(*)::int as n from webhook_deliveries where status <> 'succeeded'`);
+        if (rows[0].n === 0) return;
+        if (waited > 600_000) throw new Error(`${rows[0].n} webhook deliveries not settled`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
     const scenarios = [
       ['GET /health', () => ({ path: '/health' })],
       ['GET /cases/{id}', () => ({ path: `/cases/${target.id}`, init: { headers: target.headers } })],
@@ -493,6 +510,7 @@ try {
         'POST /cases (NEWS2) with an Idempotency-Key',
         () => ({ path: '/cases', init: { ...post, headers: { ...post.headers, 'idempotency-key': randomUUID() } } }),
       ],
+      ['POST /cases (NEWS2) with one webhook endpoint', () => ({ path: '/cases', init: { ...post, headers: keyOf(hooked) } }), settled],
     ];
     const warm = Number(process.env.BENCH_WARM_REQUESTS ?? 4000);
     const count = Number(process.env.BENCH_COUNTED_REQUESTS ?? 1000);
@@ -528,13 +546,15 @@ try {
         }
       }));
     };
-    for (const [title, make] of scenarios) {
+    for (const [title, make, after = async () => {}] of scenarios) {
       if (only && !only.test(title)) continue;
       await fire(make, warm);
       control('--instr=on');
       await fire(make, 50); // valgrind re-translates the code it now instruments: not counted
+      await after();
       control('--zero');
       await fire(make, count);
+      await after();
       control('--dump');
       control('--instr=off');
       const r = { title, requests: count, ir_per_req: Math.round(totals(title) / count) };
