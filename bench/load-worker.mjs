@@ -125,7 +125,7 @@ async function drained(figures) {
   let pending;
   try {
     for (;;) {
-      pending = Number((await db.query(`select count(*) from webhook_deliveries where status = 'pending'`)).rows[0].count);
+      pending = Number((await db.query(`select count(*) from webhook_deliveries where status = 'pending' and next_attempt_at is not null`)).rows[0].count);
       if (pending === 0 || performance.now() - ended > 300_000) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

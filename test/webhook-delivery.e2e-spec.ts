@@ -576,13 +576,16 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
   });
 
   /** Deliveries read by the statement a change of the tenant sends with its commit, run as the app sends it. */
-  async function rowsReadByChange(tenant: TestTenant): Promise<number> {
+  async function rowsReadByChange(
+    tenant: TestTenant,
+    caseId: string = randomUUID(),
+  ): Promise<number> {
     const held: DeferredWrite[] = [];
     const spy = jest
       .spyOn(api.app.get(Sql), 'beforeCommit')
       .mockImplementation((write) => void held.push(write));
     try {
-      await inTenant(tenant, () => emit(tenant, randomUUID()));
+      await inTenant(tenant, () => emit(tenant, caseId));
     } finally {
       spy.mockRestore();
     }
@@ -622,6 +625,14 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
       // another tenant's change, and for the stalled tenant's own.
       expect(await rowsReadByChange(tenant)).toBeLessThan(10);
       expect(await rowsReadByChange(stalled)).toBeLessThan(10);
+      // And it does check: a change of a case with a delivery waiting finds that one.
+      const [waiting] = (
+        await owner.query<{ case_id: string }>(
+          `select case_id from webhook_deliveries where tenant_id = $1 and status = 'pending' limit 1`,
+          [stalled.tenantId],
+        )
+      ).rows;
+      expect(await rowsReadByChange(stalled, waiting!.case_id)).toBe(1);
     } finally {
       await owner.query('alter table webhook_deliveries reset (autovacuum_enabled)');
       await owner.query('delete from webhook_deliveries where tenant_id = $1', [stalled.tenantId]);
@@ -650,8 +661,9 @@ function rowsScanned(plan: unknown, table: string): number {
   const visit = (node: Record<string, unknown>): void => {
     if (node['Relation Name'] === table && String(node['Node Type']).endsWith('Scan')) {
       const loops = Number(node['Actual Loops'] ?? 1);
+      // EXPLAIN gives both per loop.
       rows +=
-        Number(node['Actual Rows'] ?? 0) * loops + Number(node['Rows Removed by Filter'] ?? 0);
+        (Number(node['Actual Rows'] ?? 0) + Number(node['Rows Removed by Filter'] ?? 0)) * loops;
     }
     for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
   };
