@@ -12,8 +12,7 @@
 // size has its own database (<bench database>_small) and API process, so that
 // both sizes are measured in turns; so are the API and the references it is
 // compared with (bare Express, node:http + pg, at peak and at half of peak).
-// BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32), BENCH_DATABASE_CPU
-// (the embedded PostgreSQL kept on that CPU; unset, it goes where the kernel puts it).
+// BENCH_SECONDS per scenario (default 10, quick 3), BENCH_CONNECTIONS (32).
 //
 // Webhooks and Idempotency-Key (issue 20): POST /cases with one webhook endpoint per tenant
 // (deliveries to bench/webhook-receiver.mjs on loopback) against none, and with a new
@@ -173,21 +172,6 @@ function cpuSeconds(pid) {
   }
 }
 
-/** The embedded PostgreSQL's postmaster and the processes it has started (its backends, workers). */
-function databaseProcesses() {
-  const postmaster = readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0];
-  const children = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === postmaster) children.push(pid);
-    } catch {
-      /* gone */
-    }
-  }
-  return { postmaster, children };
-}
-
 /**
  * CPU seconds the embedded PostgreSQL has used so far: the postmaster and its
  * children (NaN on an external server, which may be on another machine).
@@ -195,12 +179,19 @@ function databaseProcesses() {
 function databaseCpuSeconds() {
   if (process.env.DATABASE_URL) return NaN;
   try {
-    const { postmaster, children } = databaseProcesses();
+    const postmaster = readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0];
     // The postmaster's own time plus its reaped children's (cutime, cstime): a backend that
     // exits during the run moves its CPU there instead of dropping out of the sum.
     const fields = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1].split(' ');
     let total = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
-    for (const pid of children) total += cpuSeconds(pid);
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1] === postmaster) total += cpuSeconds(pid);
+      } catch {
+        /* gone */
+      }
+    }
     return total;
   } catch {
     return NaN;
@@ -376,16 +367,6 @@ async function appCasesOf(db, tenants) {
 
 const started = Date.now();
 const db = await database();
-// BENCH_DATABASE_CPU=<n>: the embedded PostgreSQL kept on that CPU (what it starts later inherits
-// it), e.g. 1: the API then has CPU 0 to itself, as where the database has a machine of its own.
-// Unset, the kernel puts the database's processes where it likes, often on the API's CPU.
-const databaseCpu = pinned && !process.env.DATABASE_URL ? (process.env.BENCH_DATABASE_CPU ?? null) : null;
-if (databaseCpu !== null) {
-  const { postmaster, children } = databaseProcesses();
-  for (const pid of [postmaster, ...children]) {
-    if (spawnSync('taskset', ['-p', '-c', databaseCpu, pid]).status !== 0) throw new Error(`taskset -c ${databaseCpu} ${pid} failed`);
-  }
-}
 // The superuser, on the bench database (the embedded launcher's admin URL names `postgres`).
 db.adminUrl = Object.assign(new URL(db.adminUrl), { pathname: new URL(db.databaseUrl).pathname }).toString();
 
@@ -481,7 +462,7 @@ try {
     return rows.map((r) => ({ tenant: r.tenant_id, id: r.id, headers: keyOf(byTenant.get(r.tenant_id)) }));
   }
   const header = () => {
-    console.log(`\n${connections} connections, ${seconds} s per scenario after ${warmupSeconds} s warm-up, node ${process.version}, ${pinned ? `servers on cpu 0, load on cpu 1${databaseCpu === null ? '' : `, database on cpu ${databaseCpu}`}` : 'unpinned'}`);
+    console.log(`\n${connections} connections, ${seconds} s per scenario after ${warmupSeconds} s warm-up, node ${process.version}, ${pinned ? 'servers on cpu 0, load on cpu 1' : 'unpinned'}`);
     console.log('scenario'.padEnd(58), 'req/s'.padStart(7), 'p50'.padStart(7), 'p99'.padStart(7), 'failed'.padStart(7), 'cpu µs/req'.padStart(9), 'db µs/req', 'non-2xx');
   };
 
@@ -506,18 +487,28 @@ try {
     const post = { method: 'POST', headers: keyOf(site.tenants[0]), body: JSON.stringify(NEWS2) };
     // POST /cases by a tenant with one webhook endpoint: the counted window also waits until
     // every delivery it made has been received and written back, so it holds their whole cost.
-    const [hooked] = only && !only.test('POST /cases (NEWS2) with one webhook endpoint') ? [] : await addTenants(site, 1, 'Bench with webhooks');
+    const hookedTitle = 'POST /cases (NEWS2) with one webhook endpoint';
+    const [hooked] = only && !only.test(hookedTitle) ? [] : await addTenants(site, 1, 'Bench with webhooks');
     if (hooked) {
       const receiver = `http://127.0.0.1:${ports.receiver}`;
       servers.receiver = start([process.execPath, path.join(import.meta.dirname, 'webhook-receiver.mjs'), String(ports.receiver)], {}, loadCpu).pid;
       await waitFor(`${receiver}/stats`);
       await call(base, '/webhooks/endpoints', { method: 'POST', headers: keyOf(hooked), body: JSON.stringify({ url: `${receiver}/hook`, events: ['case.created'] }) });
     }
+    // Every delivery sent once and written back; one that failed or waits for a retry would put a
+    // backoff into the window, so it ends the run instead.
     const settled = async () => {
-      for (let waited = 0; ; waited += 100) {
-        const { rows } = await site.admin.query(`select count(*)::int as n from webhook_deliveries where status <> 'succeeded'`);
-        if (rows[0].n === 0) return;
-        if (waited > 600_000) throw new Error(`${rows[0].n} webhook deliveries not settled`);
+      const until = Date.now() + 600_000;
+      for (;;) {
+        const { rows } = await site.admin.query(
+          `select count(*) filter (where status = 'pending' and next_attempt_at is not null)::int as pending,
+                  count(*) filter (where status = 'failed' or attempts > 1)::int as retried
+             from webhook_deliveries where tenant_id = $1`,
+          [hooked.tenant_id],
+        );
+        if (rows[0].retried > 0) throw new Error(`${rows[0].retried} webhook deliveries failed or were retried`);
+        if (rows[0].pending === 0) return;
+        if (Date.now() > until) throw new Error(`${rows[0].pending} webhook deliveries not settled`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
@@ -529,7 +520,7 @@ try {
         'POST /cases (NEWS2) with an Idempotency-Key',
         () => ({ path: '/cases', init: { ...post, headers: { ...post.headers, 'idempotency-key': randomUUID() } } }),
       ],
-      ['POST /cases (NEWS2) with one webhook endpoint', () => ({ path: '/cases', init: { ...post, headers: keyOf(hooked) } }), settled],
+      [hookedTitle, () => ({ path: '/cases', init: { ...post, headers: keyOf(hooked) } }), settled],
     ];
     const warm = Number(process.env.BENCH_WARM_REQUESTS ?? 4000);
     const count = Number(process.env.BENCH_COUNTED_REQUESTS ?? 1000);
@@ -787,7 +778,7 @@ try {
   }
   mkdirSync('bench/results', { recursive: true });
   const file = path.join('bench/results', `bench-${quick ? 'quick-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ quick, connections, seconds, pinned, database_cpu: databaseCpu, node: process.version, size, seeded: { large: site.seeded, small: small?.seeded ?? null }, results, summary, minutes: (Date.now() - started) / 60000 }, null, 2));
+  writeFileSync(file, JSON.stringify({ quick, connections, seconds, pinned, node: process.version, size, seeded: { large: site.seeded, small: small?.seeded ?? null }, results, summary, minutes: (Date.now() - started) / 60000 }, null, 2));
   console.log(`results: ${file} (${Math.round((Date.now() - started) / 1000)} s in all)`);
 } finally {
   for (const { admin } of sites) await admin.end().catch(() => {});
