@@ -46,6 +46,14 @@ describe('Idempotency-Key', () => {
     return res.body.items;
   }
 
+  /** The operator sets a tenant's billing status (suspended, free, active). */
+  const setBillingStatus = (tenantId: string, status: string) =>
+    api.http
+      .patch(`/platform/tenants/${tenantId}`)
+      .set('Authorization', `Bearer ${bootstrapToken()}`)
+      .send({ billing_status: status })
+      .expect(200);
+
   async function auditEventsFor(caseId: string): Promise<unknown[]> {
     const res = await as()
       .get(`/admin/audit-events?action=case.created&target_id=${caseId}`)
@@ -181,13 +189,93 @@ describe('Idempotency-Key', () => {
     ['an unterminated string', '"8e03978e'],
     ['a string with parameters', '"8e03978e";v=1'],
     ['trailing characters after the string', '"a"b'],
+    // Byte 0xA0 after or before a key in use: trimmed as U+00A0, it matched that key.
+    ['a non-ASCII byte after', 'IK-1-key\u00a0'],
+    ['a non-ASCII byte before', '\u00a0IK-1-key'],
   ])('refuses %s key with 400 naming the header, and does nothing', async (_what, value) => {
+    if (value.includes('IK-1-key'))
+      expect(
+        (await as().post('/cases').set('Idempotency-Key', 'IK-1-key').send(caseBody('IK-6')))
+          .status,
+      ).toBe(201);
     const res = await as().post('/cases').set('Idempotency-Key', value).send(caseBody('IK-6'));
     expectProblem(res, 400);
     expect(res.body.type).toBe('urn:clincore:problem:invalid-idempotency-key');
     expect(res.body.detail).toMatch(/Idempotency-Key/);
     expect(res.body.errors).toHaveProperty(['Idempotency-Key']);
-    expect(await casesOf('IK-6')).toHaveLength(0);
+    expect(res.headers['idempotent-replayed']).toBeUndefined();
+    expect(await casesOf('IK-6')).toHaveLength(value.includes('IK-1-key') ? 1 : 0);
+  });
+
+  it('counts a refused key (400, 422) like any refused call, and a suspended tenant gets 402 for it', async () => {
+    const other = await bootstrapTenant(api.http, 'Refused Key Clinic');
+    const post = (key: string, subject: string) =>
+      withKey(api, other.adminKey)
+        .post('/cases')
+        .set('Idempotency-Key', key)
+        .send(caseBody(subject));
+    const calls = () => callsOf('POST /cases', other.adminKey);
+    const key = randomUUID();
+    expect((await post(key, 'IK-R')).status).toBe(201);
+    expect(await calls()).toBe(1);
+    const reused = await post(key, 'IK-R2');
+    expectProblem(reused, 422);
+    expect(reused.headers['x-quota-reset']).toBeDefined();
+    expect(await calls()).toBe(2);
+    expectProblem(await post('""', 'IK-R3'), 400);
+    expect(await calls()).toBe(3);
+    // The replay is not counted.
+    expect((await post(key, 'IK-R')).headers['idempotent-replayed']).toBe('true');
+    expect(await calls()).toBe(3);
+
+    const operator = (status: string) => setBillingStatus(other.tenantId, status);
+    await operator('suspended');
+    for (const [k, subject] of [
+      [key, 'IK-R2'],
+      ['""', 'IK-R3'],
+    ] as const) {
+      const refused = await post(k, subject);
+      expectProblem(refused, 402);
+      expect(refused.body.type).toBe('urn:clincore:problem:tenant-suspended');
+    }
+    await operator('free');
+    expect(await calls()).toBe(3);
+    expect(await casesOf('IK-R', other.adminKey)).toHaveLength(1);
+    expect(await casesOf('IK-R2', other.adminKey)).toHaveLength(0);
+  });
+
+  it('replays a verify-replay: one run recorded, one case.verified event', async () => {
+    const opened = await as().post('/cases').send(caseBody('IK-V')).expect(201);
+    await as()
+      .post(`/cases/${opened.body.id}/finalize`)
+      .send({ signed_by: 'Dr. A', meaning: 'approval' })
+      .expect(200);
+    const key = randomUUID();
+    const verify = () =>
+      as().post(`/cases/${opened.body.id}/verify-replay`).set('Idempotency-Key', key);
+    const first = await verify();
+    expect(first.status).toBe(200);
+    expect(first.body.ok).toBe(true);
+    const retry = await verify();
+    expect(retry.status).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    // The owner: the app role may only append verification runs, not read them back.
+    const db = await connect('owner');
+    try {
+      await db.query('begin');
+      await db.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      const { rows } = await db.query<{ runs: number; events: number }>(
+        `select (select count(*)::int from replay_verifications where case_id = $1) as runs,
+                (select count(*)::int from webhook_events
+                  where case_id = $1 and type = 'case.verified') as events`,
+        [opened.body.id],
+      );
+      await db.query('commit');
+      expect(rows[0]).toEqual({ runs: 1, events: 1 });
+    } finally {
+      await db.end();
+    }
   });
 
   it('refuses two Idempotency-Key headers with 400', async () => {
@@ -250,12 +338,7 @@ describe('Idempotency-Key', () => {
       .set('Idempotency-Key', key)
       .send(caseBody('IK-S'));
     expect(first.status).toBe(201);
-    const operator = (status: string) =>
-      api.http
-        .patch(`/platform/tenants/${other.tenantId}`)
-        .set('Authorization', `Bearer ${bootstrapToken()}`)
-        .send({ billing_status: status })
-        .expect(200);
+    const operator = (status: string) => setBillingStatus(other.tenantId, status);
     await operator('suspended');
     const replay = await withKey(api, other.adminKey)
       .post('/cases')

@@ -33,7 +33,10 @@ export class ApiKeysController {
 
   @Post()
   @Idempotent()
-  @ApiOperation({ summary: 'Issue an API key; the secret is in this response only' })
+  @ApiOperation({
+    summary:
+      'Issue an API key; the secret is in this response only (and its Idempotency-Key replay)',
+  })
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   @ApiBadRequestResponse({ type: ProblemDto, description: 'Invalid body (per-field errors)' })
   issue(

@@ -50,7 +50,10 @@ export class QuotaGuard implements CanActivate {
       if ('quota' in counted) {
         setQuotaHeaders(response, counted.quota);
         probe.settle(undefined);
-      } else probe.settle(counted.found);
+      } else if (probe.settle(counted.found) === 'reused') {
+        // The key of another request: refused (422), and counted as any refused call is.
+        setQuotaHeaders(response, await this.usage.consume(tenant.tenantId, route));
+      }
       if (isIdempotentReplay(request)) await this.usage.refuseIfSuspended(tenant.tenantId);
       return true;
     } catch (error) {

@@ -1,4 +1,4 @@
-import { keyReused } from './idempotency.exception';
+import { type IdempotencyException, keyReused } from './idempotency.exception';
 import { open } from './idempotency-key';
 
 /** A response as it is stored and replayed: only 2xx responses are stored. */
@@ -30,6 +30,21 @@ export interface IdempotencyClaim {
 }
 
 const CLAIM = Symbol('clincore.idempotency');
+const REFUSAL = Symbol('clincore.idempotency-refusal');
+
+/**
+ * A key refused (malformed: 400; reused for another request: 422), answered
+ * by the interceptor rather than by the guard that found it: the quota guard
+ * runs in between, so the call is counted and a tenant past its quota or
+ * suspended gets its 402, as for any other refused call.
+ */
+export function attachRefusal(request: object, refusal: IdempotencyException): void {
+  (request as { [REFUSAL]?: IdempotencyException })[REFUSAL] = refusal;
+}
+
+export function refusalOf(request: object): IdempotencyException | undefined {
+  return (request as { [REFUSAL]?: IdempotencyException })[REFUSAL];
+}
 
 export function attachClaim(request: object, claim: IdempotencyClaim): void {
   (request as { [CLAIM]?: IdempotencyClaim })[CLAIM] = claim;
@@ -65,16 +80,20 @@ export function responseFor(claim: IdempotencyClaim, row: KeyRow): StoredRespons
  * The lookup of the request's key that the quota guard's counting statement
  * makes first (billing's CountUnless), so that a replay is not counted and
  * costs no statement of its own; `settle` marks the request a replay when the
- * lookup found the finished request (422 when it was another one). Undefined
- * for a request without a key.
+ * lookup found the finished request, or refused (422) when it was another
+ * one. Undefined for a request without a key.
  */
 export function replayProbeOf(request: object):
   | {
       columns: string;
       from: (first: number) => string;
       params: unknown[];
-      /** With the row found, or undefined when there was none. */
-      settle: (row: Record<string, unknown> | undefined) => void;
+      /**
+       * With the row found, or undefined when there was none: `replay` when it
+       * is this request's finished one, `reused` when another request's (the
+       * request is then refused, once counted).
+       */
+      settle: (row: Record<string, unknown> | undefined) => 'new' | 'replay' | 'reused';
     }
   | undefined {
   const claim = claimOf(request);
@@ -83,13 +102,18 @@ export function replayProbeOf(request: object):
     columns: 'p.key_digest, p.fingerprint, p.response',
     from: (first) => `find_idempotency_key($${String(first)}, $${String(first + 1)})`,
     params: [claim.scope, claim.keyDigests],
-    settle: (row) =>
-      attachClaim(
-        request,
-        row === undefined
-          ? { ...claim, lookedUp: true }
-          : { ...claim, replay: responseFor(claim, row as unknown as KeyRow) },
-      ),
+    settle: (row) => {
+      if (row === undefined) {
+        attachClaim(request, { ...claim, lookedUp: true });
+        return 'new';
+      }
+      if (!(row as unknown as KeyRow).fingerprint.equals(claim.fingerprint)) {
+        attachRefusal(request, keyReused());
+        return 'reused';
+      }
+      attachClaim(request, { ...claim, replay: responseFor(claim, row as unknown as KeyRow) });
+      return 'replay';
+    },
   };
 }
 

@@ -1,8 +1,11 @@
 import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import {
   fingerprintOf,
   hkdfSha256,
+  KEY_HEADER_PATTERN,
   keyDigestOf,
+  MAX_KEY_HEADER_LENGTH,
   open,
   parseIdempotencyKey,
   seal,
@@ -26,8 +29,75 @@ describe('parseIdempotencyKey', () => {
     [['k'.repeat(256)]],
     [['clé']],
     [['a, b']],
+    // Read as Latin-1, byte 0xA0 is U+00A0, which String#trim would have dropped.
+    [['nbsp-1\u00a0']],
+    [['\u00a0nbsp-1']],
+    [['"nbsp-1"\u00a0']],
   ])('refuses %j', (fields) => {
     expect(() => parseIdempotencyKey(fields)).toThrow(IdempotencyException);
+  });
+
+  it("trims HTTP's whitespace (space, tab) around the value, nothing else", () => {
+    expect(parseIdempotencyKey([' \tkey-1\t '])).toBe('key-1');
+    expect(parseIdempotencyKey([' "key-1"\t'])).toBe('key-1');
+  });
+
+  /** Whether the server takes this header value (as Node hands it over: no space around it). */
+  const accepted = (value: string): boolean => {
+    try {
+      return parseIdempotencyKey([value]) !== undefined;
+    } catch (error) {
+      if (error instanceof IdempotencyException) return false;
+      throw error;
+    }
+  };
+  const documented = new RegExp(KEY_HEADER_PATTERN, 'u');
+
+  it("agrees with the OpenAPI document's pattern for the header, so clients refuse what the server would", () => {
+    const samples = [
+      'a',
+      'k'.repeat(255),
+      'k'.repeat(256),
+      `"${'k'.repeat(255)}"`,
+      `"${'k'.repeat(256)}"`,
+      `"${'\\"'.repeat(255)}"`,
+      'a b',
+      'ab"c',
+      'a;x=1',
+      '8e03978e-40d5-43e8-bc93-6894a57f9324',
+      '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+      '"a, b"',
+      '"a \\"q\\" \\\\"',
+      '',
+      '""',
+      '"',
+      '"a',
+      '"a"b',
+      '"a";v=1',
+      '"\\x"',
+      'a,b',
+      'clé',
+      'tab\there',
+      'del\x7f',
+    ];
+    for (const value of samples)
+      expect([value, documented.test(value)]).toEqual([value, accepted(value)]);
+    expect(`"${'\\"'.repeat(255)}"`).toHaveLength(MAX_KEY_HEADER_LENGTH);
+    const chars = fc.constantFrom(...'ab7-_.~ \t",;=\\/\u00a0é\x7f\x00'.split(''));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: chars, maxLength: 12 }),
+          fc.string({ unit: chars, maxLength: 12 }).map((inner) => `"${inner}"`),
+          fc.string({ unit: fc.constantFrom('k', ' ', ','), minLength: 250, maxLength: 260 }),
+        ),
+        (raw) => {
+          const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+          expect([value, documented.test(value)]).toEqual([value, accepted(value)]);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 });
 

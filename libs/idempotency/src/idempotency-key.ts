@@ -8,6 +8,15 @@ export const MAX_KEY_LENGTH = 255;
 const BARE_KEY = /^[\x20-\x7e]+$/;
 
 /**
+ * The header values `parseIdempotencyKey` accepts, as the OpenAPI document's
+ * pattern: a bare key (no leading quote, no comma, no space at either end) or
+ * a quoted String of 1 to 255 characters, `\"` and `\\` escaped.
+ */
+export const KEY_HEADER_PATTERN = String.raw`^(?:[\x21\x23-\x2b\x2d-\x7e](?:[\x20-\x2b\x2d-\x7e]{0,253}[\x21-\x2b\x2d-\x7e])?|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\]){1,255}")$`;
+/** The longest value that pattern allows: 255 escaped characters, quoted. */
+export const MAX_KEY_HEADER_LENGTH = 2 + 2 * MAX_KEY_LENGTH;
+
+/**
  * The key from the request's Idempotency-Key fields; undefined when there is
  * none. The draft (draft-ietf-httpapi-idempotency-key-header) makes the value
  * a Structured Field String (`"8e03…"`, RFC 9651); Stripe's clients send the
@@ -17,7 +26,9 @@ const BARE_KEY = /^[\x20-\x7e]+$/;
 export function parseIdempotencyKey(fields: readonly string[] | undefined): string | undefined {
   if (fields === undefined || fields.length === 0) return undefined;
   if (fields.length > 1) throw invalidKey('Send one Idempotency-Key header, not several.');
-  const value = (fields[0] ?? '').trim();
+  // Only HTTP's own whitespace (space, tab) is trimmed: String#trim would also drop a
+  // non-ASCII byte such as 0xA0 (read as U+00A0) and so match another key.
+  const value = (fields[0] ?? '').replace(/^[ \t]+|[ \t]+$/g, '');
   // A bare key with a comma is how a proxy joins two Idempotency-Key lines: as ambiguous as two.
   if (!value.startsWith('"') && value.includes(','))
     throw invalidKey('A bare Idempotency-Key must not contain a comma; send one key, or quote it.');

@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { ACCESS_METADATA, type Access } from '@clincore/auth/access.decorators';
 import { ApiKeysService } from '@clincore/auth/api-keys.service';
 import { accessChecked, tenantOfRequest } from '@clincore/tenancy/tenant-context';
-import { attachClaim } from './idempotency-claim';
+import { attachClaim, attachRefusal } from './idempotency-claim';
+import { IdempotencyException } from './idempotency.exception';
 import {
   fingerprintOf,
   IDEMPOTENCY_SECRET_PURPOSE,
@@ -17,8 +18,9 @@ import { IDEMPOTENT } from './idempotent.decorator';
 export const OPERATOR_SCOPE = 'operator';
 
 /**
- * Reads the Idempotency-Key of an `@Idempotent()` route (400 when it is
- * malformed) and leaves the claim on the request: the quota guard after it
+ * Reads the Idempotency-Key of an `@Idempotent()` route and leaves the claim
+ * on the request, or its refusal when malformed (a 400 the interceptor
+ * answers once the call is counted): the quota guard after it
  * looks the key up in its counting statement (a finished request's replay is
  * not counted), and the interceptor runs the request at most once. No query
  * of its own. Registered after the access and rate-limit guards, before the
@@ -35,7 +37,14 @@ export class IdempotencyGuard implements CanActivate {
     if (this.reflector.get<boolean | undefined>(IDEMPOTENT, context.getHandler()) !== true)
       return true;
     const request = context.switchToHttp().getRequest<Request>();
-    const key = parseIdempotencyKey(request.headersDistinct['idempotency-key']);
+    let key: string | undefined;
+    try {
+      key = parseIdempotencyKey(request.headersDistinct['idempotency-key']);
+    } catch (error) {
+      if (!(error instanceof IdempotencyException)) throw error;
+      attachRefusal(request, error);
+      return true;
+    }
     if (key === undefined) return true;
     if (!accessChecked(request)) throw new Error('IdempotencyGuard ran before the access guard');
     const { scope, caller } = this.callerOf(context, request);

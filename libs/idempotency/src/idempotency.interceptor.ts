@@ -9,8 +9,8 @@ import {
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { from, lastValueFrom, type Observable, of } from 'rxjs';
-import { claimOf, type StoredResponse } from './idempotency-claim';
+import { from, lastValueFrom, type Observable, of, throwError } from 'rxjs';
+import { claimOf, refusalOf, type StoredResponse } from './idempotency-claim';
 import { IdempotencyErrorCode, IdempotencyException } from './idempotency.exception';
 import { IdempotencyStore } from './idempotency.store';
 
@@ -22,7 +22,8 @@ const RETRY_AFTER_SECONDS = '1';
 
 /**
  * Wraps an `@Idempotent()` handler for a request that carried a key (the
- * guard left a claim): a replay answers with the stored response, anything
+ * guard left a claim, or a refusal: answered here, after the quota guard
+ * counted the call): a replay answers with the stored response, anything
  * else runs through `IdempotencyStore.runOnce`. The response leaves only
  * after the commit. A request without the header goes straight through.
  */
@@ -36,6 +37,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
+    const refusal = refusalOf(request);
+    if (refusal !== undefined) return throwError(() => refusal);
     const claim = claimOf(request);
     if (claim === undefined) return next.handle();
     const response = http.getResponse<Response>();

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { ProblemDto } from '@clincore/common/problem.dto';
+import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
 import type { TenantContext } from '@clincore/tenancy/tenant-context';
@@ -23,6 +24,8 @@ export class ReplayController {
 
   @Post(':id/verify-replay')
   @HttpCode(200)
+  // A run is recorded and raises case.verified: a retry with the key records and sends neither again.
+  @Idempotent()
   @ApiOperation({
     summary:
       'Re-derive a finalized case from its events and check chain, state, engine, record hash and signature',

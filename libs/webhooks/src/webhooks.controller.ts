@@ -38,7 +38,8 @@ export class WebhooksController {
   @Post('endpoints')
   @Idempotent()
   @ApiOperation({
-    summary: 'Subscribe an endpoint to events; its signing secret is in this response only',
+    summary:
+      'Subscribe an endpoint to events; its signing secret is in this response only (and its Idempotency-Key replay)',
   })
   @ApiCreatedResponse({ type: WebhookEndpointWithSecretDto })
   @ApiBadRequestResponse({

@@ -212,7 +212,7 @@ export interface paths {
         /** List the tenant's API keys (never their secrets) */
         get: operations["ApiKeysController_list"];
         put?: never;
-        /** Issue an API key; the secret is in this response only */
+        /** Issue an API key; the secret is in this response only (and its Idempotency-Key replay) */
         post: operations["ApiKeysController_issue"];
         delete?: never;
         options?: never;
@@ -355,7 +355,7 @@ export interface paths {
         /** List the tenant's webhook endpoints (never their secrets) */
         get: operations["WebhooksController_list"];
         put?: never;
-        /** Subscribe an endpoint to events; its signing secret is in this response only */
+        /** Subscribe an endpoint to events; its signing secret is in this response only (and its Idempotency-Key replay) */
         post: operations["WebhooksController_create"];
         delete?: never;
         options?: never;
@@ -1420,7 +1420,7 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             /**
-             * @description The signing secret (Standard Webhooks): shown in this response only
+             * @description The signing secret (Standard Webhooks): shown in this response only, and in its replay to a retry with the same Idempotency-Key
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7jQ8A0EaRZk=
              */
             secret: string;
@@ -2853,7 +2853,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3238,7 +3238,7 @@ export interface operations {
                 protocol?: "cha2ds2vasc" | "curb65" | "news2" | "qsofa";
             };
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4124,7 +4124,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4323,7 +4323,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4537,7 +4537,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4821,7 +4821,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5114,7 +5114,10 @@ export interface operations {
     ReplayController_verifyReplay: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -5126,12 +5129,14 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
+                    /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
+                    "Idempotent-Replayed"?: "true";
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
-                    "X-Quota-Reset": string;
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5200,11 +5205,13 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The case is not finalized */
+            /** @description The case is not finalized; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
+                    /** @description Seconds to wait before retrying (idempotency-key-in-use) */
+                    "Retry-After"?: number;
                     /** @description Calls per month on the free tier; absent when the tenant has no limit */
                     "X-Quota-Limit"?: number;
                     /** @description Calls left this month; absent when the tenant has no limit */
@@ -5233,6 +5240,23 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused). */
+            422: {
+                headers: {
+                    /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
+                    "X-Request-Id": string;
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    "X-Quota-Limit"?: number;
+                    /** @description Calls left this month; absent when the tenant has no limit */
+                    "X-Quota-Remaining"?: number;
+                    /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
+                    "X-Quota-Reset"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5426,7 +5450,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6127,7 +6151,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6341,7 +6365,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6711,7 +6735,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {

@@ -141,7 +141,8 @@ export class WebhookEndpointDto {
 @ApiSchema({ name: 'WebhookEndpointWithSecret' })
 export class WebhookEndpointWithSecretDto extends WebhookEndpointDto {
   @ApiProperty({
-    description: 'The signing secret (Standard Webhooks): shown in this response only',
+    description:
+      'The signing secret (Standard Webhooks): shown in this response only, and in its replay to a retry with the same Idempotency-Key',
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw7jQ8A0EaRZk=',
   })
   secret!: string;
