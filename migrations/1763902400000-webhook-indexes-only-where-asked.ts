@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The queue metrics (pending deliveries of enabled endpoints, the oldest, the oldest due), by `body`. */
-function queueStats(body: string): string {
+export function queueStats(body: string): string {
   return `
     create or replace function webhook_queue_stats()
     returns table (pending bigint, oldest_pending_at timestamptz, oldest_due_at timestamptz)
@@ -13,7 +13,7 @@ function queueStats(body: string): string {
     $$`;
 }
 
-const STATS_BY_ENDPOINT = `
+export const STATS_BY_ENDPOINT = `
       select coalesce(sum(p.n), 0)::bigint, min(p.oldest_pending_at), min(p.oldest_due_at)
         from (select d.tenant_id, d.endpoint_id, count(*) as n, min(d.created_at) as oldest_pending_at,
                      min(d.next_attempt_at) filter (where d.next_attempt_at <= now()) as oldest_due_at

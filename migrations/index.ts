@@ -19,6 +19,7 @@ import { WebhookDeliveriesWithoutEndpointKey1763902100000 } from './176390210000
 import { IdempotencyLookupGenericPlan1763902200000 } from './1763902200000-idempotency-lookup-generic-plan';
 import { CaseChainCheckPlannedOnce1763902300000 } from './1763902300000-case-chain-check-planned-once';
 import { WebhookIndexesOnlyWhereAsked1763902400000 } from './1763902400000-webhook-indexes-only-where-asked';
+import { WebhookRetryOnceAndDueLag1763902500000 } from './1763902500000-webhook-retry-once-and-due-lag';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   IdempotencyLookupGenericPlan1763902200000,
   CaseChainCheckPlannedOnce1763902300000,
   WebhookIndexesOnlyWhereAsked1763902400000,
+  WebhookRetryOnceAndDueLag1763902500000,
 ];

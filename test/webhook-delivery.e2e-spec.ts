@@ -245,6 +245,12 @@ describe('webhook delivery', () => {
       .get(`/webhooks/endpoints/${endpoint.id}`)
       .expect(200);
     expect(endpointNow.body.failing_since).not.toBeNull();
+    // A client restating its whole configuration ("enabled" included) does not reset the clock.
+    const restated = await withKey(api, tenant.adminKey)
+      .patch(`/webhooks/endpoints/${endpoint.id}`)
+      .send({ status: 'enabled', description: 'whole configuration' })
+      .expect(200);
+    expect(restated.body.failing_since).toBe(endpointNow.body.failing_since);
 
     up = true;
     // Not while its endpoint is disabled: nothing would be sent (found in review).
@@ -271,6 +277,30 @@ describe('webhook delivery', () => {
       .get(`/webhooks/endpoints/${endpoint.id}`)
       .expect(200);
     expect(healed.body.failing_since).toBeNull();
+  });
+
+  it('makes POST .../retry of a succeeded delivery one attempt: failed, it is failed again, not rescheduled', async () => {
+    const tenant = await bootstrapTenant(api.http, 'Retried Once Hospital');
+    let up = true;
+    const partner = await receiver(() => (up ? 200 : 503));
+    const endpoint = await subscribe(tenant, partner.url, ['case.created']);
+    await createCase(api.http, tenant.adminKey);
+    await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'succeeded');
+    const [delivered] = await deliveries(tenant, endpoint.id);
+    up = false;
+    await withKey(api, tenant.adminKey)
+      .post(`/webhooks/deliveries/${delivered!.id as string}/retry`)
+      .expect(202);
+    await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'failed');
+    // WEBHOOK_RETRY_DELAYS_MS=50,50: a rescheduled delivery would have been sent twice more.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(partner.receipts.map((r) => r.status)).toEqual([200, 503]);
+    expect((await deliveries(tenant, endpoint.id))[0]).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      last_status_code: 503,
+      next_attempt_at: null,
+    });
   });
 
   it("keeps a case's events in order: the next waits while an earlier one is retried", async () => {
@@ -448,6 +478,57 @@ describe('webhook delivery shares the workers fairly between tenants', () => {
     await prompt.waitFor(1);
     // The quiet tenant was served while the noisy one still held only its share.
     expect(hanging.receipts).toHaveLength(2);
+  });
+
+  it('does not count a delivery held behind an earlier one of its case as lag: no worker could take it', async () => {
+    const partner = await startReceiver((receipt) =>
+      JSON.parse(receipt.body).type === 'case.created' ? 500 : 204,
+    );
+    receivers.push(partner);
+    const tenant = await bootstrapTenant(api.http, 'Held Back Clinic');
+    await withKey(api, tenant.adminKey)
+      .post('/webhooks/endpoints')
+      .send({ url: partner.url, events: ['case.created', 'case.updated'] })
+      .expect(201);
+    const opened = await createCase(api.http, tenant.adminKey);
+    await partner.waitFor(1);
+    await withKey(api, tenant.adminKey)
+      .patch(`/cases/${opened.id}`)
+      .set('If-Match', '"1"')
+      .send({ inputs: { ...NEWS2_INPUTS, pulse: 110 } })
+      .expect(200);
+    // case.created is retried in a minute (WEBHOOK_RETRY_DELAYS_MS=60000); case.updated, due
+    // since its commit, waits for it.
+    const owner = await connect('owner');
+    try {
+      await owner.query('begin');
+      // Only this tenant's endpoint counts (others' leftovers from earlier suites are disabled,
+      // and all of it is rolled back).
+      await owner.query(`update webhook_endpoints set status = 'disabled' where tenant_id <> $1`, [
+        tenant.tenantId,
+      ]);
+      const stats = async () =>
+        (
+          await owner.query<{ pending: string; oldest_due_at: Date | null }>(
+            'select pending, oldest_due_at from webhook_queue_stats()',
+          )
+        ).rows[0];
+      const held = await waitForHeld(owner, tenant.tenantId);
+      expect(await stats()).toEqual({ pending: '2', oldest_due_at: null });
+      // Once case.created is due, it is the lag, and case.updated still is not.
+      await owner.query(
+        `update webhook_deliveries set next_attempt_at = $2
+          where tenant_id = $1 and status = 'pending' and id <> $3`,
+        [tenant.tenantId, new Date(Date.now() - 60_000), held.id],
+      );
+      const due = await stats();
+      expect(due?.oldest_due_at).not.toBeNull();
+      expect(due!.oldest_due_at!.getTime()).toBeLessThan(held.next_attempt_at.getTime());
+    } finally {
+      await owner.query('rollback');
+      await owner.end();
+    }
+    expect(partner.receipts).toHaveLength(1);
   });
 });
 
@@ -677,4 +758,23 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Prom
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** The case.updated delivery of the tenant, pending behind case.created and due since its commit. */
+async function waitForHeld(
+  owner: Client,
+  tenantId: string,
+): Promise<{ id: string; next_attempt_at: Date }> {
+  for (let i = 0; i < 100; i += 1) {
+    const { rows } = await owner.query<{ id: string; next_attempt_at: Date }>(
+      `select d.id, d.next_attempt_at from webhook_deliveries d
+         join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
+        where d.tenant_id = $1 and ev.type = 'case.updated' and d.status = 'pending'
+          and d.next_attempt_at <= now()`,
+      [tenantId],
+    );
+    if (rows[0]) return rows[0];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('no case.updated delivery held back');
 }

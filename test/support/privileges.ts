@@ -77,6 +77,7 @@ export const APP_ROLE_ALLOWED = [
   'column webhook_deliveries.next_attempt_at UPDATE',
   'column webhook_deliveries.last_status_code UPDATE',
   'column webhook_deliveries.last_error UPDATE',
+  'column webhook_deliveries.final_attempt UPDATE',
   // Peppered key hashes (1763900900000): each hash is matched under the pepper it names.
   'function resolve_api_key(text[],bytea[]) EXECUTE',
   'function bootstrap_tenant(uuid,text,uuid,text,bytea,text,text) EXECUTE',

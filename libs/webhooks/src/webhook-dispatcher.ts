@@ -389,13 +389,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     const next = last
       ? null
       : new Date(Date.now() + withJitter(delays[delivery.attempts - 1] ?? 0));
-    await this.sql.query(
+    // The schedule's last attempt, or the one more asked for by POST …/retry (final_attempt).
+    const [row] = await this.sql.query<{ status: string }>(
       `update webhook_deliveries
-          set status = $4, next_attempt_at = $5, last_status_code = $6, last_error = $7
-        where tenant_id = $1 and id = $2 and attempts = $3 and status = 'pending'`,
-      [...key, last ? 'failed' : 'pending', next, outcome.statusCode, outcome.error?.slice(0, 500)],
+          set status = case when $4 or final_attempt then 'failed' else 'pending' end,
+              next_attempt_at = case when $4 or final_attempt then null else $5::timestamptz end,
+              last_status_code = $6, last_error = $7
+        where tenant_id = $1 and id = $2 and attempts = $3 and status = 'pending'
+        returning status`,
+      [...key, last, next, outcome.statusCode, outcome.error?.slice(0, 500)],
     );
-    if (last) webhookQueue.failed.inc();
+    if (row?.status === 'failed') webhookQueue.failed.inc();
     await this.noteFailure(delivery);
   }
 

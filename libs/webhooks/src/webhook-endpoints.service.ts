@@ -138,14 +138,16 @@ export class WebhookEndpointsService {
     const before = toEndpointDto(await this.find(tenant, id, 'no key update'));
     // A change to nothing changes nothing: no new updated_at, no audit event.
     if (changesNothing(before, dto)) return before;
-    // Enabling again starts the five-day failure clock afresh.
+    // Enabling a disabled endpoint starts the five-day failure clock afresh; a PATCH that
+    // restates "enabled" (a client sending its whole configuration) does not.
     const [row] = await this.sql.query<EndpointRow>(
       `update webhook_endpoints
           set url = coalesce($3, url),
               events = coalesce($4, events),
               description = case when $5::boolean then $6 else description end,
               status = coalesce($7, status),
-              failing_since = case when $7 = 'enabled' then null else failing_since end,
+              failing_since = case when $7 = 'enabled' and status = 'disabled' then null
+                                   else failing_since end,
               updated_at = $8
         where tenant_id = $1 and id = $2
         returning ${ENDPOINT_COLUMNS}`,
@@ -275,7 +277,11 @@ export class WebhookEndpointsService {
     };
   }
 
-  /** A delivery that succeeded or failed is due again now: one more attempt, no new schedule. */
+  /**
+   * A delivery that succeeded or failed is due again now: one more attempt, no
+   * new schedule (`final_attempt`: if it fails, it is failed again, and the
+   * case's later deliveries are not held behind a schedule of retries).
+   */
   @Transactional()
   async retryDelivery(tenant: TenantContext, id: string): Promise<WebhookDeliveryDto> {
     const tenantId = tenantIdOf(tenant);
@@ -298,7 +304,7 @@ export class WebhookEndpointsService {
     }
     const [row] = await this.sql.query<DeliveryRow>(
       `with d as (
-         update webhook_deliveries set status = 'pending', next_attempt_at = now()
+         update webhook_deliveries set status = 'pending', next_attempt_at = now(), final_attempt = true
           where tenant_id = $1 and id = $2 returning *)
        select ${DELIVERY_COLUMNS} from d
          join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id`,

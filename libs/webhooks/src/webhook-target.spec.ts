@@ -75,6 +75,24 @@ describe('webhook targets', () => {
     );
   });
 
+  it.each([
+    [' http://partner.example/x', 'spaces'],
+    ['http://partner.example/x ', 'spaces'],
+    ['http://partner.example:80\n80/x', 'control characters'],
+    ['http://partner.example/o\tk', 'control characters'],
+    ['http:\\\\partner.example/x', 'backslashes'],
+    ['http://partner.example\\x', 'backslashes'],
+    ['http:/partner.example/x', 'scheme://host/path'],
+    ['http:///partner.example/x', 'scheme://host/path'],
+    ['http://partner.example/x#', 'fragment'],
+    ['http://partner.example:0/x', 'port 0'],
+  ])('refuses %j, which would not be called as written (%s)', (url, reason) => {
+    const development = { production: false, allowPrivateTargets: true };
+    expect(refuseWebhookUrl(url, development)).toContain(reason);
+    expect(refuseWebhookUrl('http://partner.example:8080/x?a=b%20c', development)).toBeUndefined();
+    expect(refuseWebhookUrl('https://bücher.example/hooks', development)).toBeUndefined();
+  });
+
   it('asks for https in production, allows http outside it', () => {
     const production = { production: true, allowPrivateTargets: false };
     const development = { production: false, allowPrivateTargets: true };

@@ -24,8 +24,14 @@ export function refuseWebhookUrl(
       ? 'url must use https'
       : 'url must use https (or http outside production)';
   }
+  // The URL parser drops or rewrites these (whitespace, tabs and newlines, a backslash read as
+  // a slash, a scheme without its //), so the URL shown would not be the one called.
+  if (/[\x00-\x20\x7f\\]/.test(raw))
+    return 'url must not contain spaces, control characters or backslashes';
+  if (!/^[a-z]+:\/\/[^/]/i.test(raw)) return 'url must be written as scheme://host/path';
   if (url.username || url.password) return 'url must not carry a user name or password';
-  if (url.hash) return 'url must not have a fragment';
+  if (raw.includes('#')) return 'url must not have a fragment';
+  if (url.port === '0') return 'url must not use port 0';
   if (!options.allowPrivateTargets) {
     const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
     if (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.localdomain') {
