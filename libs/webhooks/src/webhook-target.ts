@@ -26,6 +26,7 @@ export function refuseWebhookUrl(
   }
   // The URL parser drops or rewrites these (whitespace, tabs and newlines, a backslash read as
   // a slash, a scheme without its //), so the URL shown would not be the one called.
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
   if (/[\x00-\x20\x7f\\]/.test(raw))
     return 'url must not contain spaces, control characters or backslashes';
   if (!/^[a-z]+:\/\/[^/]/i.test(raw)) return 'url must be written as scheme://host/path';
