@@ -2,7 +2,8 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
 import { ACCESS_METADATA } from '@clincore/auth/access.decorators';
-import { startApi, type TestApi } from './support/api';
+import { randomUUID } from 'node:crypto';
+import { bootstrapTenant, expectProblem, startApi, type TestApi, withKey } from './support/api';
 
 interface Operation {
   summary?: string;
@@ -59,6 +60,28 @@ describe('routes and their documentation', () => {
     }
     expect(routes).toBeGreaterThanOrEqual(7);
     expect(undeclared).toEqual([]);
+  });
+
+  it('refuses a body sent to a command that takes none, naming its members', async () => {
+    const tenant = await bootstrapTenant(api.http, 'No Body Clinic');
+    for (const route of BODYLESS) {
+      const path = route.slice('POST '.length).replace('{id}', randomUUID());
+      const send = (body: unknown) =>
+        withKey(api, tenant.adminKey)
+          .post(path)
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify(body));
+      // Nothing, or {}, reaches the handler: no such id here.
+      expectProblem(await withKey(api, tenant.adminKey).post(path), 404);
+      expectProblem(await send({}), 404);
+      const refused = await send({ grace_period_seconds: 0 });
+      expectProblem(refused, 400);
+      expect([route, refused.body.errors]).toEqual([
+        route,
+        { grace_period_seconds: ['property grace_period_seconds should not exist'] },
+      ]);
+      expect([route, (await send([1])).status]).toEqual([route, 400]);
+    }
   });
 
   it('documents every operation with a summary, a typed success response and its error codes', () => {

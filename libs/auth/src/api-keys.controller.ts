@@ -8,6 +8,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { NoBody } from '@clincore/common/no-body';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
@@ -47,11 +48,15 @@ export class ApiKeysController {
   }
 
   @Post('revoke/:id')
+  @NoBody()
   @HttpCode(200)
   @Idempotent()
   @ApiOperation({ summary: 'Revoke a key: it gets 401 from the next request on' })
   @ApiOkResponse({ type: ApiKeyDto })
-  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'The id is not a UUID, or a body was sent (this command takes none)',
+  })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such key in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'Already revoked or rotated' })
   revoke(

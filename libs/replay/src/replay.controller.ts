@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
+import { NoBody } from '@clincore/common/no-body';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
@@ -23,6 +24,7 @@ export class ReplayController {
   constructor(private readonly replay: ReplayService) {}
 
   @Post(':id/verify-replay')
+  @NoBody()
   @HttpCode(200)
   // A run is recorded and raises case.verified: a retry with the key records and sends neither again.
   @Idempotent()
@@ -32,7 +34,10 @@ export class ReplayController {
     description: 'Each verification is recorded (append-only); the case is never changed.',
   })
   @ApiOkResponse({ type: ReplayResultDto })
-  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'The id is not a UUID, or a body was sent (this command takes none)',
+  })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such case in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'The case is not finalized' })
   verifyReplay(

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiKeyAuth } from '@clincore/auth/access.decorators';
 import { Idempotent } from '@clincore/idempotency/idempotent.decorator';
+import { NoBody } from '@clincore/common/no-body';
 import { ProblemDto } from '@clincore/common/problem.dto';
 import { UuidParamPipe } from '@clincore/common/uuid-param.pipe';
 import { CurrentTenant } from '@clincore/tenancy/current-tenant.decorator';
@@ -107,6 +108,7 @@ export class WebhooksController {
   }
 
   @Post('endpoints/:id/rotate-secret')
+  @NoBody()
   @Idempotent()
   @HttpCode(200)
   @ApiOperation({
@@ -114,7 +116,10 @@ export class WebhooksController {
       'A new signing secret, shown once; the old one keeps signing beside it for WEBHOOK_SECRET_GRACE_HOURS',
   })
   @ApiOkResponse({ type: WebhookEndpointWithSecretDto })
-  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'The id is not a UUID, or a body was sent (this command takes none)',
+  })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such endpoint in this tenant' })
   rotateSecret(
     @CurrentTenant() tenant: TenantContext,
@@ -124,11 +129,15 @@ export class WebhooksController {
   }
 
   @Post('endpoints/:id/test')
+  @NoBody()
   @Idempotent()
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a webhook.test event to this endpoint' })
   @ApiAcceptedResponse({ type: WebhookDeliveryDto, description: 'Queued; delivered shortly' })
-  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'The id is not a UUID, or a body was sent (this command takes none)',
+  })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such endpoint in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'The endpoint is disabled' })
   sendTest(
@@ -155,11 +164,15 @@ export class WebhooksController {
   }
 
   @Post('deliveries/:id/retry')
+  @NoBody()
   @Idempotent()
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a succeeded or failed delivery once more, now' })
   @ApiAcceptedResponse({ type: WebhookDeliveryDto, description: 'Due now' })
-  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'The id is not a UUID, or a body was sent (this command takes none)',
+  })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such delivery in this tenant' })
   @ApiConflictResponse({ type: ProblemDto, description: 'The delivery is still pending' })
   retry(
