@@ -183,6 +183,17 @@ describe('errors that tell the partner what to do', () => {
   it('answers a non-UUID path id with a 400 naming the parameter, on every route that has one', async () => {
     const withId = operations('not-a-uuid').filter(([name]) => name.includes('{id}'));
     expect(withId).toHaveLength(14);
+    // The document says so too, on every path parameter (all of them are ids).
+    const doc = (await api.http.get('/docs/openapi.json').expect(200)).body as {
+      paths: Record<string, Record<string, { parameters?: Array<Record<string, unknown>> }>>;
+    };
+    const pathParameters = Object.values(doc.paths)
+      .flatMap((item) => Object.values(item))
+      .flatMap((op) => op.parameters ?? [])
+      .filter((p) => p.in === 'path');
+    expect(pathParameters.length).toBeGreaterThanOrEqual(withId.length);
+    for (const p of pathParameters)
+      expect(p).toMatchObject({ name: 'id', schema: { type: 'string', format: 'uuid' } });
     for (const [name, call] of withId) {
       const res = await call();
       expectProblem(res, 400);
@@ -229,6 +240,12 @@ describe('errors that tell the partner what to do', () => {
     expect((await list('limit=500')).body.errors).toEqual({
       limit: ['limit must not be greater than 100'],
     });
+    // Decimal digits only, as the document's integer says: Number() would read these as 10 and 16.
+    for (const written of ['1e1', '0x10', '%2010', '10.0'])
+      expect((await list(`limit=${written}`)).body.errors).toEqual({
+        limit: ['limit must be an integer number'],
+      });
+    expect((await list('limit=010')).status).toBe(200);
   });
 
   it('states the body limit in a 413, in bytes and in KiB', async () => {

@@ -94,8 +94,26 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   };
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
   return documentFhir(
-    documentProblems(documentIdempotency(documentFhirImport(nullableReferences(document)))),
+    documentProblems(
+      documentIdempotency(documentFhirImport(nullableReferences(uuidPathIds(document)))),
+    ),
   );
+}
+
+/**
+ * Every path id is a UUID (`UuidParamPipe`; anything else is a 400): said as
+ * `format: uuid`, so that a generated client or validator checks it too.
+ */
+function uuidPathIds(document: OpenAPIObject): OpenAPIObject {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as Array<{ parameters?: unknown[] }>) {
+      for (const parameter of operation.parameters ?? []) {
+        const p = parameter as { in?: string; name?: string; schema?: object };
+        if (p.in === 'path' && p.name === 'id') p.schema = { type: 'string', format: 'uuid' };
+      }
+    }
+  }
+  return document;
 }
 
 /** Swagger UI at /docs, the document at /docs/openapi.json. */

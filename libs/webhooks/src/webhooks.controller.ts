@@ -47,6 +47,10 @@ export class WebhooksController {
     type: ProblemDto,
     description: 'Invalid body, unknown event type or refused url (per-field errors)',
   })
+  @ApiConflictResponse({
+    type: ProblemDto,
+    description: 'The tenant has WEBHOOK_MAX_ENDPOINTS endpoints already (webhook-endpoint-limit)',
+  })
   create(
     @CurrentTenant() tenant: TenantContext,
     @Body() dto: CreateWebhookEndpointDto,
@@ -139,7 +143,10 @@ export class WebhooksController {
     description: 'The id is not a UUID, or a body was sent (this command takes none)',
   })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such endpoint in this tenant' })
-  @ApiConflictResponse({ type: ProblemDto, description: 'The endpoint is disabled' })
+  @ApiConflictResponse({
+    type: ProblemDto,
+    description: 'The endpoint is disabled (webhook-endpoint-disabled)',
+  })
   sendTest(
     @CurrentTenant() tenant: TenantContext,
     @Param('id', UuidParamPipe) id: string,
@@ -174,7 +181,11 @@ export class WebhooksController {
     description: 'The id is not a UUID, or a body was sent (this command takes none)',
   })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such delivery in this tenant' })
-  @ApiConflictResponse({ type: ProblemDto, description: 'The delivery is still pending' })
+  @ApiConflictResponse({
+    type: ProblemDto,
+    description:
+      'The delivery is still pending (webhook-delivery-pending), or its endpoint is disabled (webhook-endpoint-disabled)',
+  })
   retry(
     @CurrentTenant() tenant: TenantContext,
     @Param('id', UuidParamPipe) id: string,

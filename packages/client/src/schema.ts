@@ -5536,7 +5536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            /** @description The tenant has WEBHOOK_MAX_ENDPOINTS endpoints already (webhook-endpoint-limit); or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6467,7 +6467,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The endpoint is disabled; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            /** @description The endpoint is disabled (webhook-endpoint-disabled); or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
@@ -6837,7 +6837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The delivery is still pending; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            /** @description The delivery is still pending (webhook-delivery-pending), or its endpoint is disabled (webhook-endpoint-disabled); or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
+import { PageLimit } from '@clincore/common/page-limit';
 import { IsRfc3339DateTime } from '@clincore/common/rfc3339.validator';
 
 @ApiSchema({ name: 'AccessLog' })
@@ -81,12 +82,7 @@ export class ListAccessLogsQuery {
   @IsUUID()
   key_id?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit(50)
   limit?: number;
 
   @ApiPropertyOptional()

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
+import { PageLimit } from '@clincore/common/page-limit';
 import { AUDIT_BREAK_REASONS, type AuditBreakReason } from '../audit-chain';
 
 @ApiSchema({ name: 'AuditEvent' })
@@ -98,12 +99,7 @@ export class ListAuditEventsQuery {
   @CodePointLength(1, 100)
   target_id?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit(50)
   limit?: number;
 
   @ApiPropertyOptional({

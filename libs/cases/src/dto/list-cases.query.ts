@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString } from 'class-validator';
 import { CodePointLength } from '@clincore/common/code-point-length.validator';
+import { PageLimit } from '@clincore/common/page-limit';
 import type { CaseStatus } from '../entities/case.entity';
 
 export class ListCasesQuery {
@@ -22,12 +22,7 @@ export class ListCasesQuery {
   @CodePointLength(1, 200)
   subject_ref?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit(20)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'next_cursor from the previous page' })
