@@ -466,6 +466,16 @@ describe('POST /cases from FHIR', () => {
         422,
         'idempotency-key-reused',
       );
+      // The same bytes as plain JSON: another request too (without the key, a 400).
+      const asJson = await as()
+        .post('/cases?protocol=news2')
+        .set('Content-Type', 'application/json')
+        .set('Idempotency-Key', key)
+        .send(JSON.stringify(news2Bundle()));
+      expect([asJson.status, asJson.body.type]).toEqual([
+        422,
+        'urn:clincore:problem:idempotency-key-reused',
+      ]);
     });
 
     it('answers the created case as FHIR when Accept asks for it', async () => {

@@ -1,4 +1,5 @@
-import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { canonicalJson } from '@clincore/common/canonical-json';
 import fc from 'fast-check';
 import {
   fingerprintOf,
@@ -153,6 +154,19 @@ describe('sealed responses', () => {
 });
 
 describe('fingerprintOf', () => {
+  it("counts the body's media type where it is not plain JSON, and keeps JSON's fingerprint as it was", () => {
+    const body = { resourceType: 'Bundle' };
+    const before = createHash('sha256')
+      .update('POST\n/cases\nkey-1\n', 'utf8')
+      .update(canonicalJson(body), 'utf8')
+      .digest();
+    expect(fingerprintOf('POST', '/cases', 'key-1', body)).toEqual(before);
+    expect(fingerprintOf('POST', '/cases', 'key-1', body, 'application/json')).toEqual(before);
+    expect(fingerprintOf('POST', '/cases', 'key-1', body, 'application/fhir+json')).not.toEqual(
+      before,
+    );
+  });
+
   it('ignores member order, and tells method, path, caller and body apart', () => {
     const base = fingerprintOf('POST', '/cases', 'k1', { a: 1, b: 2 });
     expect(fingerprintOf('POST', '/cases', 'k1', { b: 2, a: 1 })).toEqual(base);

@@ -89,14 +89,23 @@ export function lockIdOf(scope: string, key: string): string {
  * What "the same request" means: method, concrete path with its query (a
  * FHIR POST /cases names its protocol there), the caller (API key or
  * operator) and the body as RFC 8785 canonical JSON (member order and
- * whitespace do not count). Another key of the same tenant reusing a key is
- * told 422, never handed the first caller's response.
+ * whitespace do not count), and the body's media type where it is not plain
+ * JSON: the same bytes as a FHIR Bundle and as JSON are two requests (a plain
+ * JSON request's fingerprint is as it was before the media type counted).
+ * Another key of the same tenant reusing a key is told 422, never handed the
+ * first caller's response.
  */
-export function fingerprintOf(method: string, path: string, caller: string, body: unknown): Buffer {
-  return createHash('sha256')
-    .update(`${method}\n${path}\n${caller}\n`, 'utf8')
-    .update(body === undefined ? '' : canonicalJson(body), 'utf8')
-    .digest();
+export function fingerprintOf(
+  method: string,
+  path: string,
+  caller: string,
+  body: unknown,
+  mediaType = 'application/json',
+): Buffer {
+  const hash = createHash('sha256').update(`${method}\n${path}\n${caller}\n`, 'utf8');
+  // A canonical JSON body never starts with a letter: no body can be read as this line.
+  if (mediaType !== 'application/json') hash.update(`media-type ${mediaType}\n`, 'utf8');
+  return hash.update(body === undefined ? '' : canonicalJson(body), 'utf8').digest();
 }
 
 const IV_BYTES = 12;

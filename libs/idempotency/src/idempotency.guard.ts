@@ -1,5 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { parse as parseContentType } from 'content-type';
 import type { Request } from 'express';
 import { ACCESS_METADATA, type Access } from '@clincore/auth/access.decorators';
 import { ApiKeysService } from '@clincore/auth/api-keys.service';
@@ -54,7 +55,13 @@ export class IdempotencyGuard implements CanActivate {
       key,
       secrets,
       keyDigests: secrets.map((secret) => keyDigestOf(key, secret)),
-      fingerprint: fingerprintOf(request.method, request.originalUrl, caller, request.body),
+      fingerprint: fingerprintOf(
+        request.method,
+        request.originalUrl,
+        caller,
+        request.body,
+        mediaTypeOf(request),
+      ),
     };
     attachClaim(request, claim);
     return true;
@@ -72,5 +79,16 @@ export class IdempotencyGuard implements CanActivate {
     if (access?.kind !== 'api-key' || !tenant)
       throw new Error('@Idempotent() needs a route with an API key or the bootstrap token');
     return { scope: tenant.tenantId, caller: tenant.apiKeyId };
+  }
+}
+
+/** The body's media type, lowercased, without parameters; none sent reads as JSON. */
+function mediaTypeOf(request: Request): string {
+  const header = request.headers['content-type'];
+  if (header === undefined || request.body === undefined) return 'application/json';
+  try {
+    return parseContentType(header).type;
+  } catch {
+    return header.trim().toLowerCase();
   }
 }

@@ -2853,7 +2853,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3238,7 +3238,7 @@ export interface operations {
                 protocol?: "cha2ds2vasc" | "curb65" | "news2" | "qsofa";
             };
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4124,7 +4124,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4323,7 +4323,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4537,7 +4537,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4821,7 +4821,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5115,7 +5115,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5450,7 +5450,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6151,7 +6151,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6365,7 +6365,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6735,7 +6735,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key and body) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
+                /** @description Makes a retry safe: a request repeated with the same key (same method, path and query, API key, body and body media type) within IDEMPOTENCY_TTL_HOURS gets the first response again, with `Idempotent-Replayed: true`, and changes nothing. A Structured Field String (draft-ietf-httpapi-idempotency-key-header), or the bare key as Stripe clients send it; 1 to 255 printable ASCII characters. Use a new random key (a UUID) for each new request, such as "8e03978e-40d5-43e8-bc93-6894a57f9324". A response that shows a secret (a new API key, a webhook signing secret) is replayed with it to the same API key until the key expires. A malformed key (400) or one used for another request (422) is counted like any refused call. */
                 "Idempotency-Key"?: string;
             };
             path: {
