@@ -109,13 +109,20 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
         'webhook-signature': message.signature,
       },
     });
+    /** The answer's status, once its head arrived. */
+    let status: number | null = null;
     const fail = (error: string): void => {
-      finish({ ok: false, statusCode: null, error });
+      finish({ ok: false, statusCode: status, error });
       request.destroy();
     };
     timers.push(
       setTimeout(
-        () => fail(`timeout: no answer within ${options.timeoutMs} ms`),
+        () =>
+          fail(
+            status === null
+              ? `timeout: no answer within ${options.timeoutMs} ms`
+              : `timeout: status ${status}, but the answer did not end within ${options.timeoutMs} ms`,
+          ),
         options.timeoutMs,
       ),
     );
@@ -138,7 +145,7 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
       finish({ ok: false, statusCode: null, error: UNREACHABLE, detail });
     });
     request.on('response', (response) => {
-      const status = response.statusCode ?? 0;
+      status = response.statusCode ?? 0;
       const outcome: SendOutcome =
         status >= 200 && status < 300
           ? { ok: true, statusCode: status, error: null }

@@ -173,6 +173,28 @@ describe('webhook targets', () => {
       expect(hits).toBe(0);
     });
 
+    it('says which status came when the answer did not end in time (still a failure: retried)', async () => {
+      const slow = createServer((_req, res) => {
+        res.writeHead(200);
+        res.write('partial');
+      });
+      await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+      try {
+        const outcome = await sendWebhook(
+          message(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/x`),
+          { ...guarded, allowPrivateTargets: true, timeoutMs: 300 },
+        );
+        expect(outcome).toEqual({
+          ok: false,
+          statusCode: 200,
+          error: 'timeout: status 200, but the answer did not end within 300 ms',
+        });
+      } finally {
+        slow.closeAllConnections();
+        await new Promise<void>((resolve) => slow.close(() => resolve()));
+      }
+    });
+
     it('connects when private targets are allowed (development, tests)', async () => {
       const before = hits;
       const outcome = await sendWebhook(message(`http://127.0.0.1:${port}/x`), {
