@@ -37,13 +37,21 @@ describe('bad input', () => {
     ['truncated JSON', '{"name": "x", "role":'],
     ['a trailing comma', '{"name": "x", "role": "member",}'],
     ['single quotes', "{'name': 'x'}"],
-    ['a bare string', '"member"'],
     ['NaN', '{"name": NaN}'],
   ])('answers 400 to malformed JSON: %s', async (_case, body) => {
     const res = await postKeys(body);
     expectProblem(res, 400);
     expect(res.body.detail).toMatch(/not valid JSON/);
   });
+
+  it.each([['null'], ['"member"'], [' 7'], ['true']])(
+    'answers 400 to valid JSON that is no object, saying so: %s',
+    async (body) => {
+      const res = await postKeys(body);
+      expectProblem(res, 400);
+      expect(res.body.detail).toBe('The request body must be a JSON object.');
+    },
+  );
 
   it.each([
     ['a number for name', { name: 7, role: 'member' }, 'name'],

@@ -162,8 +162,24 @@ export function notJson(header: string | undefined): Error {
  * the parsed value stays the authority.
  */
 function refuseJsonBytes(_req: unknown, _res: unknown, body: Buffer): void {
-  const refusal = refuseJsonStructure(body);
+  const refusal = refuseBareValue(body) ?? refuseJsonStructure(body);
   if (refusal) throw Object.assign(new Error(`${REJECTED}${refusal.detail}`), refusal);
+}
+
+/**
+ * A body that is valid JSON but no object or array (`null`, `"x"`, `1`): the
+ * parser refuses it too, as not JSON at all; said as it is.
+ */
+function refuseBareValue(body: Buffer): Refusal | undefined {
+  let i = 0;
+  while (
+    i < body.length &&
+    (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)
+  )
+    i += 1;
+  const first = body[i];
+  if (first === undefined || first === 0x7b || first === 0x5b) return undefined;
+  return refused('entity.parse.failed', 'The request body must be a JSON object.');
 }
 
 /** Depth, members per object and values in all of raw JSON text, ignoring what is inside strings. */
