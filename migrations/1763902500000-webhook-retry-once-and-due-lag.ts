@@ -45,6 +45,9 @@ export class WebhookRetryOnceAndDueLag1763902500000 implements MigrationInterfac
   name = 'WebhookRetryOnceAndDueLag1763902500000';
 
   async up(q: QueryRunner): Promise<void> {
+    // Adding a column waits for the table's lock: behind a long transaction, every outbox write
+    // would queue behind it. Refused after 10 s instead; the migration is retried.
+    await q.query(`set local lock_timeout = '10s'`);
     await q.query(
       `alter table webhook_deliveries add column final_attempt boolean not null default false`,
     );

@@ -19,6 +19,7 @@ const BODYLESS = new Set([
   'POST /webhooks/endpoints/{id}/rotate-secret',
   'POST /webhooks/endpoints/{id}/test',
   'POST /webhooks/deliveries/{id}/retry',
+  'DELETE /webhooks/endpoints/{id}',
 ]);
 
 describe('routes and their documentation', () => {
@@ -65,14 +66,16 @@ describe('routes and their documentation', () => {
   it('refuses a body sent to a command that takes none, naming its members', async () => {
     const tenant = await bootstrapTenant(api.http, 'No Body Clinic');
     for (const route of BODYLESS) {
-      const path = route.slice('POST '.length).replace('{id}', randomUUID());
+      const [method, template] = route.split(' ') as ['POST' | 'DELETE', string];
+      const path = template.replace('{id}', randomUUID());
+      const call = () =>
+        method === 'POST'
+          ? withKey(api, tenant.adminKey).post(path)
+          : api.http.delete(path).set('X-API-Key', tenant.adminKey);
       const send = (body: unknown) =>
-        withKey(api, tenant.adminKey)
-          .post(path)
-          .set('Content-Type', 'application/json')
-          .send(JSON.stringify(body));
+        call().set('Content-Type', 'application/json').send(JSON.stringify(body));
       // Nothing, or {}, reaches the handler: no such id here.
-      expectProblem(await withKey(api, tenant.adminKey).post(path), 404);
+      expectProblem(await call(), 404);
       expectProblem(await send({}), 404);
       const refused = await send({ grace_period_seconds: 0 });
       expectProblem(refused, 400);

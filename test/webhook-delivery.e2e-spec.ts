@@ -292,7 +292,7 @@ describe('webhook delivery', () => {
       .post(`/webhooks/deliveries/${delivered!.id as string}/retry`)
       .expect(202);
     await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'failed');
-    // WEBHOOK_RETRY_DELAYS_MS=50,50: a rescheduled delivery would have been sent twice more.
+    // WEBHOOK_RETRY_DELAYS_MS=50,50: a rescheduled delivery would have been sent again by now.
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(partner.receipts.map((r) => r.status)).toEqual([200, 503]);
     expect((await deliveries(tenant, endpoint.id))[0]).toMatchObject({

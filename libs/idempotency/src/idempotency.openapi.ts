@@ -61,6 +61,6 @@ function documentOperation(operation: OperationObject): void {
   };
   responses['422'] = {
     description:
-      'The Idempotency-Key was used for a different request: another method, path, API key or body (problem type idempotency-key-reused).',
+      'The Idempotency-Key was used for a different request: another method, path, API key, body or body media type (problem type idempotency-key-reused).',
   };
 }

@@ -20,7 +20,7 @@ import type {
 } from './dto/webhook-endpoint.dto';
 import { WEBHOOK_TEST_EVENT } from './webhook-event-types';
 import { WEBHOOK_SECRET_BOX, mintWebhookSecret, type WebhookSecretBox } from './webhook-secret';
-import { refuseWebhookUrl } from './webhook-target';
+import { refuseNewWebhookUrl } from './webhook-target';
 import { webhooksConfig } from './webhooks.config';
 import {
   deliveryNotFound,
@@ -314,7 +314,7 @@ export class WebhookEndpointsService {
   }
 
   private checkUrl(url: string): void {
-    const refusal = refuseWebhookUrl(url, this.config);
+    const refusal = refuseNewWebhookUrl(url, this.config);
     if (refusal) {
       throw urlRefused(refusal);
     }

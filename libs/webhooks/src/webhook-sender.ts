@@ -116,15 +116,19 @@ export function sendWebhook(message: WebhookMessage, options: SendOptions): Prom
       request.destroy();
     };
     timers.push(
-      setTimeout(
-        () =>
+      setTimeout(() => {
+        // A 2xx is the answer (Standard Webhooks), whether or not its body ever ends: as when
+        // the connection is reset after it. The connection is dropped, not kept for the next.
+        if (status !== null && status >= 200 && status < 300) {
+          finish({ ok: true, statusCode: status, error: null });
+          request.destroy();
+        } else
           fail(
             status === null
               ? `timeout: no answer within ${options.timeoutMs} ms`
               : `timeout: status ${status}, but the answer did not end within ${options.timeoutMs} ms`,
-          ),
-        options.timeoutMs,
-      ),
+          );
+      }, options.timeoutMs),
     );
     timers.push(
       setTimeout(

@@ -24,15 +24,8 @@ export function refuseWebhookUrl(
       ? 'url must use https'
       : 'url must use https (or http outside production)';
   }
-  // The URL parser drops or rewrites these (whitespace, tabs and newlines, a backslash read as
-  // a slash, a scheme without its //), so the URL shown would not be the one called.
-  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-  if (/[\x00-\x20\x7f\\]/.test(raw))
-    return 'url must not contain spaces, control characters or backslashes';
-  if (!/^[a-z]+:\/\/[^/]/i.test(raw)) return 'url must be written as scheme://host/path';
   if (url.username || url.password) return 'url must not carry a user name or password';
-  if (raw.includes('#')) return 'url must not have a fragment';
-  if (url.port === '0') return 'url must not use port 0';
+  if (url.hash) return 'url must not have a fragment';
   if (!options.allowPrivateTargets) {
     const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
     if (host === 'localhost' || host.endsWith('.localhost') || host === 'localhost.localdomain') {
@@ -44,6 +37,30 @@ export function refuseWebhookUrl(
       return `url must not point at a ${refuseAddress(host)} address`;
     }
   }
+  return undefined;
+}
+
+/**
+ * Why a URL may not be registered (create, PATCH): `refuseWebhookUrl`'s
+ * rules, and it must be written out as it will be called. The URL parser
+ * drops or rewrites whitespace, tabs and newlines, reads a backslash as a
+ * slash and a scheme without its `//` as one with it, so the URL a tenant
+ * reads back would not be the one called. Only at registration: a URL
+ * stored before these rules still works, checked at send time by
+ * `refuseWebhookUrl` alone.
+ */
+export function refuseNewWebhookUrl(
+  raw: string,
+  options: { production: boolean; allowPrivateTargets: boolean },
+): string | undefined {
+  const refusal = refuseWebhookUrl(raw, options);
+  if (refusal) return refusal;
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (/[\x00-\x20\x7f\\]/.test(raw))
+    return 'url must not contain spaces, control characters or backslashes';
+  if (!/^[a-z]+:\/\/[^/]/i.test(raw)) return 'url must be written as scheme://host/path';
+  if (raw.includes('#')) return 'url must not have a fragment';
+  if (new URL(raw).port === '0') return 'url must not use port 0';
   return undefined;
 }
 

@@ -96,13 +96,17 @@ export class WebhooksController {
   }
 
   @Delete('endpoints/:id')
+  @NoBody()
   @ApiOperation({
     summary: 'Delete an endpoint and its deliveries; nothing more is sent to it',
     description:
       'An event raised by a change that commits in the same instant may still be sent to it once.',
   })
   @ApiOkResponse({ type: WebhookEndpointDto, description: 'The endpoint as it was' })
-  @ApiBadRequestResponse({ type: ProblemDto, description: 'The id is not a UUID' })
+  @ApiBadRequestResponse({
+    type: ProblemDto,
+    description: 'The id is not a UUID, or a body was sent (this command takes none)',
+  })
   @ApiNotFoundResponse({ type: ProblemDto, description: 'No such endpoint in this tenant' })
   remove(
     @CurrentTenant() tenant: TenantContext,
