@@ -228,11 +228,13 @@ const REQUEST_ID_HEADER: HeaderObject = {
 function quotaHeaders(required: boolean): Record<string, HeaderObject> {
   return {
     'X-Quota-Limit': {
-      description: 'Calls per month on the free tier; absent when the tenant has no limit',
+      description:
+        'Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted',
       schema: { type: 'integer' },
     },
     'X-Quota-Remaining': {
-      description: 'Calls left this month; absent when the tenant has no limit',
+      description:
+        'Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed)',
       schema: { type: 'integer' },
     },
     'X-Quota-Reset': {
@@ -394,7 +396,8 @@ const QUOTA_EXHAUSTED: [string, Problem] = [
 ];
 const SUSPENDED: [string, Problem] = [
   'The operator suspended the tenant',
-  toProblem(tenantSuspended(QUOTA)),
+  // A suspended tenant's limit is 0: every call is refused, whatever it used this month.
+  toProblem(tenantSuspended({ ...QUOTA, limit: 0, usage: 212 })),
 ];
 const INSUFFICIENT_ROLE: [string, Problem] = [
   'A member key on an admin route',

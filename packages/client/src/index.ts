@@ -10,7 +10,31 @@ export type { components, operations, paths } from './schema';
  */
 type ReadMedia = 'application/json' | 'application/problem+json';
 
-export type ClinCoreClient = Client<paths, ReadMedia>;
+/**
+ * The responses this client can read: one answered only as FHIR (a 406 to
+ * `Accept: application/fhir+json`, which this client never sends) is left
+ * out, so that `error` is problem details (openapi-fetch would otherwise
+ * type it as the whole FHIR content map).
+ */
+type Readable<Responses> = {
+  [
+    Status in keyof Responses as Responses[Status] extends { content: infer Content }
+      ? Extract<keyof Content, ReadMedia> extends never
+        ? never
+        : Status
+      : Status
+  ]: Responses[Status];
+};
+
+type ReadablePaths = {
+  [Path in keyof paths]: {
+    [Method in keyof paths[Path]]: paths[Path][Method] extends { responses: infer Responses }
+      ? Omit<paths[Path][Method], 'responses'> & { responses: Readable<Responses> }
+      : paths[Path][Method];
+  };
+};
+
+export type ClinCoreClient = Client<ReadablePaths, ReadMedia>;
 
 export interface ClinCoreClientOptions extends Omit<ClientOptions, 'headers'> {
   /** Where the API is served, e.g. `https://clincore.example` (no trailing `/docs`). */
@@ -38,7 +62,7 @@ export function createClient({
   headers,
   ...options
 }: ClinCoreClientOptions): ClinCoreClient {
-  return createFetchClient<paths, ReadMedia>({
+  return createFetchClient<ReadablePaths, ReadMedia>({
     ...options,
     headers: apiKey === undefined ? headers : { ...headers, 'X-API-Key': apiKey },
   });

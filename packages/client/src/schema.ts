@@ -2302,9 +2302,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2319,9 +2319,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2347,9 +2347,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2405,9 +2405,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2434,9 +2434,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2451,9 +2451,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2479,9 +2479,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2537,9 +2537,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2576,9 +2576,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2593,9 +2593,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2621,9 +2621,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2679,9 +2679,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2873,9 +2873,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2890,9 +2890,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2918,9 +2918,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -2935,9 +2935,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2954,9 +2954,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -2993,9 +2993,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3040,9 +3040,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3121,9 +3121,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3138,9 +3138,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3167,9 +3167,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3215,9 +3215,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3260,9 +3260,9 @@ export interface operations {
                     ETag: string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3278,9 +3278,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3308,9 +3308,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3326,9 +3326,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3345,9 +3345,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3387,9 +3387,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3436,9 +3436,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3470,9 +3470,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3488,9 +3488,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3518,9 +3518,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3536,9 +3536,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3554,9 +3554,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3602,9 +3602,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3646,9 +3646,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description The case version as an entity tag, e.g. "3"; send it back in If-Match */
                     ETag: string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3663,9 +3663,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3692,9 +3692,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3709,9 +3709,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3726,9 +3726,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3743,9 +3743,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3782,9 +3782,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3830,9 +3830,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3861,9 +3861,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3878,9 +3878,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3907,9 +3907,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -3924,9 +3924,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -3972,9 +3972,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4001,9 +4001,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -4018,9 +4018,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4046,9 +4046,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -4104,9 +4104,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4142,9 +4142,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4159,9 +4159,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4187,9 +4187,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -4217,9 +4217,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4256,9 +4256,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4303,9 +4303,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4339,9 +4339,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4356,9 +4356,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4384,9 +4384,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -4412,9 +4412,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4431,9 +4431,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4470,9 +4470,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4517,9 +4517,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4555,9 +4555,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4571,9 +4571,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4599,9 +4599,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -4618,9 +4618,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4657,9 +4657,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -4704,9 +4704,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5131,9 +5131,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5148,9 +5148,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5176,9 +5176,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5193,9 +5193,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5212,9 +5212,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5251,9 +5251,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5298,9 +5298,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5327,9 +5327,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5344,9 +5344,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5372,9 +5372,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5430,9 +5430,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5468,9 +5468,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5485,9 +5485,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5513,9 +5513,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5543,9 +5543,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5582,9 +5582,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5629,9 +5629,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5660,9 +5660,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5677,9 +5677,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5705,9 +5705,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5733,9 +5733,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5780,9 +5780,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5812,9 +5812,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5829,9 +5829,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5857,9 +5857,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -5885,9 +5885,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5954,9 +5954,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -5989,9 +5989,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6006,9 +6006,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6034,9 +6034,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6062,9 +6062,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6131,9 +6131,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6167,9 +6167,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6184,9 +6184,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6212,9 +6212,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6240,9 +6240,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6259,9 +6259,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6298,9 +6298,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6345,9 +6345,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6382,9 +6382,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6399,9 +6399,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6427,9 +6427,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6455,9 +6455,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6474,9 +6474,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6513,9 +6513,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6560,9 +6560,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6595,9 +6595,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6612,9 +6612,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6640,9 +6640,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6668,9 +6668,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6715,9 +6715,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6752,9 +6752,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description `true` when this is the stored response to an earlier request with the same Idempotency-Key */
                     "Idempotent-Replayed"?: "true";
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6769,9 +6769,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6797,9 +6797,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset": string;
@@ -6825,9 +6825,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6844,9 +6844,9 @@ export interface operations {
                     "X-Request-Id": string;
                     /** @description Seconds to wait before retrying (idempotency-key-in-use) */
                     "Retry-After"?: number;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6883,9 +6883,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
@@ -6930,9 +6930,9 @@ export interface operations {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
                     "X-Request-Id": string;
-                    /** @description Calls per month on the free tier; absent when the tenant has no limit */
+                    /** @description Calls per month on the free tier; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Limit"?: number;
-                    /** @description Calls left this month; absent when the tenant has no limit */
+                    /** @description Calls left this month; absent when the tenant has no limit, and on a replayed response (Idempotent-Replayed) */
                     "X-Quota-Remaining"?: number;
                     /** @description When the monthly quota starts again (RFC 3339); absent on a replayed response (Idempotent-Replayed), which is not counted */
                     "X-Quota-Reset"?: string;
