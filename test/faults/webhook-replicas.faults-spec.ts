@@ -1,0 +1,99 @@
+import { NEWS2_INPUTS } from '../support/cases';
+import { startReceiver, type WebhookReceiver } from '../support/webhook-receiver';
+import type { ApiProcess } from './support/api-process';
+import { writeFigures } from './support/figures';
+import { FaultStack, type Tenant } from './support/stack';
+
+jest.setTimeout(120_000);
+
+const CASES = 40;
+
+/**
+ * Two API replicas on one database share the delivery work: every first
+ * attempt fails (503), so every event's second attempt is claimed by a poll
+ * (`FOR UPDATE SKIP LOCKED`), and both replicas poll all the time. Each event
+ * must then arrive exactly twice (its 503, then its success), never a third
+ * time from the other replica, and both replicas must have delivered some.
+ */
+describe('webhook deliveries shared by two replicas', () => {
+  let stack: FaultStack;
+  let tenant: Tenant;
+  let partner: WebhookReceiver;
+  const replicas: ApiProcess[] = [];
+
+  beforeAll(async () => {
+    stack = await FaultStack.create({
+      WEBHOOK_POLL_MS: '50',
+      WEBHOOK_RETRY_DELAYS_MS: '200,200,200',
+      WEBHOOK_CONCURRENCY: '4',
+    });
+    const seen = new Set<string>();
+    partner = await startReceiver((receipt) => {
+      const id = String(receipt.headers['webhook-id']);
+      if (seen.has(id)) return 204;
+      seen.add(id);
+      return 503;
+    });
+    replicas.push(await stack.startApi());
+    replicas.push(await stack.startApi());
+    tenant = await stack.bootstrapTenant('Replicated Webhooks Hospital');
+  });
+
+  afterAll(async () => {
+    await replicas[0]?.stop();
+    await partner.close();
+    await stack.destroy();
+  });
+
+  const post = (replica: ApiProcess, path: string, body: object) =>
+    fetch(`${replica.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'X-API-Key': tenant.adminKey, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  /** Attempts this replica made that the receiver answered with a 2xx. */
+  async function succeededAttempts(replica: ApiProcess): Promise<number> {
+    const metrics = await (await fetch(`${replica.baseUrl}/metrics`)).text();
+    const line = metrics
+      .split('\n')
+      .find((l) => l.startsWith('clincore_webhook_attempts_total{outcome="succeeded"}'));
+    return Number(line?.split(' ').at(-1) ?? 0);
+  }
+
+  it('sends each event once more after its failure, from one replica or the other, never both', async () => {
+    const [a, b] = replicas as [ApiProcess, ApiProcess];
+    expect(
+      (await post(a, '/webhooks/endpoints', { url: partner.url, events: ['case.created'] })).status,
+    ).toBe(201);
+    for (let i = 0; i < CASES; i++) {
+      const res = await post(i % 2 === 0 ? a : b, '/cases', {
+        protocol: 'news2',
+        subject_ref: `REPLICA-${String(i)}`,
+        inputs: NEWS2_INPUTS,
+      });
+      expect(res.status).toBe(201);
+    }
+    await partner.waitFor(CASES, (r) => r.status === 204, 60_000);
+    // Long enough for a second claim of any event to have been sent too.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+    const byId = new Map<string, Array<number | null>>();
+    for (const receipt of partner.receipts) {
+      const id = String(receipt.headers['webhook-id']);
+      byId.set(id, [...(byId.get(id) ?? []), receipt.status]);
+    }
+    expect(byId.size).toBe(CASES);
+    for (const statuses of byId.values()) expect(statuses).toEqual([503, 204]);
+    const shares = [await succeededAttempts(a), await succeededAttempts(b)];
+    expect(shares[0]! + shares[1]!).toBe(CASES);
+    expect(shares[0]).toBeGreaterThan(0);
+    expect(shares[1]).toBeGreaterThan(0);
+
+    await writeFigures('webhook-replicas', {
+      events: CASES,
+      receipts: partner.receipts.length,
+      second_attempts_by_replica: shares,
+    });
+  });
+});
