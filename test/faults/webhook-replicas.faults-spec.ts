@@ -20,6 +20,8 @@ describe('webhook deliveries shared by two replicas', () => {
   let tenant: Tenant;
   let partner: WebhookReceiver;
   const replicas: ApiProcess[] = [];
+  /** When each event's copies arrived. */
+  const arrivals = new Map<string, number[]>();
 
   beforeAll(async () => {
     stack = await FaultStack.create({
@@ -27,12 +29,11 @@ describe('webhook deliveries shared by two replicas', () => {
       WEBHOOK_RETRY_DELAYS_MS: '200,200,200',
       WEBHOOK_CONCURRENCY: '4',
     });
-    const seen = new Set<string>();
     partner = await startReceiver((receipt) => {
       const id = String(receipt.headers['webhook-id']);
-      if (seen.has(id)) return 204;
-      seen.add(id);
-      return 503;
+      const at = arrivals.get(id);
+      arrivals.set(id, [...(at ?? []), Date.now()]);
+      return at === undefined ? 503 : 204;
     });
     replicas.push(await stack.startApi());
     replicas.push(await stack.startApi());
@@ -85,6 +86,9 @@ describe('webhook deliveries shared by two replicas', () => {
     }
     expect(byId.size).toBe(CASES);
     for (const statuses of byId.values()) expect(statuses).toEqual([503, 204]);
+    // The second copy is the retry, sent after its delay (200 ms), not a second replica's copy of
+    // the first attempt sent beside it (which the receiver would also have answered 204).
+    for (const [first, second] of arrivals.values()) expect(second! - first!).toBeGreaterThan(150);
     const shares = [await succeededAttempts(a), await succeededAttempts(b)];
     expect(shares[0]! + shares[1]!).toBe(CASES);
     expect(shares[0]).toBeGreaterThan(0);

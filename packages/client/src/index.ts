@@ -11,10 +11,11 @@ export type { components, operations, paths } from './schema';
 type ReadMedia = 'application/json' | 'application/problem+json';
 
 /**
- * The responses this client can read: one answered only as FHIR (a 406 to
- * `Accept: application/fhir+json`, which this client never sends) is left
- * out, so that `error` is problem details (openapi-fetch would otherwise
- * type it as the whole FHIR content map).
+ * The responses this client can read: one answered only in another media
+ * type (FHIR's 406 to `Accept: application/fhir+json`, which this client
+ * never sends; the FHIR CapabilityStatement; the metrics text) is left out,
+ * so that `error` is problem details (openapi-fetch would otherwise type it
+ * as the whole content map). Read those with `parseAs` and a type of your own.
  */
 type Readable<Responses> = {
   [
@@ -26,11 +27,16 @@ type Readable<Responses> = {
   ]: Responses[Status];
 };
 
+/** An operation with only its readable responses; mapped member by member, so that openapi-fetch's helper types still accept the client. */
+type ReadableOperation<Operation> = {
+  [Member in keyof Operation]: Member extends 'responses'
+    ? Readable<Operation[Member]>
+    : Operation[Member];
+};
+
 type ReadablePaths = {
   [Path in keyof paths]: {
-    [Method in keyof paths[Path]]: paths[Path][Method] extends { responses: infer Responses }
-      ? Omit<paths[Path][Method], 'responses'> & { responses: Readable<Responses> }
-      : paths[Path][Method];
+    [Method in keyof paths[Path]]: ReadableOperation<paths[Path][Method]>;
   };
 };
 
