@@ -3,35 +3,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const RECORD = 'record_webhook_successes(uuid[], uuid[], integer[], integer[])';
 
 /**
- * The delivery workers' statements, made to cost what they deliver rather
- * than what is queued (docs/benchmarks.md, issue 20). The claim ranked every
- * due delivery of every tenant on each call, and was called once per
- * delivery: under load its cost grew with the backlog it was meant to drain.
- * It now reads at most the tenant's share of due deliveries from each enabled
- * endpoint (an index per endpoint in due order) and the deliveries in flight
- * (an index on the last attempt), whatever the backlog. Successes are written
- * back in batches by one statement, `record_webhook_successes`, instead of a
- * transaction per delivery; failures still go through the tenant's own
- * transaction, since they may disable an endpoint and write its audit event.
+ * The claim as this migration made it; a later one adds columns to what it
+ * returns (`returns`, after `event_created_at`, and `select`, after
+ * `ev.created_at`) and must drop the function first, since its result type
+ * changes.
  */
-export class WebhookClaimPerEndpoint1763901900000 implements MigrationInterface {
-  name = 'WebhookClaimPerEndpoint1763901900000';
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      create index webhook_deliveries_endpoint_due_idx
-        on webhook_deliveries (tenant_id, endpoint_id, next_attempt_at, seq) where status = 'pending'`);
-    await q.query(`
-      create index webhook_deliveries_attempted_idx
-        on webhook_deliveries (last_attempt_at) where status = 'pending'`);
-    await q.query(`drop index webhook_deliveries_due_idx`);
-    // The daily sweep finds events past their retention by age.
-    await q.query(`create index webhook_events_created_idx on webhook_events (created_at)`);
-    await q.query(`
+export function claimWebhookDeliveries(returns = '', select = ''): string {
+  return `
       create or replace function claim_webhook_deliveries(p_limit integer, p_lease_ms integer, p_per_tenant integer)
       returns table (tenant_id uuid, id uuid, endpoint_id uuid, event_id uuid, attempts integer,
                      url text, secret text, previous_secret text, previous_secret_until timestamptz,
-                     event_type text, payload jsonb, event_created_at timestamptz)
+                     event_type text, payload jsonb, event_created_at timestamptz${returns})
       language sql volatile security definer
       set search_path = pg_catalog, pg_temp
       as $$
@@ -96,11 +78,39 @@ export class WebhookClaimPerEndpoint1763901900000 implements MigrationInterface 
         )
         select c.tenant_id, c.id, c.endpoint_id, c.event_id, c.attempts,
                ep.url, ep.secret, ep.previous_secret, ep.previous_secret_until,
-               ev.type, ev.payload, ev.created_at
+               ev.type, ev.payload, ev.created_at${select}
           from claimed c
           join public.webhook_endpoints ep on ep.tenant_id = c.tenant_id and ep.id = c.endpoint_id
           join public.webhook_events ev on ev.tenant_id = c.tenant_id and ev.id = c.event_id
-      $$`);
+      $$`;
+}
+
+/**
+ * The delivery workers' statements, made to cost what they deliver rather
+ * than what is queued (docs/benchmarks.md, issue 20). The claim ranked every
+ * due delivery of every tenant on each call, and was called once per
+ * delivery: under load its cost grew with the backlog it was meant to drain.
+ * It now reads at most the tenant's share of due deliveries from each enabled
+ * endpoint (an index per endpoint in due order) and the deliveries in flight
+ * (an index on the last attempt), whatever the backlog. Successes are written
+ * back in batches by one statement, `record_webhook_successes`, instead of a
+ * transaction per delivery; failures still go through the tenant's own
+ * transaction, since they may disable an endpoint and write its audit event.
+ */
+export class WebhookClaimPerEndpoint1763901900000 implements MigrationInterface {
+  name = 'WebhookClaimPerEndpoint1763901900000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      create index webhook_deliveries_endpoint_due_idx
+        on webhook_deliveries (tenant_id, endpoint_id, next_attempt_at, seq) where status = 'pending'`);
+    await q.query(`
+      create index webhook_deliveries_attempted_idx
+        on webhook_deliveries (last_attempt_at) where status = 'pending'`);
+    await q.query(`drop index webhook_deliveries_due_idx`);
+    // The daily sweep finds events past their retention by age.
+    await q.query(`create index webhook_events_created_idx on webhook_events (created_at)`);
+    await q.query(claimWebhookDeliveries());
     // Only a delivery still leased for exactly that attempt is settled: one whose lease ended
     // and was claimed again, or that was answered meanwhile, is left as it is.
     await q.query(`

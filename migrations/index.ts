@@ -20,6 +20,7 @@ import { IdempotencyLookupGenericPlan1763902200000 } from './1763902200000-idemp
 import { CaseChainCheckPlannedOnce1763902300000 } from './1763902300000-case-chain-check-planned-once';
 import { WebhookIndexesOnlyWhereAsked1763902400000 } from './1763902400000-webhook-indexes-only-where-asked';
 import { WebhookRetryOnceAndDueLag1763902500000 } from './1763902500000-webhook-retry-once-and-due-lag';
+import { WebhookEventSeals1763902600000 } from './1763902600000-webhook-event-seals';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   CaseChainCheckPlannedOnce1763902300000,
   WebhookIndexesOnlyWhereAsked1763902400000,
   WebhookRetryOnceAndDueLag1763902500000,
+  WebhookEventSeals1763902600000,
 ];

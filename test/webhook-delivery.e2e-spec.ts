@@ -20,6 +20,7 @@ import {
 } from './support/api';
 import { createCase, NEWS2_INPUTS } from './support/cases';
 import { startReceiver, type Receipt, type WebhookReceiver } from './support/webhook-receiver';
+import { webhooksCommand } from '../apps/ops/src/webhooks.command';
 
 const ALL_EVENTS = ['case.created', 'case.updated', 'case.finalized', 'case.verified'];
 const SIGN = { signed_by: 'Dr. Ada Example', meaning: 'approval' };
@@ -360,6 +361,124 @@ describe('webhook delivery', () => {
     expect(verify(endpoint.secret, receipt!)).toMatchObject({
       type: 'webhook.test',
       data: { tenant_id: tenant.tenantId, endpoint_id: endpoint.id },
+    });
+  });
+
+  describe('events written with a database login alone', () => {
+    /** As someone holding DATABASE_URL (the app role) could: an event and a due delivery of it. */
+    async function plant(
+      tenant: TestTenant,
+      endpointId: string,
+      event: { id?: string; payload: object; seal?: Buffer | null },
+      dueInMs = 0,
+    ): Promise<string> {
+      const id = event.id ?? randomUUID();
+      await inTenantTx(
+        'app',
+        tenant.tenantId,
+        (db) =>
+          db.query(
+            `with ev as (
+               insert into webhook_events (tenant_id, id, type, case_id, payload, created_at, seal)
+               values ($1, $2, $3, null, $4, now(), $5) returning tenant_id, id)
+             insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, status,
+                                             next_attempt_at, created_at)
+             select tenant_id, gen_random_uuid(), $6, id, 'pending',
+                    now() + $7 * interval '1 millisecond', now() from ev`,
+            [
+              tenant.tenantId,
+              id,
+              (event.payload as { type: string }).type,
+              JSON.stringify(event.payload),
+              event.seal ?? null,
+              endpointId,
+              dueInMs,
+            ],
+          ),
+        { commit: true },
+      );
+      return id;
+    }
+
+    const forged = (tenant: TestTenant) => ({
+      type: 'case.finalized',
+      timestamp: new Date().toISOString(),
+      data: {
+        tenant_id: tenant.tenantId,
+        case_id: randomUUID(),
+        status: 'finalized',
+        result: { total: 0 },
+      },
+    });
+
+    it('are never sent: the workers sign only events sealed by the server', async () => {
+      const tenant = await bootstrapTenant(api.http, 'Planted Event Hospital');
+      const partner = await receiver();
+      const endpoint = await subscribe(tenant, partner.url);
+      await createCase(api.http, tenant.adminKey);
+      await partner.waitFor(1);
+      // A genuine event's seal, copied onto a new event with the same payload: bound to its id.
+      const [genuine] = (
+        await owner.query<{ payload: object; seal: Buffer }>(
+          `select payload, seal from webhook_events where tenant_id = $1`,
+          [tenant.tenantId],
+        )
+      ).rows;
+      expect(genuine!.seal).toHaveLength(32);
+      const planted = [
+        await plant(tenant, endpoint.id, { payload: forged(tenant) }),
+        await plant(tenant, endpoint.id, { payload: forged(tenant), seal: Buffer.alloc(32, 7) }),
+        await plant(tenant, endpoint.id, { payload: genuine!.payload, seal: genuine!.seal }),
+      ];
+      // WEBHOOK_RETRY_DELAYS_MS=50,50: three attempts, each refused, then failed.
+      const ofPlanted = async () =>
+        (await deliveries(tenant, endpoint.id)).filter((d) =>
+          planted.includes(d.event_id as string),
+        );
+      await waitUntil(async () => (await ofPlanted()).every((d) => d.status === 'failed'));
+      for (const delivery of await ofPlanted()) {
+        expect(delivery).toMatchObject({
+          attempts: 3,
+          last_status_code: null,
+          last_error: expect.stringMatching(/^refused: the event was not written by this server/),
+        });
+      }
+      expect(partner.receipts).toHaveLength(1);
+      // Not the endpoint's failure: its clock is not started.
+      const now = await withKey(api, tenant.adminKey)
+        .get(`/webhooks/endpoints/${endpoint.id}`)
+        .expect(200);
+      expect(now.body.failing_since).toBeNull();
+      const metrics = await api.http.get('/metrics').expect(200);
+      expect(metrics.text).toMatch(/clincore_webhook_attempts_total\{outcome="refused"\} [1-9]/);
+    });
+
+    it('are sent once the operator accepts them unsealed (a replica of an earlier version wrote them), with the same payload only', async () => {
+      const tenant = await bootstrapTenant(api.http, 'Rolling Deploy Hospital');
+      const partner = await receiver();
+      const endpoint = await subscribe(tenant, partner.url);
+      const payload = { ...forged(tenant), type: 'case.created' };
+      // Due in an hour: accepted before any worker looks at it.
+      const unsealed = await plant(tenant, endpoint.id, { payload }, 3_600_000);
+      const printed: string[] = [];
+      await webhooksCommand(['accept-unsealed'], (line) => printed.push(line));
+      expect(printed).toEqual(['accepted 1 unsealed webhook event(s) with a delivery pending']);
+      await owner.query(
+        `update webhook_deliveries set next_attempt_at = now() where tenant_id = $1 and event_id = $2`,
+        [tenant.tenantId, unsealed],
+      );
+      const [receipt] = await partner.waitFor(1);
+      expect(verify(endpoint.secret, receipt!)).toEqual(payload);
+
+      // Its event swept, and planted again under the same id with another payload: refused.
+      await owner.query(`delete from webhook_deliveries where tenant_id = $1`, [tenant.tenantId]);
+      await owner.query(`delete from webhook_events where tenant_id = $1`, [tenant.tenantId]);
+      await plant(tenant, endpoint.id, {
+        id: unsealed,
+        payload: { ...payload, data: { ...payload.data, result: { total: 9 } } },
+      });
+      await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'failed');
+      expect(partner.receipts).toHaveLength(1);
     });
   });
 

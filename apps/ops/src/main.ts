@@ -7,6 +7,7 @@ import { SMOKE_USAGE, smokeCommand } from './smoke.command';
 import { SECURITY_USAGE, securityCommand } from './security.command';
 import { MIGRATE_USAGE, migrateCommand } from './migrate.command';
 import { PROVISION_USAGE, provisionCommand, UsageError } from './provision.command';
+import { WEBHOOKS_USAGE, webhooksCommand } from './webhooks.command';
 
 /** Operator CLI: `node dist/apps/ops/src/main.js <command> [options]`. */
 const commands: Record<string, (argv: string[], print: (line: string) => void) => Promise<void>> = {
@@ -18,6 +19,7 @@ const commands: Record<string, (argv: string[], print: (line: string) => void) =
   audit: auditCommand,
   bootstrap: bootstrapCommand,
   smoke: smokeCommand,
+  webhooks: webhooksCommand,
 };
 
 async function main(): Promise<void> {
@@ -25,7 +27,7 @@ async function main(): Promise<void> {
   const command = name ? commands[name] : undefined;
   if (!command)
     throw new UsageError(
-      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}\n\n${AUDIT_USAGE}\n\n${BOOTSTRAP_USAGE}\n\n${SMOKE_USAGE}`,
+      `commands: ${Object.keys(commands).join(', ')}\n\n${PROVISION_USAGE}\n\n${MIGRATE_USAGE}\n\n${KEYS_USAGE}\n\n${ACCESS_LOGS_USAGE}\n\n${SECURITY_USAGE}\n\n${AUDIT_USAGE}\n\n${BOOTSTRAP_USAGE}\n\n${SMOKE_USAGE}\n\n${WEBHOOKS_USAGE}`,
     );
   await command(argv, (line) => process.stdout.write(`${line}\n`));
 }

@@ -4,6 +4,7 @@ import type { ClsService } from 'nestjs-cls';
 import type { AuditService } from '@clincore/audit/audit.service';
 import type { Sql } from '@clincore/database/sql';
 import { WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookEventSeal } from './webhook-event-seal';
 import { type LeasedDelivery, WebhookHandoff } from './webhook-handoff';
 import type { WebhookSecretBox } from './webhook-secret';
 import { loadWebhooksConfig } from './webhooks.config';
@@ -33,6 +34,7 @@ describe('WebhookDispatcher hand-over', () => {
       {} as ClsService,
       {} as AuditService,
       new WebhookHandoff(),
+      new WebhookEventSeal(Buffer.alloc(32)),
       {} as WebhookSecretBox,
       config,
     );

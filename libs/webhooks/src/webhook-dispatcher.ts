@@ -12,7 +12,9 @@ import { ClsService } from 'nestjs-cls';
 import { AsyncResource } from 'node:async_hooks';
 import { setMaxListeners } from 'node:events';
 import { AuditService } from '@clincore/audit/audit.service';
+import { canonicalJson } from '@clincore/common/canonical-json';
 import { Sql } from '@clincore/database/sql';
+import { WebhookEventSeal } from './webhook-event-seal';
 import { type LeasedDelivery, NO_ROOM, WebhookHandoff, type WebhookTaker } from './webhook-handoff';
 import { webhookAttempts, webhookQueue } from './webhook-metrics';
 import {
@@ -32,6 +34,13 @@ const SLOT_FREED_CLAIM_DELAY_MS = 5;
 /** Successes are written back this long after the first of a batch, or at once when this many wait. */
 const SUCCESS_FLUSH_MS = 100;
 const SUCCESS_FLUSH_BATCH = 64;
+/** A claimed delivery whose event the server did not write: recorded as a failed attempt, never sent. */
+const UNSEALED: SendOutcome = {
+  ok: false,
+  statusCode: null,
+  error:
+    'refused: the event was not written by this server (its seal does not check out); not sent',
+};
 
 interface Queued {
   delivery: LeasedDelivery;
@@ -96,6 +105,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     private readonly cls: ClsService,
     private readonly audit: AuditService,
     private readonly handoff: WebhookHandoff,
+    private readonly sealer: WebhookEventSeal,
     @Inject(WEBHOOK_SECRET_BOX) box: WebhookSecretBox,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
   ) {
@@ -237,7 +247,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
           'select * from claim_webhook_deliveries($1, $2, $3)',
           [free, this.leaseMs, this.config.tenantConcurrency],
         );
-        for (const delivery of claimed) this.start(delivery);
+        for (const delivery of claimed) this.start(delivery, this.isServers(delivery));
         full = claimed.length === free;
         this.backlog = full || this.refused !== refusedBefore;
       }
@@ -249,10 +259,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.schedule(full ? 0 : this.config.pollMs);
   }
 
-  private start(delivery: LeasedDelivery): void {
+  /**
+   * `authentic`: the event is the server's. A hand-over's is (the statement that wrote the event
+   * returned it); a claimed delivery's is checked by `isServers`.
+   */
+  private start(delivery: LeasedDelivery, authentic = true): void {
     const tenant = delivery.tenant_id;
     bump(this.inFlightOf, tenant, 1);
-    const work = this.deliver(delivery)
+    const work = (authentic ? this.deliver(delivery) : this.refuse(delivery))
       .catch((error: unknown) =>
         this.logger.error(
           `webhook delivery ${delivery.id} could not be recorded: ${(error as Error).message}`,
@@ -314,7 +328,47 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       this.flushSoon();
       return;
     }
-    await this.inTenant(delivery.tenant_id, () => this.record(delivery, outcome));
+    await this.inTenant(delivery.tenant_id, async () => {
+      await this.record(delivery, outcome);
+      await this.noteFailure(delivery);
+    });
+  }
+
+  /**
+   * A claimed delivery's event, sealed by an API process (or accepted unsealed by the
+   * operator): not one planted with a database login, which the workers would otherwise sign
+   * with the endpoint's secret as the server's own.
+   */
+  private isServers(delivery: LeasedDelivery): boolean {
+    if (delivery.seal === null || delivery.seal === undefined)
+      return delivery.unsealed_accepted === true;
+    try {
+      return this.sealer.verify(
+        {
+          tenantId: delivery.tenant_id,
+          eventId: delivery.event_id,
+          type: delivery.event_type,
+          payload: canonicalJson(delivery.payload),
+        },
+        delivery.seal,
+      );
+    } catch {
+      return false; // no canonical form (a planted payload nested too deep): not the server's
+    }
+  }
+
+  /**
+   * Not sent, recorded as a failed attempt (retried on the schedule, so an event the operator
+   * accepts meanwhile still goes out); the endpoint's failure clock is not started: the
+   * endpoint did nothing wrong.
+   */
+  private async refuse(delivery: LeasedDelivery): Promise<void> {
+    webhookAttempts.inc({ outcome: 'refused' });
+    this.logger.error(
+      `webhook delivery ${delivery.id} of tenant ${delivery.tenant_id} not sent: its event ` +
+        `${delivery.event_id} has no valid seal, so this server did not write it (planted with a database login?)`,
+    );
+    await this.inTenant(delivery.tenant_id, () => this.record(delivery, UNSEALED));
   }
 
   /** Due again at once, for this process or another; not if its lease ended and it was claimed again since. */
@@ -400,7 +454,6 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       [...key, last, next, outcome.statusCode, outcome.error?.slice(0, 500)],
     );
     if (row?.status === 'failed') webhookQueue.failed.inc();
-    await this.noteFailure(delivery);
   }
 
   /** Starts the endpoint's failure clock, and disables it once the clock passes the limit. */

@@ -3,6 +3,7 @@ import type { ConfigType } from '@nestjs/config';
 import { Transactional } from '@nestjs-cls/transactional';
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '@clincore/audit/audit.service';
+import { canonicalJson } from '@clincore/common/canonical-json';
 import { decodeKeysetCursor, encodeKeysetCursor } from '@clincore/common/keyset-cursor';
 import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
@@ -18,6 +19,7 @@ import type {
   WebhookEndpointListDto,
   WebhookEndpointWithSecretDto,
 } from './dto/webhook-endpoint.dto';
+import { WebhookEventSeal } from './webhook-event-seal';
 import { WEBHOOK_TEST_EVENT } from './webhook-event-types';
 import { WEBHOOK_SECRET_BOX, mintWebhookSecret, type WebhookSecretBox } from './webhook-secret';
 import { refuseNewWebhookUrl } from './webhook-target';
@@ -72,6 +74,7 @@ export class WebhookEndpointsService {
     private readonly sql: Sql,
     private readonly audit: AuditService,
     @Inject(WEBHOOK_SECRET_BOX) private readonly box: WebhookSecretBox,
+    private readonly sealer: WebhookEventSeal,
     @Inject(webhooksConfig.KEY) private readonly config: ConfigType<typeof webhooksConfig>,
   ) {}
 
@@ -225,22 +228,24 @@ export class WebhookEndpointsService {
     }
     const tenantId = tenantIdOf(tenant);
     const now = new Date();
-    const payload = {
+    const eventId = randomUUID();
+    const payload = canonicalJson({
       type: WEBHOOK_TEST_EVENT,
       timestamp: now.toISOString(),
       data: { tenant_id: tenantId, endpoint_id: id },
-    };
+    });
+    const seal = this.sealer.seal({ tenantId, eventId, type: WEBHOOK_TEST_EVENT, payload });
     const [row] = await this.sql.query<DeliveryRow>(
       `with ev as (
-         insert into webhook_events (tenant_id, id, type, case_id, payload, created_at)
-         values ($1, $2, $3, null, $4, $5) returning tenant_id, id, type),
+         insert into webhook_events (tenant_id, id, type, case_id, payload, created_at, seal)
+         values ($1, $2, $3, null, $4, $5, $7) returning tenant_id, id, type),
        d as (
          insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status,
                                          next_attempt_at, created_at)
          select ev.tenant_id, gen_random_uuid(), $6, ev.id, null, 'pending', $5, $5 from ev
          returning *)
        select ${DELIVERY_COLUMNS} from d, ev`,
-      [tenantId, randomUUID(), WEBHOOK_TEST_EVENT, JSON.stringify(payload), now, id],
+      [tenantId, eventId, WEBHOOK_TEST_EVENT, payload, now, id, seal],
     );
     return toDeliveryDto(required(row));
   }

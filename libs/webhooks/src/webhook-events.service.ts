@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '@clincore/common/canonical-json';
 import { Sql } from '@clincore/database/sql';
+import { WebhookEventSeal } from './webhook-event-seal';
 import type { WebhookEventType } from './webhook-event-types';
 import { type LeasedDelivery, NO_ROOM, WebhookHandoff } from './webhook-handoff';
 
@@ -38,6 +40,7 @@ export class WebhookEvents {
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
     private readonly sql: Sql,
     private readonly handoff: WebhookHandoff,
+    private readonly sealer: WebhookEventSeal,
   ) {}
 
   /**
@@ -56,7 +59,11 @@ export class WebhookEvents {
     // by one statement, in which a later one would not see the earlier one of its case pending.
     const leases = this.sql.heldWrites() === 0;
     const { handoff } = this;
-    const fixed = [data.tenant_id, randomUUID(), type, data.case_id, JSON.stringify(payload), at];
+    const id = randomUUID();
+    // Canonical, so that the seal checks against the payload as jsonb gives it back.
+    const text = canonicalJson(payload);
+    const seal = this.sealer.seal({ tenantId: data.tenant_id, eventId: id, type, payload: text });
+    const fixed = [data.tenant_id, id, type, data.case_id, text, at, seal];
     this.sql.beforeCommit({
       // Asked at the commit, once the tenant's audit head is locked (a commit step): a tenant's
       // writes ask one after another, each after the one before has handed its deliveries over.
@@ -67,14 +74,14 @@ export class WebhookEvents {
       ctes: (first, name) => {
         const $ = (n: number): string => `$${String(first + n - 1)}`;
         return `${name('event')} as (
-         insert into webhook_events (tenant_id, id, type, case_id, payload, created_at)
-         values (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)})
+         insert into webhook_events (tenant_id, id, type, case_id, payload, created_at, seal)
+         values (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)})
          returning tenant_id, id, type, case_id, payload, created_at
        ), ${name('target')} as (
-         -- Leased: while there is room (the first ${$(8)} endpoints), and only the first pending
+         -- Leased: while there is room (the first ${$(9)} endpoints), and only the first pending
          -- delivery of its case to the endpoint.
          select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id, ev.created_at,
-                ${$(7)}::integer > 0 and row_number() over (order by ep.id) <= ${$(8)}::integer
+                ${$(8)}::integer > 0 and row_number() over (order by ep.id) <= ${$(9)}::integer
                   and not exists (
                     select 1 from webhook_deliveries e
                      where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
@@ -90,7 +97,7 @@ export class WebhookEvents {
                 -- From this statement, the commit's (now() would be the transaction's start).
                 case when t.leased then statement_timestamp() end,
                 case when t.leased
-                     then statement_timestamp() + ${$(7)}::integer * interval '1 millisecond'
+                     then statement_timestamp() + ${$(8)}::integer * interval '1 millisecond'
                      else t.created_at end,
                 t.created_at
            from ${name('target')} t

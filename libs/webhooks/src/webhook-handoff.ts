@@ -14,6 +14,9 @@ export interface LeasedDelivery {
   event_type: string;
   payload: { type: string; timestamp: string; data: unknown };
   event_created_at: Date;
+  /** A claimed delivery's: its event's seal, or, for an event without one, whether it was accepted unsealed. */
+  seal?: Buffer | null;
+  unsealed_accepted?: boolean | null;
 }
 
 /** The room of workers that can take nothing: deliveries wait for a claim. */

@@ -3,7 +3,7 @@ import { metricsRegistry, observedGauge } from '@clincore/common/metrics';
 
 export const webhookAttempts = new Counter({
   name: 'clincore_webhook_attempts_total',
-  help: 'Webhook delivery attempts by outcome (succeeded: a 2xx; failed: anything else)',
+  help: "Webhook delivery attempts by outcome (succeeded: a 2xx; failed: anything else; refused: not sent, the event's seal does not check out)",
   labelNames: ['outcome'] as const,
   registers: [metricsRegistry],
 });

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule, type ConfigType } from '@nestjs/config';
+import { ConfigModule } from '@nestjs/config';
 import { AuditModule } from '@clincore/audit/audit.module';
 import { appConfig } from '@clincore/common/app.config';
 import { WebhookDispatcher } from './webhook-dispatcher';
+import { WEBHOOK_SECRET_KEY } from './webhook-event-seal';
 import { WebhookEventsModule } from './webhook-events.module';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WEBHOOK_SECRET_BOX, WebhookSecretBox } from './webhook-secret';
-import { loadWebhookSecretKey } from './webhook-secret-key';
 import { webhooksConfig } from './webhooks.config';
 import { WebhooksController } from './webhooks.controller';
 
@@ -23,11 +23,8 @@ import { WebhooksController } from './webhooks.controller';
     WebhookDispatcher,
     {
       provide: WEBHOOK_SECRET_BOX,
-      inject: [webhooksConfig.KEY, appConfig.KEY],
-      useFactory: async (
-        config: ConfigType<typeof webhooksConfig>,
-        app: ConfigType<typeof appConfig>,
-      ) => new WebhookSecretBox(await loadWebhookSecretKey(config.secretKey, app.dataDir)),
+      inject: [WEBHOOK_SECRET_KEY],
+      useFactory: (key: Buffer) => new WebhookSecretBox(key),
     },
   ],
 })

@@ -1493,7 +1493,7 @@ export interface components {
             attempts: number;
             /** @description HTTP status of the last attempt */
             last_status_code: number | null;
-            /** @description Why the last attempt failed (timeout, connection error, refused target, status) */
+            /** @description Why the last attempt failed (timeout, connection error, refused target, status; or, not sent at all, an event this server did not write: "refused: the event was not written by this server …") */
             last_error: string | null;
             /** Format: date-time */
             last_attempt_at: string | null;

@@ -44,7 +44,8 @@ export class WebhookDeliveryDto {
   @ApiProperty({
     nullable: true,
     type: String,
-    description: 'Why the last attempt failed (timeout, connection error, refused target, status)',
+    description:
+      'Why the last attempt failed (timeout, connection error, refused target, status; or, not sent at all, an event this server did not write: "refused: the event was not written by this server …")',
   })
   last_error!: string | null;
 
