@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'bench/**', 'scripts/**', 'jest.config.js', 'test/support/esm-transformer.js', 'eslint.config.mjs', 'packages/client/src/schema.ts', 'packages/*/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'bench/**', 'scripts/**', 'jest.config.js', 'test/support/esm-transformer.js', 'eslint.config.mjs', 'packages/client/src/schema.ts', 'packages/*/dist/**', 'packages/*/build.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   prettier,

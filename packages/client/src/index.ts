@@ -1,7 +1,7 @@
 import createFetchClient, { type Client, type ClientOptions } from 'openapi-fetch';
-import type { paths } from './schema';
+import type { paths } from './schema.js';
 
-export type { components, operations, paths } from './schema';
+export type { components, operations, paths } from './schema.js';
 
 /**
  * What the client reads: JSON and problem details. Some operations also answer
