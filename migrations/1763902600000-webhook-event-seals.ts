@@ -4,21 +4,27 @@ import { claimWebhookDeliveries } from './1763901900000-webhook-claim-per-endpoi
 const CURRENT_TENANT = `(select nullif(current_setting('app.tenant_id', true), '')::uuid)`;
 const CLAIM = 'claim_webhook_deliveries(integer, integer, integer)';
 
+/** How long an accepted unsealed delivery may still be sent: past the default schedule (about three days). */
+export const UNSEALED_ACCEPTED_DAYS = 7;
+
 /**
- * Accepts, without a seal, the events written before seals were (by this
- * migration, or by replicas of an earlier version during a rolling deploy:
- * `npm run ops -- webhooks accept-unsealed`), those with a delivery still
- * pending. An accepted event is named with the digest of its type and
- * payload, so an id swept with its event and planted again by someone
- * holding the app login accepts nothing new.
+ * Accepts, without a seal, the deliveries pending to an existing endpoint of
+ * events written before seals were (by this migration, or by replicas of an
+ * earlier version during a rolling deploy: `npm run ops -- webhooks
+ * accept-unsealed`). Each is accepted as it stands: that delivery, to that
+ * endpoint, of that event with the digest of its type and payload, and for
+ * UNSEALED_ACCEPTED_DAYS only; so another delivery of the event (to another
+ * endpoint, or queued again) is refused, and so is an accepted one planted
+ * due years ahead, once the window has passed.
  */
-export const ACCEPT_UNSEALED_EVENTS = `
-  insert into webhook_unsealed_events (tenant_id, id, digest)
-  select ev.tenant_id, ev.id, sha256(convert_to(ev.type || ' ' || ev.payload::text, 'UTF8'))
-    from webhook_events ev
-   where ev.seal is null
-     and exists (select 1 from webhook_deliveries d
-                  where d.tenant_id = ev.tenant_id and d.event_id = ev.id and d.status = 'pending')
+export const ACCEPT_UNSEALED_DELIVERIES = `
+  insert into webhook_unsealed_deliveries (tenant_id, id, event_id, endpoint_id, digest)
+  select d.tenant_id, d.id, d.event_id, d.endpoint_id,
+         sha256(convert_to(ev.type || ' ' || ev.payload::text, 'UTF8'))
+    from webhook_deliveries d
+    join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
+    join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+   where d.status = 'pending' and ev.seal is null
   on conflict do nothing`;
 
 /**
@@ -29,8 +35,8 @@ export const ACCEPT_UNSEALED_EVENTS = `
  * delivery of their own, and the workers would sign and send it as the
  * server's: a `case.finalized` with any result, verifying at the partner.
  * The workers now send a claimed delivery only when its event's seal checks
- * out (or the event was accepted unsealed, above). The claim returns the seal
- * and that acceptance.
+ * out (or the delivery was accepted unsealed, above). The claim returns the
+ * seal and that acceptance.
  */
 export class WebhookEventSeals1763902600000 implements MigrationInterface {
   name = 'WebhookEventSeals1763902600000';
@@ -42,33 +48,37 @@ export class WebhookEventSeals1763902600000 implements MigrationInterface {
     await q.query(`alter table webhook_events add column seal bytea`);
     // The owner's alone: the app role may neither read nor write it (the claim reads it).
     await q.query(`
-      create table webhook_unsealed_events (
+      create table webhook_unsealed_deliveries (
         tenant_id uuid not null,
         id uuid not null,
+        event_id uuid not null,
+        endpoint_id uuid not null,
         digest bytea not null,
         accepted_at timestamptz not null default now(),
         primary key (tenant_id, id)
       )`);
     // A tenant table like the others (forced RLS); the workers' claim reads it across tenants.
-    await q.query(`alter table webhook_unsealed_events enable row level security`);
-    await q.query(`alter table webhook_unsealed_events force row level security`);
+    await q.query(`alter table webhook_unsealed_deliveries enable row level security`);
+    await q.query(`alter table webhook_unsealed_deliveries force row level security`);
     await q.query(`
-      create policy tenant_isolation on webhook_unsealed_events
+      create policy tenant_isolation on webhook_unsealed_deliveries
         using (tenant_id = ${CURRENT_TENANT})
         with check (tenant_id = ${CURRENT_TENANT})`);
     await q.query(
-      `create policy webhook_worker on webhook_unsealed_events to clincore_owner using (true) with check (true)`,
+      `create policy webhook_worker on webhook_unsealed_deliveries to clincore_owner using (true) with check (true)`,
     );
-    await q.query(`revoke all on webhook_unsealed_events from public`);
-    await q.query(ACCEPT_UNSEALED_EVENTS);
+    await q.query(`revoke all on webhook_unsealed_deliveries from public`);
+    await q.query(ACCEPT_UNSEALED_DELIVERIES);
     await q.query(`drop function ${CLAIM}`);
     await q.query(
       claimWebhookDeliveries(
         ', seal bytea, unsealed_accepted boolean',
         `, ev.seal,
                ev.seal is null and exists (
-                 select 1 from public.webhook_unsealed_events u
-                  where u.tenant_id = ev.tenant_id and u.id = ev.id
+                 select 1 from public.webhook_unsealed_deliveries u
+                  where u.tenant_id = c.tenant_id and u.id = c.id and u.event_id = c.event_id
+                    and u.endpoint_id = c.endpoint_id
+                    and u.accepted_at > now() - interval '${String(UNSEALED_ACCEPTED_DAYS)} days'
                     and u.digest = sha256(convert_to(ev.type || ' ' || ev.payload::text, 'UTF8')))`,
       ),
     );
@@ -81,7 +91,7 @@ export class WebhookEventSeals1763902600000 implements MigrationInterface {
     await q.query(claimWebhookDeliveries());
     await q.query(`revoke all on function ${CLAIM} from public`);
     await q.query(`grant execute on function ${CLAIM} to clincore_app`);
-    await q.query(`drop table webhook_unsealed_events`);
+    await q.query(`drop table webhook_unsealed_deliveries`);
     await q.query(`alter table webhook_events drop column seal`);
   }
 }

@@ -369,7 +369,7 @@ describe('webhook delivery', () => {
     async function plant(
       tenant: TestTenant,
       endpointId: string,
-      event: { id?: string; payload: object; seal?: Buffer | null },
+      event: { id?: string; deliveryId?: string; payload: object; seal?: Buffer | null },
       dueInMs = 0,
     ): Promise<string> {
       const id = event.id ?? randomUUID();
@@ -383,7 +383,7 @@ describe('webhook delivery', () => {
                values ($1, $2, $3, null, $4, now(), $5) returning tenant_id, id)
              insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, status,
                                              next_attempt_at, created_at)
-             select tenant_id, gen_random_uuid(), $6, id, 'pending',
+             select tenant_id, $8, $6, id, 'pending',
                     now() + $7 * interval '1 millisecond', now() from ev`,
             [
               tenant.tenantId,
@@ -393,12 +393,41 @@ describe('webhook delivery', () => {
               event.seal ?? null,
               endpointId,
               dueInMs,
+              event.deliveryId ?? randomUUID(),
             ],
           ),
         { commit: true },
       );
       return id;
     }
+
+    /** Another delivery of an existing event, as the app role could queue one. */
+    async function queueAgain(
+      tenant: TestTenant,
+      endpointId: string,
+      eventId: string,
+    ): Promise<string> {
+      const id = randomUUID();
+      await inTenantTx(
+        'app',
+        tenant.tenantId,
+        (db) =>
+          db.query(
+            `insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, status,
+                                             next_attempt_at, created_at)
+             values ($1, $2, $3, $4, 'pending', now(), now())`,
+            [tenant.tenantId, id, endpointId, eventId],
+          ),
+        { commit: true },
+      );
+      return id;
+    }
+
+    const makeDue = (tenant: TestTenant, eventId: string) =>
+      owner.query(
+        `update webhook_deliveries set next_attempt_at = now() where tenant_id = $1 and event_id = $2`,
+        [tenant.tenantId, eventId],
+      );
 
     const forged = (tenant: TestTenant) => ({
       type: 'case.finalized',
@@ -453,31 +482,74 @@ describe('webhook delivery', () => {
       expect(metrics.text).toMatch(/clincore_webhook_attempts_total\{outcome="refused"\} [1-9]/);
     });
 
-    it('are sent once the operator accepts them unsealed (a replica of an earlier version wrote them), with the same payload only', async () => {
+    it('are sent once the operator accepts them unsealed (a replica of an earlier version wrote them): that delivery only, as it stood, for seven days', async () => {
       const tenant = await bootstrapTenant(api.http, 'Rolling Deploy Hospital');
       const partner = await receiver();
       const endpoint = await subscribe(tenant, partner.url);
+      const other = await subscribe(tenant, partner.url);
       const payload = { ...forged(tenant), type: 'case.created' };
+      const acceptedDelivery = randomUUID();
       // Due in an hour: accepted before any worker looks at it.
-      const unsealed = await plant(tenant, endpoint.id, { payload }, 3_600_000);
+      const unsealed = await plant(
+        tenant,
+        endpoint.id,
+        { payload, deliveryId: acceptedDelivery },
+        3_600_000,
+      );
+      // Pending to no endpoint (deliveries have no key to theirs): never claimed, never accepted.
+      await plant(tenant, randomUUID(), { payload: forged(tenant) }, 3_600_000);
+      const aged = await plant(tenant, endpoint.id, { payload: forged(tenant) }, 3_600_000);
       const printed: string[] = [];
       await webhooksCommand(['accept-unsealed'], (line) => printed.push(line));
-      expect(printed).toEqual(['accepted 1 unsealed webhook event(s) with a delivery pending']);
-      await owner.query(
-        `update webhook_deliveries set next_attempt_at = now() where tenant_id = $1 and event_id = $2`,
-        [tenant.tenantId, unsealed],
-      );
+      expect(printed).toEqual(['accepted 2 pending delivery(ies) of unsealed webhook events']);
+
+      await makeDue(tenant, unsealed);
       const [receipt] = await partner.waitFor(1);
       expect(verify(endpoint.secret, receipt!)).toEqual(payload);
 
-      // Its event swept, and planted again under the same id with another payload: refused.
+      const refused = async (deliveryIds: string[]) => {
+        const all = [
+          ...(await deliveries(tenant, endpoint.id)),
+          ...(await deliveries(tenant, other.id)),
+        ].filter((d) => deliveryIds.includes(d.id as string));
+        return (
+          all.length === deliveryIds.length &&
+          all.every(
+            (d) =>
+              d.status === 'failed' &&
+              String(d.last_error).startsWith('refused: the event was not'),
+          )
+        );
+      };
+      // The accepted event queued again, to another endpoint or the same one: not accepted.
+      const again = [
+        await queueAgain(tenant, other.id, unsealed),
+        await queueAgain(tenant, endpoint.id, unsealed),
+      ];
+      // Accepted more than seven days ago: no longer.
+      await owner.query(
+        `update webhook_unsealed_deliveries set accepted_at = now() - interval '8 days'
+          where tenant_id = $1 and event_id = $2`,
+        [tenant.tenantId, aged],
+      );
+      await makeDue(tenant, aged);
+      const [agedDelivery] = (
+        await owner.query<{ id: string }>(
+          `select id from webhook_deliveries where tenant_id = $1 and event_id = $2`,
+          [tenant.tenantId, aged],
+        )
+      ).rows;
+      await waitUntil(() => refused([...again, agedDelivery!.id]));
+
+      // Its event swept, and planted again under the same ids with another payload: refused.
       await owner.query(`delete from webhook_deliveries where tenant_id = $1`, [tenant.tenantId]);
       await owner.query(`delete from webhook_events where tenant_id = $1`, [tenant.tenantId]);
       await plant(tenant, endpoint.id, {
         id: unsealed,
+        deliveryId: acceptedDelivery,
         payload: { ...payload, data: { ...payload.data, result: { total: 9 } } },
       });
-      await waitUntil(async () => (await deliveries(tenant, endpoint.id))[0]?.status === 'failed');
+      await waitUntil(() => refused([acceptedDelivery]));
       expect(partner.receipts).toHaveLength(1);
     });
   });
