@@ -21,6 +21,7 @@ import { CaseChainCheckPlannedOnce1763902300000 } from './1763902300000-case-cha
 import { WebhookIndexesOnlyWhereAsked1763902400000 } from './1763902400000-webhook-indexes-only-where-asked';
 import { WebhookRetryOnceAndDueLag1763902500000 } from './1763902500000-webhook-retry-once-and-due-lag';
 import { WebhookEventSeals1763902600000 } from './1763902600000-webhook-event-seals';
+import { AuditEventsByCase1763902700000 } from './1763902700000-audit-events-by-case';
 
 /** Every migration, oldest first. A new migration is appended here. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   WebhookIndexesOnlyWhereAsked1763902400000,
   WebhookRetryOnceAndDueLag1763902500000,
   WebhookEventSeals1763902600000,
+  AuditEventsByCase1763902700000,
 ];

@@ -1,6 +1,5 @@
-import { createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { auditSigningInput, hashAuditEvent } from '@clincore/audit/audit-chain';
 import { SignedAuditEvents1763900800000 } from '@clincore/migrations/1763900800000-signed-audit-events';
 import { runMigrations, withOwnerDataSource } from '@clincore/database/migrator';
 import { auditCommand } from '../apps/ops/src/audit.command';
@@ -12,6 +11,7 @@ import {
   type TestApi,
   type TestTenant,
 } from './support/api';
+import { plantEvent } from './support/audit-plant';
 import { createCase } from './support/cases';
 import { checkedRequest, contractOf } from './support/openapi-contract';
 import { freshSigningKey } from './support/signing';
@@ -45,69 +45,6 @@ async function cliVerify(tenantId: string): Promise<{ line: string; exitCode: un
   const exitCode = process.exitCode;
   process.exitCode = undefined;
   return { line: lines.find((l) => l.includes(tenantId)) ?? '', exitCode };
-}
-
-type Seal = (signingInput: string) => { kid: string; signature: string } | null;
-
-/**
- * Appends one correctly chained event (right seq, link and SHA-256) as a
- * leaked app-role login could: a pg client on DATABASE_URL, bound to the
- * tenant. `seal` gives what it puts in kid and signature for the event's
- * signing input (it holds no key the database recorded); 'legacy' writes
- * neither column, as before signing. As the owner with the chain trigger off
- * when `bypassTrigger`.
- */
-async function plantEvent(
-  tenantId: string,
-  seal: Seal | 'legacy',
-  bypassTrigger = false,
-): Promise<number> {
-  return inTenantTx(
-    bypassTrigger ? 'owner' : 'app',
-    tenantId,
-    async (db) => {
-      const head = (
-        await db.query<{ seq: string; hash: string | null }>(
-          'select seq, hash from audit_heads where tenant_id = $1 for update',
-          [tenantId],
-        )
-      ).rows[0];
-      if (!head) throw new Error('no head');
-      const unsealed = {
-        tenant_id: tenantId,
-        seq: Number(head.seq) + 1,
-        id: randomUUID(),
-        actor: 'platform',
-        action: 'api_key.issued',
-        target_type: 'api_key',
-        target_id: randomUUID(),
-        before: null,
-        after: { name: 'backdoor', role: 'admin' },
-        request_id: null,
-        ip: null,
-        occurred_at: new Date().toISOString(),
-        prev_hash: head.hash,
-      };
-      const hash = hashAuditEvent(unsealed);
-      const row: Record<string, unknown> = { ...unsealed, hash };
-      if (seal !== 'legacy') {
-        const sealed = seal(auditSigningInput(hash));
-        row.kid = sealed?.kid ?? null;
-        row.signature = sealed?.signature ?? null;
-      }
-      const columns = Object.keys(row);
-      await db.query(
-        `with appended as (
-           insert into audit_events (${columns.join(', ')})
-           values (${columns.map((_, n) => `$${String(n + 1)}`).join(', ')})
-           returning tenant_id, seq, hash)
-         update audit_heads h set seq = a.seq, hash = a.hash from appended a where h.tenant_id = a.tenant_id`,
-        Object.values(row),
-      );
-      return unsealed.seq;
-    },
-    { commit: true, withoutTriggers: bypassTrigger ? ['audit_events'] : [] },
-  );
 }
 
 describe('audit verify under load and under attack', () => {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import {
   withKey,
   type TestTenant,
 } from './support/api';
+import { plantEvent } from './support/audit-plant';
 import { createCase, NEWS2_INPUTS } from './support/cases';
 
 const SIGN = { signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' };
@@ -138,6 +140,117 @@ describe('finalize, signing keys and verify-replay', () => {
       });
     });
 
+    describe("of a case changed with the app role's database login alone", () => {
+      /** As someone holding DATABASE_URL could: a new result on the open case's row. */
+      const rowOnly = (id: string) =>
+        inTenantTx(
+          'app',
+          tenant.tenantId,
+          (db) =>
+            db.query(`update cases set result = jsonb_set(result, '{score}', '0') where id = $1`, [
+              id,
+            ]),
+          { commit: true },
+        );
+
+      /**
+       * An inputs_updated event appended with a correct SHA-256 link (the chain trigger takes it),
+       * re-scored by the engine, and the row made to agree: chain, fold and engine all hold.
+       */
+      const appended = (id: string) =>
+        inTenantTx(
+          'app',
+          tenant.tenantId,
+          async (db) => {
+            const [head] = (
+              await db.query<{ version: number; head_hash: string; actor: string }>(
+                `select c.version, c.head_hash, e.actor_key_id as actor
+                   from cases c join case_events e on e.case_id = c.id and e.seq = c.version
+                  where c.id = $1`,
+                [id],
+              )
+            ).rows;
+            const inputs = { ...NEWS2_INPUTS, respiration_rate: 12 };
+            const result = news2V1.score(inputs);
+            const event = {
+              tenant_id: tenant.tenantId,
+              case_id: id,
+              seq: head!.version + 1,
+              type: 'inputs_updated' as const,
+              payload: { inputs, result },
+              actor_key_id: head!.actor,
+              occurred_at: new Date().toISOString(),
+              prev_hash: head!.head_hash,
+            };
+            const hash = hashCaseEvent(event);
+            await db.query(
+              `insert into case_events (tenant_id, case_id, seq, type, payload, actor_key_id, occurred_at, prev_hash, hash)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+              [...Object.values(event), hash],
+            );
+            await db.query(
+              `update cases set inputs = $2, result = $3, version = $4, head_hash = $5, updated_at = $6
+                where id = $1`,
+              [id, inputs, result, event.seq, hash, event.occurred_at],
+            );
+          },
+          { commit: true },
+        );
+
+      /** And an audit event naming the appended head, under the active kid with a forged signature. */
+      const appendedAndAudited = async (id: string) => {
+        await appended(id);
+        const [head] = (
+          await inTenantTx('owner', tenant.tenantId, (db) =>
+            db.query<{ version: number; head_hash: string }>(
+              'select version, head_hash from cases where id = $1',
+              [id],
+            ),
+          )
+        ).rows;
+        await plantEvent(
+          tenant.tenantId,
+          () => ({ kid: api.signingKid, signature: randomBytes(64).toString('base64url') }),
+          false,
+          {
+            action: 'case.updated',
+            target_type: 'case',
+            target_id: id,
+            after: {
+              version: head!.version,
+              head_hash: head!.head_hash,
+              event_type: 'inputs_updated',
+            },
+          },
+        );
+      };
+
+      it.each([
+        ['its row changed', rowOnly],
+        ['an event appended to its history, with the row to match', appended],
+        ['an event appended and an audit event planted to name it', appendedAndAudited],
+      ])(
+        'is refused (409 case-integrity) when %s, and the case stays open and unsigned',
+        async (_what, tamper) => {
+          const created = await createCase(api.http, tenant.adminKey);
+          await tamper(created.id);
+          const res = await as().post(`/cases/${created.id}/finalize`).send(SIGN);
+          expectProblem(res, 409);
+          expect(res.body.type).toBe('urn:clincore:problem:case-integrity');
+          const kase = (await as().get(`/cases/${created.id}`).expect(200)).body;
+          expect({ status: kase.status, signature: kase.signature }).toEqual({
+            status: 'open',
+            signature: null,
+          });
+        },
+      );
+
+      it('signs a case changed through the API as before (control)', async () => {
+        const { signature } = await finalized();
+        expect(signature.algorithm).toBe('Ed25519');
+      });
+    });
+
     it.each([
       [{ signed_by: 'x', meaning: 'approved' }, 'meaning'],
       [{ signed_by: '  ', meaning: 'review' }, 'signed_by'],
@@ -195,6 +308,7 @@ describe('finalize, signing keys and verify-replay', () => {
         ok: true,
         checks: {
           events_chain: true,
+          events_attested: true,
           state: true,
           engine: true,
           record_hash: true,
@@ -320,8 +434,10 @@ describe('finalize, signing keys and verify-replay', () => {
       );
       const res = await as().post(`/cases/${id}/verify-replay`).expect(200);
       expect(res.body.ok).toBe(false);
+      // The rewritten events are named by no signed audit event either.
       expect(res.body.checks).toEqual({
         events_chain: true,
+        events_attested: false,
         state: true,
         engine: true,
         record_hash: false,

@@ -608,6 +608,15 @@ const SPECIFIC: Record<string, Partial<Record<number, Array<[string, Problem]>>>
           new CasesException(CasesErrorCode.CaseFinalized, 'The case is already finalized.'),
         ),
       ],
+      [
+        'The stored case is not what the API wrote (changed with a database login): not signed',
+        toProblem(
+          new CasesException(
+            CasesErrorCode.CaseIntegrity,
+            'The stored case does not match a history this server wrote, so it cannot be signed. Report it to your ClinCore operator.',
+          ),
+        ),
+      ],
     ],
     503: [
       [

@@ -200,6 +200,8 @@ function casesProblem(exception: CasesException): Problem {
       return make(404, 'Not found');
     case CasesErrorCode.CaseFinalized:
       return make(409, 'Case finalized');
+    case CasesErrorCode.CaseIntegrity:
+      return make(409, 'Case integrity check failed');
     case CasesErrorCode.VersionMismatch:
       return make(412, 'Precondition failed');
     case CasesErrorCode.PreconditionRequired:

@@ -192,10 +192,10 @@ export async function runSmoke(base: string, bootstrapToken: string): Promise<Ch
       'POST /cases/{id}/verify-replay',
     );
     const results = Object.values(replay.checks);
-    if (!replay.ok || results.length !== 5 || !results.every((v) => v)) {
+    if (!replay.ok || results.length !== 6 || !results.every((v) => v)) {
       throw new Error(`ok=${String(replay.ok)}: ${JSON.stringify(replay.checks)}`);
     }
-    return 'ok=true, all five checks';
+    return 'ok=true, all six checks';
   });
   await check('/admin/usage returns total_calls', async () => {
     const usage = expectData(await tenantA.client.GET('/admin/usage'), 200, 'GET /admin/usage');

@@ -281,6 +281,15 @@ async function breakIn(
 ): Promise<AuditBreakReason | undefined> {
   if (event.seq !== (prev?.seq ?? 0) + 1) return 'seq_gap';
   if (event.prev_hash !== (prev?.hash ?? null)) return 'prev_hash_mismatch';
+  return sealBreakIn(event, unsignedThrough, verifier);
+}
+
+/** Whether the event is as the API wrote it: its hash recomputes and the signature verifies. */
+async function sealBreakIn(
+  event: AuditEvent,
+  unsignedThrough: number,
+  verifier: AuditSignatureVerifier,
+): Promise<AuditBreakReason | undefined> {
   const { hash, kid, signature, ...unsealed } = event;
   if (recomputedHash(unsealed) !== hash) return 'hash_mismatch';
   // Unsigned events are accepted only up to the seq the migration recorded, so an
@@ -290,6 +299,38 @@ async function breakIn(
   return (await verifier.verify(kid, auditSigningInput(hash), signature))
     ? undefined
     : 'signature_invalid';
+}
+
+/**
+ * A target's audit events that the API wrote: their hash recomputes and their
+ * signature verifies (or they predate signing), so that what a leaked app
+ * login plants attests nothing. Read through the index on case targets; the
+ * chain around them is audit verify's to check.
+ */
+export async function attestedAuditEvents(
+  query: Query,
+  tenantId: string,
+  targetType: string,
+  targetId: string,
+  verifier: AuditSignatureVerifier,
+): Promise<AuditEvent[]> {
+  const heads = (await query('select unsigned_through from audit_heads where tenant_id = $1', [
+    tenantId,
+  ])) as Array<{ unsigned_through: string }>;
+  const unsignedThrough = Number(heads[0]?.unsigned_through ?? 0);
+  const rows = (await query(
+    `select tenant_id, seq, id, actor, action, target_type, target_id, before, after,
+            request_id, ip, occurred_at, prev_hash, hash, kid, signature
+       from audit_events where tenant_id = $1 and target_type = $2 and target_id = $3
+      order by seq`,
+    [tenantId, targetType, targetId],
+  )) as Array<Omit<AuditEvent, 'seq' | 'occurred_at'> & { seq: string; occurred_at: unknown }>;
+  const attested: AuditEvent[] = [];
+  for (const row of rows) {
+    const event = { ...row, seq: Number(row.seq), occurred_at: auditInstant(row.occurred_at) };
+    if ((await sealBreakIn(event, unsignedThrough, verifier)) === undefined) attested.push(event);
+  }
+  return attested;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type AuditEntry,
   type AuditEvent,
   appendedAuditEvent,
+  attestedAuditEvents,
   auditEventParams,
   auditInstant,
   nextAuditEvent,
@@ -91,6 +92,21 @@ export class AuditService {
       items: page.map(toEvent),
       next_cursor: rows.length > limit && last ? String(last.seq) : null,
     };
+  }
+
+  /**
+   * The audit events of one target that the API wrote and signed, oldest
+   * first, in the current transaction: what a leaked app login cannot plant
+   * (docs/architecture.md, the threat model).
+   */
+  attested(tenantId: string, targetType: string, targetId: string): Promise<AuditEvent[]> {
+    return attestedAuditEvents(
+      (text, params) => this.sql.query(text, params),
+      tenantId,
+      targetType,
+      targetId,
+      this.keyring,
+    );
   }
 
   /**

@@ -9,6 +9,7 @@ export enum CasesErrorCode {
   InvalidPrecondition = 'invalid-precondition',
   PreconditionRequired = 'precondition-required',
   InvalidCursor = 'invalid-cursor',
+  CaseIntegrity = 'case-integrity',
 }
 
 export class CasesException extends DomainException<CasesErrorCode> {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,7 @@ import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import { type CaseWebhookData, WebhookEvents } from '@clincore/webhooks/webhook-events.service';
 import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
+import { chainHolds, eventsAttested, foldsInto } from './case-history';
 import { CasesErrorCode, CasesException } from './cases.exception';
 import { decodeCursor, encodeCursor } from './case-cursor';
 import {
@@ -30,6 +31,7 @@ const DEFAULT_PAGE = 20;
 @Injectable()
 export class CasesService {
   private readonly registry = protocolRegistry;
+  private readonly logger = new Logger(CasesService.name);
 
   constructor(
     private readonly txHost: TransactionHost<TransactionalAdapterTypeOrm>,
@@ -196,11 +198,7 @@ export class CasesService {
   @Transactional()
   async events(tenant: TenantContext, id: string): Promise<CaseEventListDto> {
     const entity = await this.find(tenant, id);
-    const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
-      where: { tenantId: entity.tenantId, caseId: entity.id },
-      order: { seq: 'ASC' },
-    });
-    return { case_id: entity.id, items: rows.map((row) => toCaseEventDto(toCaseEvent(row))) };
+    return { case_id: entity.id, items: (await this.eventsOf(entity)).map(toCaseEventDto) };
   }
 
   /**
@@ -213,7 +211,42 @@ export class CasesService {
     if (entity.status === 'finalized') {
       throw new CasesException(CasesErrorCode.CaseFinalized, 'The case is already finalized.');
     }
-    return toCaseState(entity);
+    const state = toCaseState(entity);
+    // Signed only as the API wrote it: the row is what its chain folds into, and every event of
+    // the chain is the API's (a leaked app login could change the row, or append an event with
+    // a correct SHA-256 link, and have the server sign that).
+    const events = await this.eventsOf(entity);
+    if (
+      !chainHolds(events) ||
+      !foldsInto(events, state) ||
+      !(await this.eventsAttested(tenant, entity.id, events))
+    ) {
+      this.logger.error(
+        `case ${entity.id} of tenant ${entity.tenantId} not finalized: its stored record or history is not what the API wrote (changed with a database login?)`,
+      );
+      throw new CasesException(
+        CasesErrorCode.CaseIntegrity,
+        'The stored case does not match a history this server wrote, so it cannot be signed. Report it to your ClinCore operator.',
+      );
+    }
+    return state;
+  }
+
+  /** Whether every event is named by one of the case's signed audit events (what the API wrote). */
+  async eventsAttested(
+    tenant: TenantContext,
+    caseId: string,
+    events: readonly CaseEvent[],
+  ): Promise<boolean> {
+    return eventsAttested(events, await this.audit.attested(tenantIdOf(tenant), 'case', caseId));
+  }
+
+  private async eventsOf(entity: CaseEntity): Promise<CaseEvent[]> {
+    const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
+      where: { tenantId: entity.tenantId, caseId: entity.id },
+      order: { seq: 'ASC' },
+    });
+    return rows.map(toCaseEvent);
   }
 
   /** Closes the chain with a `finalized` event carrying the signature, and freezes the case. */
@@ -293,11 +326,7 @@ export class CasesService {
     id: string,
   ): Promise<{ stored: CaseState; events: CaseEvent[] }> {
     const entity = await this.find(tenant, id, true);
-    const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
-      where: { tenantId: entity.tenantId, caseId: entity.id },
-      order: { seq: 'ASC' },
-    });
-    return { stored: toCaseState(entity), events: rows.map(toCaseEvent) };
+    return { stored: toCaseState(entity), events: await this.eventsOf(entity) };
   }
 
   /** Re-runs an exact engine version; undefined when that version is not registered. */

@@ -2,13 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Transactional, TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
 import { randomUUID } from 'node:crypto';
-import {
-  type CaseEvent,
-  type CaseSignature,
-  type CaseState,
-  foldCaseEvents,
-  hashCaseEvent,
-} from '@clincore/cases/case-events';
+import type { CaseEvent, CaseSignature, CaseState } from '@clincore/cases/case-events';
+import { chainHolds, foldsInto, sameJson } from '@clincore/cases/case-history';
 import { CasesService } from '@clincore/cases/cases.service';
 import { canonicalJson, sha256OfCanonical } from '@clincore/common/canonical-json';
 import { SignaturesService } from '@clincore/signatures/signatures.service';
@@ -46,6 +41,7 @@ export class ReplayService {
     const record = this.rebuildRecord(tenant.tenantId, stored, events, signature);
     const checks: ReplayChecksDto = {
       events_chain: chainHolds(events),
+      events_attested: await this.cases.eventsAttested(tenant, stored.id, events),
       state: foldsInto(events, stored),
       engine: this.engineAgrees(stored),
       // The served record and head must be the rebuilt ones too, or a partner checking
@@ -122,25 +118,4 @@ export class ReplayService {
       signer_key_id: signature.signer_key_id,
     });
   }
-}
-
-export function chainHolds(events: readonly CaseEvent[]): boolean {
-  return events.every(
-    (event, i) =>
-      event.seq === i + 1 &&
-      event.prev_hash === (i === 0 ? null : events[i - 1]?.hash) &&
-      hashCaseEvent(event) === event.hash,
-  );
-}
-
-function foldsInto(events: readonly CaseEvent[], stored: CaseState): boolean {
-  try {
-    return sameJson(foldCaseEvents(events), stored);
-  } catch {
-    return false;
-  }
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
 }

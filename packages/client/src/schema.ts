@@ -1357,6 +1357,8 @@ export interface components {
         ReplayChecks: {
             /** @description Every event's hash recomputes and links to the one before */
             events_chain: boolean;
+            /** @description Every event was written by the API: each is named (version and hash) by one of the case's signed audit events, which a database login alone cannot sign */
+            events_attested: boolean;
             /** @description Folding the events gives the stored case */
             state: boolean;
             /** @description Re-running the stored engine version on the inputs gives the stored result */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { CaseEvent } from '@clincore/cases/case-events';
-import { chainHolds } from '@clincore/replay/replay.service';
+import { chainHolds } from '@clincore/cases/case-history';
 import type { PgCluster } from './cluster';
 import type { LoadClient } from './load';
 

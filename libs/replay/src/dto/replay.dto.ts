@@ -5,6 +5,12 @@ export class ReplayChecksDto {
   @ApiProperty({ description: "Every event's hash recomputes and links to the one before" })
   events_chain!: boolean;
 
+  @ApiProperty({
+    description:
+      "Every event was written by the API: each is named (version and hash) by one of the case's signed audit events, which a database login alone cannot sign",
+  })
+  events_attested!: boolean;
+
   @ApiProperty({ description: 'Folding the events gives the stored case' })
   state!: boolean;
 
