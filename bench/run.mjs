@@ -356,8 +356,13 @@ function pgbench(title, url, script, valueSets, variables = {}) {
 async function appCasesOf(db, tenants) {
   const rows = (
     await db.query(
+      // The API's own: a reference server's case has stand-in hashes and an unsigned audit event,
+      // which finalize refuses (409 case-integrity).
       `select c.tenant_id, c.id from cases c
-        where c.status = 'open' and c.subject_ref = 'MRN-bench' and exists (select 1 from case_events e where e.tenant_id = c.tenant_id and e.case_id = c.id)
+        where c.status = 'open' and c.subject_ref = 'MRN-bench'
+          and exists (select 1 from audit_events a
+                       where a.tenant_id = c.tenant_id and a.target_type = 'case' and a.target_id = c.id::text
+                         and a.kid is not null)
         order by c.created_at`,
     )
   ).rows;

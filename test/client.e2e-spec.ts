@@ -99,6 +99,7 @@ describe('@clincore/client', () => {
       expect(verified.data.ok).toBe(true);
       expect(verified.data.checks).toEqual({
         events_chain: true,
+        events_attested: true,
         state: true,
         engine: true,
         record_hash: true,

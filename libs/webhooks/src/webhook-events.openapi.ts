@@ -92,6 +92,7 @@ export function webhookEventSchemas(): Record<string, SchemaObject> {
                 additionalProperties: { type: 'boolean' },
                 example: {
                   events_chain: true,
+                  events_attested: true,
                   state: true,
                   engine: true,
                   record_hash: true,

@@ -850,6 +850,7 @@ export interface components {
                     /**
                      * @example {
                      *       "events_chain": true,
+                     *       "events_attested": true,
                      *       "state": true,
                      *       "engine": true,
                      *       "record_hash": true,
