@@ -5,7 +5,8 @@ import {
   runMigrations,
   withOwnerDataSource,
 } from '@clincore/database/migrator';
-import { bootstrapTenant, connect, startApi } from './support/api';
+import { bootstrapTenant, connect, inTenantTx, startApi, withKey } from './support/api';
+import { createCase, NEWS2_INPUTS } from './support/cases';
 
 describe('migrations', () => {
   const ownerUrl = (): string => process.env.MIGRATION_DATABASE_URL as string;
@@ -80,6 +81,59 @@ describe('migrations', () => {
     const api = await startApi();
     try {
       await api.http.get('/admin/api-keys').set('X-API-Key', secret).expect(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('keeps cases from before the audit trail finalizable and verifiable: their events are recorded as they were', async () => {
+    let api = await startApi();
+    const tenant = await bootstrapTenant(api.http, 'Before the audit trail');
+    const open = await createCase(api.http, tenant.adminKey);
+    await withKey(api, tenant.adminKey)
+      .patch(`/cases/${open.id}`)
+      .set('If-Match', '"1"')
+      .send({ inputs: { ...NEWS2_INPUTS, pulse: 120 } })
+      .expect(200);
+    await api.close();
+    // As such a case was: events and row, and no audit event naming them.
+    await inTenantTx(
+      'owner',
+      tenant.tenantId,
+      (owner) =>
+        owner.query(`delete from audit_events where target_type = 'case' and target_id = $1`, [
+          open.id,
+        ]),
+      { commit: true, withoutTriggers: ['audit_events'] },
+    );
+    await withOwnerDataSource(ownerUrl(), (ds) => ds.undoLastMigration({ transaction: 'each' }));
+    expect(await runMigrations(ownerUrl())).toEqual(['AuditEventsByCase1763902700000']);
+
+    api = await startApi();
+    try {
+      const as = withKey(api, tenant.adminKey);
+      await as
+        .post(`/cases/${open.id}/finalize`)
+        .send({ signed_by: 'Dr. Legacy', meaning: 'approval' })
+        .expect(200);
+      const replay = await as.post(`/cases/${open.id}/verify-replay`).expect(200);
+      expect(replay.body.ok).toBe(true);
+      // Only the events there were: one appended later with the app login is not attested.
+      const later = await createCase(api.http, tenant.adminKey);
+      await inTenantTx(
+        'owner',
+        tenant.tenantId,
+        (owner) =>
+          owner.query(`delete from audit_events where target_type = 'case' and target_id = $1`, [
+            later.id,
+          ]),
+        { commit: true, withoutTriggers: ['audit_events'] },
+      );
+      const refused = await as
+        .post(`/cases/${later.id}/finalize`)
+        .send({ signed_by: 'Dr. Legacy', meaning: 'approval' });
+      expect(refused.status).toBe(409);
+      expect(refused.body.type).toBe('urn:clincore:problem:case-integrity');
     } finally {
       await api.close();
     }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { attestedAuditEvents } from '@clincore/audit/audit-chain';
 import { type CaseEvent, hashCaseEvent } from '@clincore/cases/case-events';
 import { news2V1 } from '@clincore/cases/engine/news2.protocol';
 import {
@@ -15,6 +16,7 @@ import {
   type TestTenant,
 } from './support/api';
 import { plantEvent } from './support/audit-plant';
+import { rowsScanned } from './support/plans';
 import { createCase, NEWS2_INPUTS } from './support/cases';
 
 const SIGN = { signed_by: 'Dr. Ada Lovelace (GMC 1234567)', meaning: 'approval' };
@@ -244,6 +246,62 @@ describe('finalize, signing keys and verify-replay', () => {
           });
         },
       );
+
+      it("reads only the case's own audit events, and returns at most a few to be checked", async () => {
+        const created = await createCase(api.http, tenant.adminKey);
+        const [head] = (
+          await inTenantTx('owner', tenant.tenantId, (owner) =>
+            owner.query<{ hash: string }>('select hash from case_events where case_id = $1', [
+              created.id,
+            ]),
+          )
+        ).rows;
+        // For the case: 3,000 audit rows naming heads it never had, then 100 naming its real one;
+        // 3,000 for other targets. Planted as the owner with the chain off (the app role could
+        // chain them, more slowly).
+        await inTenantTx(
+          'owner',
+          tenant.tenantId,
+          (owner) =>
+            owner.query(
+              `insert into audit_events (tenant_id, seq, id, actor, action, target_type, target_id,
+                                         before, after, request_id, ip, occurred_at, prev_hash, hash,
+                                         kid, signature)
+               select $1, 1000000 + g, gen_random_uuid(), 'x', 'case.created', 'case',
+                      case when g <= 3100 then $2 else gen_random_uuid()::text end, null,
+                      jsonb_build_object('version', 1, 'head_hash',
+                        case when g > 3000 then $3 else 'sha256:' || md5(g::text) end),
+                      null, null, now(), 'p', 'h' || g, 'k', 's'
+                 from generate_series(1, 6100) g`,
+              [tenant.tenantId, created.id, head!.hash],
+            ),
+          { commit: true, withoutTriggers: ['audit_events'] },
+        );
+        // As autovacuum would have by then (only the owner may).
+        await inTenantTx('owner', tenant.tenantId, (owner) => owner.query('analyze audit_events'));
+        let read = -1;
+        await inTenantTx('app', tenant.tenantId, async (db) => {
+          const query = async (text: string, params: unknown[]): Promise<unknown[]> => {
+            if (text.includes('from audit_events')) {
+              const plan = await db.query(`explain (analyze, format json) ${text}`, params);
+              read = rowsScanned(plan.rows[0]['QUERY PLAN'], 'audit_events');
+            }
+            return (await db.query(text, params)).rows;
+          };
+          const attested = await attestedAuditEvents(
+            query,
+            tenant.tenantId,
+            { type: 'case', id: created.id },
+            { member: 'head_hash', values: [head!.hash], limit: 10 },
+            { verify: (kid) => Promise.resolve(kid !== 'k') },
+          );
+          expect(attested.map((e) => e.action)).toEqual(['case.created']);
+          expect(attested[0]!.seq).toBeLessThan(1000000);
+        });
+        // The case's rows up to the tenth naming its head (1 + 3,000 + 9), none of the other
+        // targets': ten rows returned to be checked, not 101.
+        expect(read).toBe(3010);
+      });
 
       it('signs a case changed through the API as before (control)', async () => {
         const { signature } = await finalized();

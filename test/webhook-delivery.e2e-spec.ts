@@ -19,6 +19,7 @@ import {
   withKey,
 } from './support/api';
 import { createCase, NEWS2_INPUTS } from './support/cases';
+import { rowsScanned } from './support/plans';
 import { startReceiver, type Receipt, type WebhookReceiver } from './support/webhook-receiver';
 import { webhooksCommand } from '../apps/ops/src/webhooks.command';
 
@@ -925,22 +926,6 @@ function stalledDeliveries(status: string, lastAttemptAt: string, nextAttemptAt:
     select ev.tenant_id, gen_random_uuid(), $2, ev.id, ev.case_id, '${status}', 3,
            ${lastAttemptAt}, ${nextAttemptAt}, ev.created_at
       from ev`;
-}
-
-/** Rows the plan's scans of `table` read: returned, and read then filtered out. */
-function rowsScanned(plan: unknown, table: string): number {
-  let rows = 0;
-  const visit = (node: Record<string, unknown>): void => {
-    if (node['Relation Name'] === table && String(node['Node Type']).endsWith('Scan')) {
-      const loops = Number(node['Actual Loops'] ?? 1);
-      // EXPLAIN gives both per loop.
-      rows +=
-        (Number(node['Actual Rows'] ?? 0) + Number(node['Rows Removed by Filter'] ?? 0)) * loops;
-    }
-    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
-  };
-  for (const entry of plan as Array<{ Plan: Record<string, unknown> }>) visit(entry.Plan);
-  return rows;
 }
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {

@@ -29,6 +29,7 @@ export const APP_ROLE_ALLOWED = [
   'column cases.signature UPDATE',
   'table case_events SELECT',
   'table case_events INSERT',
+  'table case_events_before_audit SELECT',
   'table signing_keys SELECT',
   'table replay_verifications INSERT',
   'table audit_events SELECT',

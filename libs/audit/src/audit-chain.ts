@@ -302,16 +302,21 @@ async function sealBreakIn(
 }
 
 /**
- * A target's audit events that the API wrote: their hash recomputes and their
- * signature verifies (or they predate signing), so that what a leaked app
- * login plants attests nothing. Read through the index on case targets; the
- * chain around them is audit verify's to check.
+ * A target's audit events that name one of `values` in `after.<member>` and
+ * that the API wrote: their hash recomputes and their signature verifies (or
+ * they predate signing), so that what a leaked app login plants attests
+ * nothing. At most `limit` of them, oldest first (the API's come before
+ * anything planted later to name the same values), so that planted rows
+ * cost a read each, never a signature check: past the limit, nothing more is
+ * attested. Through the index on case targets in seq order (a custom plan:
+ * unprepared, so that the partial index's predicate is seen); the chain
+ * around them is audit verify's to check.
  */
 export async function attestedAuditEvents(
   query: Query,
   tenantId: string,
-  targetType: string,
-  targetId: string,
+  target: { type: string; id: string },
+  naming: { member: string; values: readonly string[]; limit: number },
   verifier: AuditSignatureVerifier,
 ): Promise<AuditEvent[]> {
   const heads = (await query('select unsigned_through from audit_heads where tenant_id = $1', [
@@ -321,9 +326,11 @@ export async function attestedAuditEvents(
   const rows = (await query(
     `select tenant_id, seq, id, actor, action, target_type, target_id, before, after,
             request_id, ip, occurred_at, prev_hash, hash, kid, signature
-       from audit_events where tenant_id = $1 and target_type = $2 and target_id = $3
-      order by seq`,
-    [tenantId, targetType, targetId],
+       from audit_events
+      where tenant_id = $1 and target_type = $2 and target_id = $3
+        and after ->> $4::text = any ($5::text[])
+      order by seq limit $6`,
+    [tenantId, target.type, target.id, naming.member, naming.values, naming.limit],
   )) as Array<Omit<AuditEvent, 'seq' | 'occurred_at'> & { seq: string; occurred_at: unknown }>;
   const attested: AuditEvent[] = [];
   for (const row of rows) {

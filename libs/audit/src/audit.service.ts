@@ -95,16 +95,21 @@ export class AuditService {
   }
 
   /**
-   * The audit events of one target that the API wrote and signed, oldest
-   * first, in the current transaction: what a leaked app login cannot plant
+   * The audit events of one target that name one of `values` in
+   * `after.<member>` and that the API wrote and signed, oldest first, at most
+   * `limit`, in the current transaction: what a leaked app login cannot plant
    * (docs/architecture.md, the threat model).
    */
-  attested(tenantId: string, targetType: string, targetId: string): Promise<AuditEvent[]> {
+  attested(
+    tenantId: string,
+    target: { type: string; id: string },
+    naming: { member: string; values: readonly string[]; limit: number },
+  ): Promise<AuditEvent[]> {
     return attestedAuditEvents(
       (text, params) => this.sql.query(text, params),
       tenantId,
-      targetType,
-      targetId,
+      target,
+      naming,
       this.keyring,
     );
   }

@@ -27,12 +27,15 @@ export function sameJson(a: unknown, b: unknown): boolean {
 /**
  * Every event is attested by one of the case's signed audit events (which the
  * API writes with each change: `after` names the version and head hash it
- * made). The chain's hashes are SHA-256, which a leaked app login can compute
- * for an event it appends; the audit event's Ed25519 signature it cannot.
+ * made), or is at most `unattestedThrough` (events from before the audit
+ * trail). The chain's hashes are SHA-256, which a leaked app login can
+ * compute for an event it appends; the audit event's Ed25519 signature it
+ * cannot.
  */
 export function eventsAttested(
   events: readonly CaseEvent[],
   audited: ReadonlyArray<{ after: object | null }>,
+  unattestedThrough = 0,
 ): boolean {
   const heads = new Set(
     audited.map((event) => {
@@ -40,5 +43,7 @@ export function eventsAttested(
       return `${String(after.version)}:${String(after.head_hash)}`;
     }),
   );
-  return events.every((event) => heads.has(`${String(event.seq)}:${event.hash}`));
+  return events.every(
+    (event) => event.seq <= unattestedThrough || heads.has(`${String(event.seq)}:${event.hash}`),
+  );
 }
