@@ -59,7 +59,9 @@ try {
     const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
     return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   };
-  const of = (key, title, field) => runs[key].map((results) => results.find((r) => r.title === title)?.[field]);
+  // Titles that count what a run had (finalize's open cases) differ between runs: compared without the count.
+  const same = (a, b) => a.replace(/\(\d+ open cases\)/, '(open cases)') === b.replace(/\(\d+ open cases\)/, '(open cases)');
+  const of = (key, title, field) => runs[key].map((results) => results.find((r) => same(r.title, title))?.[field]);
   const change = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 ? `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%` : '');
   console.log(`\nA = ${sides.A.label}, B = ${sides.B.label}; ${rounds} round(s); bench ${benchArgs.join(' ') || '(full)'}`);
   // Load runs: req/s, API and database CPU per request. --instructions runs: instructions per request.

@@ -319,22 +319,26 @@ export async function attestedAuditEvents(
   naming: { member: string; values: readonly string[]; limit: number },
   verifier: AuditSignatureVerifier,
 ): Promise<AuditEvent[]> {
-  const heads = (await query('select unsigned_through from audit_heads where tenant_id = $1', [
-    tenantId,
-  ])) as Array<{ unsigned_through: string }>;
-  const unsignedThrough = Number(heads[0]?.unsigned_through ?? 0);
   const rows = (await query(
     `select tenant_id, seq, id, actor, action, target_type, target_id, before, after,
-            request_id, ip, occurred_at, prev_hash, hash, kid, signature
+            request_id, ip, occurred_at, prev_hash, hash, kid, signature,
+            (select h.unsigned_through from audit_heads h where h.tenant_id = $1) as unsigned_through
        from audit_events
       where tenant_id = $1 and target_type = $2 and target_id = $3
         and after ->> $4::text = any ($5::text[])
       order by seq limit $6`,
     [tenantId, target.type, target.id, naming.member, naming.values, naming.limit],
-  )) as Array<Omit<AuditEvent, 'seq' | 'occurred_at'> & { seq: string; occurred_at: unknown }>;
+  )) as Array<
+    Omit<AuditEvent, 'seq' | 'occurred_at'> & {
+      seq: string;
+      occurred_at: unknown;
+      unsigned_through: string | null;
+    }
+  >;
   const attested: AuditEvent[] = [];
-  for (const row of rows) {
+  for (const { unsigned_through, ...row } of rows) {
     const event = { ...row, seq: Number(row.seq), occurred_at: auditInstant(row.occurred_at) };
+    const unsignedThrough = Number(unsigned_through ?? 0);
     if ((await sealBreakIn(event, unsignedThrough, verifier)) === undefined) attested.push(event);
   }
   return attested;

@@ -1,6 +1,12 @@
 import { canonicalJson } from '@clincore/common/canonical-json';
 import { type CaseEvent, type CaseState, foldCaseEvents, hashCaseEvent } from './case-events';
 
+/** A case's events in order, and the last seq of them that predates the audit trail (0: none). */
+export interface CaseHistory {
+  events: CaseEvent[];
+  unattestedThrough: number;
+}
+
 /** Every event's hash recomputes and links to the one before, seq by seq from 1. */
 export function chainHolds(events: readonly CaseEvent[]): boolean {
   return events.every(

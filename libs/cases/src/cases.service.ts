@@ -8,14 +8,13 @@ import { Sql } from '@clincore/database/sql';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import { type CaseWebhookData, WebhookEvents } from '@clincore/webhooks/webhook-events.service';
 import { type CaseEvent, type CaseSignature, type CaseState, sealCaseEvent } from './case-events';
-import { chainHolds, eventsAttested, foldsInto } from './case-history';
+import { type CaseHistory, chainHolds, eventsAttested, foldsInto } from './case-history';
 import { CasesErrorCode, CasesException } from './cases.exception';
 import { decodeCursor, encodeCursor } from './case-cursor';
 import {
   CaseDto,
   type CaseEventListDto,
   type CaseListDto,
-  toCaseEvent,
   toCaseEventDto,
   toCaseState,
 } from './dto/case.dto';
@@ -198,7 +197,10 @@ export class CasesService {
   @Transactional()
   async events(tenant: TenantContext, id: string): Promise<CaseEventListDto> {
     const entity = await this.find(tenant, id);
-    return { case_id: entity.id, items: (await this.eventsOf(entity)).map(toCaseEventDto) };
+    return {
+      case_id: entity.id,
+      items: (await this.historyOf(entity)).events.map(toCaseEventDto),
+    };
   }
 
   /**
@@ -215,11 +217,11 @@ export class CasesService {
     // Signed only as the API wrote it: the row is what its chain folds into, and every event of
     // the chain is the API's (a leaked app login could change the row, or append an event with
     // a correct SHA-256 link, and have the server sign that).
-    const events = await this.eventsOf(entity);
+    const history = await this.historyOf(entity);
     if (
-      !chainHolds(events) ||
-      !foldsInto(events, state) ||
-      !(await this.eventsAttested(tenant, entity.id, events))
+      !chainHolds(history.events) ||
+      !foldsInto(history.events, state) ||
+      !(await this.eventsAttested(tenant, entity.id, history))
     ) {
       this.logger.error(
         `case ${entity.id} of tenant ${entity.tenantId} not finalized: its stored record or history is not what the API wrote (changed with a database login?)`,
@@ -234,23 +236,18 @@ export class CasesService {
 
   /**
    * Whether every event is named by one of the case's signed audit events
-   * (what the API wrote), or predates the audit trail (recorded by the
-   * migration that brought this check, in a table the app role cannot write).
-   * The API writes one audit event per case event; twice that, and a few,
-   * are read at most.
+   * (what the API wrote), or is at most `unattestedThrough` (from before the
+   * audit trail: recorded by the migration that brought this check, in a
+   * table the app role cannot write). The API writes one audit event per case
+   * event; twice that, and a few, are read at most.
    */
   async eventsAttested(
     tenant: TenantContext,
     caseId: string,
-    events: readonly CaseEvent[],
+    { events, unattestedThrough }: CaseHistory,
   ): Promise<boolean> {
-    const tenantId = tenantIdOf(tenant);
-    const [before] = await this.sql.query<{ through_seq: number }>(
-      'select through_seq from case_events_before_audit where tenant_id = $1 and case_id = $2',
-      [tenantId, caseId],
-    );
     const audited = await this.audit.attested(
-      tenantId,
+      tenantIdOf(tenant),
       { type: 'case', id: caseId },
       {
         member: 'head_hash',
@@ -258,15 +255,27 @@ export class CasesService {
         limit: events.length * 2 + 8,
       },
     );
-    return eventsAttested(events, audited, before?.through_seq ?? 0);
+    return eventsAttested(events, audited, unattestedThrough);
   }
 
-  private async eventsOf(entity: CaseEntity): Promise<CaseEvent[]> {
-    const rows = await this.txHost.tx.getRepository(CaseEventEntity).find({
-      where: { tenantId: entity.tenantId, caseId: entity.id },
-      order: { seq: 'ASC' },
-    });
-    return rows.map(toCaseEvent);
+  /** The case's events in order, and how far they predate the audit trail: one statement. */
+  private async historyOf(entity: CaseEntity): Promise<CaseHistory> {
+    const rows = await this.sql.query<
+      Omit<CaseEvent, 'occurred_at'> & { occurred_at: Date; unattested_through: number | null }
+    >(
+      `select e.tenant_id, e.case_id, e.seq, e.type, e.payload, e.actor_key_id, e.occurred_at,
+              e.prev_hash, e.hash,
+              (select b.through_seq from case_events_before_audit b
+                where b.tenant_id = e.tenant_id and b.case_id = e.case_id) as unattested_through
+         from case_events e
+        where e.tenant_id = $1 and e.case_id = $2
+        order by e.seq`,
+      [entity.tenantId, entity.id],
+    );
+    return {
+      events: rows.map((row) => ({ ...row, occurred_at: row.occurred_at.toISOString() })),
+      unattestedThrough: rows[0]?.unattested_through ?? 0,
+    };
   }
 
   /** Closes the chain with a `finalized` event carrying the signature, and freezes the case. */
@@ -344,9 +353,9 @@ export class CasesService {
   async replaySource(
     tenant: TenantContext,
     id: string,
-  ): Promise<{ stored: CaseState; events: CaseEvent[] }> {
+  ): Promise<{ stored: CaseState; history: CaseHistory }> {
     const entity = await this.find(tenant, id, true);
-    return { stored: toCaseState(entity), events: await this.eventsOf(entity) };
+    return { stored: toCaseState(entity), history: await this.historyOf(entity) };
   }
 
   /** Re-runs an exact engine version; undefined when that version is not registered. */

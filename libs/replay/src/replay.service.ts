@@ -30,7 +30,8 @@ export class ReplayService {
 
   @Transactional()
   async verifyReplay(tenant: TenantContext, caseId: string): Promise<ReplayResultDto> {
-    const { stored, events } = await this.cases.replaySource(tenant, caseId);
+    const { stored, history } = await this.cases.replaySource(tenant, caseId);
+    const { events } = history;
     const signature = stored.signature;
     if (stored.status !== 'finalized' || !signature) {
       throw new ReplayException(
@@ -41,7 +42,7 @@ export class ReplayService {
     const record = this.rebuildRecord(tenant.tenantId, stored, events, signature);
     const checks: ReplayChecksDto = {
       events_chain: chainHolds(events),
-      events_attested: await this.cases.eventsAttested(tenant, stored.id, events),
+      events_attested: await this.cases.eventsAttested(tenant, stored.id, history),
       state: foldsInto(events, stored),
       engine: this.engineAgrees(stored),
       // The served record and head must be the rebuilt ones too, or a partner checking

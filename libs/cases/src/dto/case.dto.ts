@@ -7,7 +7,7 @@ import {
   type SignatureMeaning,
 } from '../case-events';
 import type { CaseEntity, CaseStatus } from '../entities/case.entity';
-import type { CaseEventEntity, CaseEventType } from '../entities/case-event.entity';
+import type { CaseEventType } from '../entities/case-event.entity';
 import { ANY_PROTOCOL_INPUTS } from './case-inputs.openapi';
 
 @ApiSchema({ name: 'CaseSignature' })
@@ -196,21 +196,6 @@ export class CaseEventListDto {
 
   @ApiProperty({ type: [CaseEventDto] })
   items!: CaseEventDto[];
-}
-
-/** The stored event in its hashed (JSON) form. */
-export function toCaseEvent(entity: CaseEventEntity): CaseEvent {
-  return {
-    tenant_id: entity.tenantId,
-    case_id: entity.caseId,
-    seq: entity.seq,
-    type: entity.type,
-    payload: entity.payload as Record<string, unknown>,
-    actor_key_id: entity.actorKeyId,
-    occurred_at: entity.occurredAt.toISOString(),
-    prev_hash: entity.prevHash,
-    hash: entity.hash,
-  };
 }
 
 export function toCaseEventDto(event: CaseEvent): CaseEventDto {
