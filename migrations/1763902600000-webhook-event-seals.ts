@@ -8,10 +8,11 @@ const CLAIM = 'claim_webhook_deliveries(integer, integer, integer)';
 export const UNSEALED_ACCEPTED_DAYS = 7;
 
 /**
- * Accepts, without a seal, the deliveries pending to an existing endpoint of
- * events written before seals were (by this migration, or by replicas of an
- * earlier version during a rolling deploy: `npm run ops -- webhooks
- * accept-unsealed`). Each is accepted as it stands: that delivery, to that
+ * Accepts, without a seal, the deliveries to an existing endpoint of events
+ * written before seals were (by this migration, or by replicas of an earlier
+ * version during a rolling deploy: `npm run ops -- webhooks
+ * accept-unsealed`), pending ones and the others too (a tenant may retry
+ * one by hand). Each is accepted as it stands: that delivery, to that
  * endpoint, of that event with the digest of its type and payload, and for
  * UNSEALED_ACCEPTED_DAYS only; so another delivery of the event (to another
  * endpoint, or queued again) is refused, and so is an accepted one planted
@@ -24,8 +25,25 @@ export const ACCEPT_UNSEALED_DELIVERIES = `
     from webhook_deliveries d
     join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
     join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
-   where d.status = 'pending' and ev.seal is null
+   where ev.seal is null
   on conflict do nothing`;
+
+/** What a refused attempt records (webhook-dispatcher.ts): accepted since, such a delivery is due again. */
+const REFUSED_AS_UNSEALED = 'refused: the event was not written by this server%';
+
+/**
+ * Makes the accepted deliveries that workers refused before their acceptance
+ * due at once (pending or failed by then): during a rolling deploy a new
+ * replica refuses the retries of events an older one wrote, and each refusal
+ * pushes the next attempt along the schedule.
+ */
+export const REQUEUE_ACCEPTED_REFUSALS = `
+  update webhook_deliveries d
+     set status = 'pending', next_attempt_at = now()
+    from webhook_unsealed_deliveries u
+   where u.tenant_id = d.tenant_id and u.id = d.id
+     and u.accepted_at > now() - interval '${String(UNSEALED_ACCEPTED_DAYS)} days'
+     and d.status in ('pending', 'failed') and d.last_error like '${REFUSED_AS_UNSEALED}'`;
 
 /**
  * Webhook events sealed by the API (HMAC-SHA256 under a key derived from

@@ -489,25 +489,6 @@ describe('webhook delivery', () => {
       const endpoint = await subscribe(tenant, partner.url);
       const other = await subscribe(tenant, partner.url);
       const payload = { ...forged(tenant), type: 'case.created' };
-      const acceptedDelivery = randomUUID();
-      // Due in an hour: accepted before any worker looks at it.
-      const unsealed = await plant(
-        tenant,
-        endpoint.id,
-        { payload, deliveryId: acceptedDelivery },
-        3_600_000,
-      );
-      // Pending to no endpoint (deliveries have no key to theirs): never claimed, never accepted.
-      await plant(tenant, randomUUID(), { payload: forged(tenant) }, 3_600_000);
-      const aged = await plant(tenant, endpoint.id, { payload: forged(tenant) }, 3_600_000);
-      const printed: string[] = [];
-      await webhooksCommand(['accept-unsealed'], (line) => printed.push(line));
-      expect(printed).toEqual(['accepted 2 pending delivery(ies) of unsealed webhook events']);
-
-      await makeDue(tenant, unsealed);
-      const [receipt] = await partner.waitFor(1);
-      expect(verify(endpoint.secret, receipt!)).toEqual(payload);
-
       const refused = async (deliveryIds: string[]) => {
         const all = [
           ...(await deliveries(tenant, endpoint.id)),
@@ -522,6 +503,52 @@ describe('webhook delivery', () => {
           )
         );
       };
+      // Written by a replica of the earlier version during the deploy, due at once: refused by
+      // this one until accepted (WEBHOOK_RETRY_DELAYS_MS=50,50: failed after three refusals).
+      const rolledDelivery = randomUUID();
+      const rolledPayload = { ...forged(tenant), type: 'case.created' };
+      await plant(tenant, endpoint.id, { payload: rolledPayload, deliveryId: rolledDelivery });
+      await waitUntil(() => refused([rolledDelivery]));
+      const acceptedDelivery = randomUUID();
+      // Due in an hour: accepted before any worker looks at it.
+      const unsealed = await plant(
+        tenant,
+        endpoint.id,
+        { payload, deliveryId: acceptedDelivery },
+        3_600_000,
+      );
+      // Pending to no endpoint (deliveries have no key to theirs): never claimed, never accepted.
+      await plant(tenant, randomUUID(), { payload: forged(tenant) }, 3_600_000);
+      const aged = await plant(tenant, endpoint.id, { payload: forged(tenant) }, 3_600_000);
+      const printed: string[] = [];
+      await webhooksCommand(['accept-unsealed'], (line) => printed.push(line));
+      // Counted over every tenant (this suite's other tests plant unsealed events too).
+      expect(printed).toEqual([
+        expect.stringMatching(
+          /^accepted [1-9]\d* delivery\(ies\) of unsealed webhook events; [1-9]\d* refused before are due again$/,
+        ),
+      ]);
+      const acceptedHere = (
+        await owner.query<{ id: string }>(
+          'select id from webhook_unsealed_deliveries where tenant_id = $1 order by id',
+          [tenant.tenantId],
+        )
+      ).rows.map((row) => row.id);
+      const agedId = (
+        await owner.query<{ id: string }>(
+          'select id from webhook_deliveries where tenant_id = $1 and event_id = $2',
+          [tenant.tenantId, aged],
+        )
+      ).rows[0]!.id;
+      expect(acceptedHere).toEqual([acceptedDelivery, agedId, rolledDelivery].sort());
+
+      // The refused one is due again at once; the other when its time comes.
+      const [rolled] = await partner.waitFor(1);
+      expect(verify(endpoint.secret, rolled!)).toEqual(rolledPayload);
+      await makeDue(tenant, unsealed);
+      const [, receipt] = await partner.waitFor(2);
+      expect(verify(endpoint.secret, receipt!)).toEqual(payload);
+
       // The accepted event queued again, to another endpoint or the same one: not accepted.
       const again = [
         await queueAgain(tenant, other.id, unsealed),
@@ -534,13 +561,7 @@ describe('webhook delivery', () => {
         [tenant.tenantId, aged],
       );
       await makeDue(tenant, aged);
-      const [agedDelivery] = (
-        await owner.query<{ id: string }>(
-          `select id from webhook_deliveries where tenant_id = $1 and event_id = $2`,
-          [tenant.tenantId, aged],
-        )
-      ).rows;
-      await waitUntil(() => refused([...again, agedDelivery!.id]));
+      await waitUntil(() => refused([...again, agedId]));
 
       // Its event swept, and planted again under the same ids with another payload: refused.
       await owner.query(`delete from webhook_deliveries where tenant_id = $1`, [tenant.tenantId]);
@@ -551,7 +572,7 @@ describe('webhook delivery', () => {
         payload: { ...payload, data: { ...payload.data, result: { total: 9 } } },
       });
       await waitUntil(() => refused([acceptedDelivery]));
-      expect(partner.receipts).toHaveLength(1);
+      expect(partner.receipts).toHaveLength(2);
     });
   });
 
