@@ -64,7 +64,7 @@ export class WebhookEventSeals1763902600000 implements MigrationInterface {
     await q.query(`set local lock_timeout = '10s'`);
     // The app role's INSERT on webhook_events is granted on the table: it covers the new column.
     await q.query(`alter table webhook_events add column seal bytea`);
-    // The owner's alone: the app role may neither read nor write it (the claim reads it).
+    // The owner writes it; the app role may read it (the claim reads it across tenants).
     await q.query(`
       create table webhook_unsealed_deliveries (
         tenant_id uuid not null,
@@ -86,6 +86,9 @@ export class WebhookEventSeals1763902600000 implements MigrationInterface {
       `create policy webhook_worker on webhook_unsealed_deliveries to clincore_owner using (true) with check (true)`,
     );
     await q.query(`revoke all on webhook_unsealed_deliveries from public`);
+    // Readable, under its tenant's policy, so that a retry by hand of a delivery the workers
+    // would refuse is answered 409 at once; never writable.
+    await q.query(`grant select on webhook_unsealed_deliveries to clincore_app`);
     await q.query(ACCEPT_UNSEALED_DELIVERIES);
     await q.query(`drop function ${CLAIM}`);
     await q.query(

@@ -474,6 +474,19 @@ describe('webhook delivery', () => {
         });
       }
       expect(partner.receipts).toHaveLength(1);
+      // Nor sent by hand: a retry is refused at once, while the genuine delivery's is taken.
+      const retried = await withKey(api, tenant.adminKey).post(
+        `/webhooks/deliveries/${(await ofPlanted())[0]!.id as string}/retry`,
+      );
+      expect(retried.status).toBe(409);
+      expect(retried.body.type).toBe('urn:clincore:problem:webhook-delivery-unsealed');
+      const genuineDelivery = (await deliveries(tenant, endpoint.id)).find(
+        (d) => !planted.includes(d.event_id as string),
+      );
+      await withKey(api, tenant.adminKey)
+        .post(`/webhooks/deliveries/${genuineDelivery!.id as string}/retry`)
+        .expect(202);
+      await partner.waitFor(2);
       // Not the endpoint's failure: its clock is not started.
       const now = await withKey(api, tenant.adminKey)
         .get(`/webhooks/endpoints/${endpoint.id}`)
@@ -562,6 +575,9 @@ describe('webhook delivery', () => {
       );
       await makeDue(tenant, aged);
       await waitUntil(() => refused([...again, agedId]));
+      const late = await withKey(api, tenant.adminKey).post(`/webhooks/deliveries/${agedId}/retry`);
+      expect(late.status).toBe(409);
+      expect(late.body.type).toBe('urn:clincore:problem:webhook-delivery-unsealed');
 
       // Its event swept, and planted again under the same ids with another payload: refused.
       await owner.query(`delete from webhook_deliveries where tenant_id = $1`, [tenant.tenantId]);

@@ -71,6 +71,7 @@ export const APP_ROLE_ALLOWED = [
   'column webhook_endpoints.failing_since UPDATE',
   'column webhook_endpoints.updated_at UPDATE',
   'table webhook_events SELECT',
+  'table webhook_unsealed_deliveries SELECT',
   'table webhook_events INSERT',
   'table webhook_deliveries SELECT',
   'table webhook_deliveries INSERT',

@@ -37,6 +37,7 @@ import { parseIfMatch } from '@clincore/cases/cases.service';
 import {
   deliveryNotFound,
   deliveryPending,
+  deliveryUnsealed,
   endpointDisabled,
   endpointLimit,
   endpointNotFound,
@@ -697,6 +698,10 @@ function webhookProblems(): Record<string, Partial<Record<number, Array<[string,
       409: [
         ['The delivery is still pending', toProblem(deliveryPending())],
         ['Its endpoint is disabled', toProblem(endpointDisabled())],
+        [
+          'Its event is not sealed by this server (and not accepted unsealed)',
+          toProblem(deliveryUnsealed()),
+        ],
       ],
     },
   };

@@ -298,6 +298,8 @@ function webhooksProblem(exception: WebhooksException): Problem {
       return make(404, 'Webhook delivery not found');
     case WebhooksErrorCode.DeliveryPending:
       return make(409, 'Webhook delivery pending');
+    case WebhooksErrorCode.DeliveryUnsealed:
+      return make(409, 'Webhook event not sealed');
     case WebhooksErrorCode.EndpointDisabled:
       return make(409, 'Webhook endpoint disabled');
     case WebhooksErrorCode.EndpointLimit:

@@ -27,6 +27,7 @@ import { webhooksConfig } from './webhooks.config';
 import {
   deliveryNotFound,
   deliveryPending,
+  deliveryUnsealed,
   endpointDisabled,
   endpointLimit,
   endpointNotFound,
@@ -290,10 +291,23 @@ export class WebhookEndpointsService {
   @Transactional()
   async retryDelivery(tenant: TenantContext, id: string): Promise<WebhookDeliveryDto> {
     const tenantId = tenantIdOf(tenant);
-    const [current] = await this.sql.query<{ status: string; endpoint_status: string }>(
-      `select d.status, ep.status as endpoint_status
+    const [current] = await this.sql.query<{
+      status: string;
+      endpoint_status: string;
+      event_id: string;
+      type: string;
+      payload: object;
+      seal: Buffer | null;
+      unsealed_accepted: boolean;
+    }>(
+      `select d.status, ep.status as endpoint_status, ev.id as event_id, ev.type, ev.payload,
+              ev.seal,
+              exists (select 1 from webhook_unsealed_deliveries u
+                       where u.tenant_id = d.tenant_id and u.id = d.id
+                         and u.accepted_at > now() - interval '7 days') as unsealed_accepted
          from webhook_deliveries d
          join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+         join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
         where d.tenant_id = $1 and d.id = $2 for update of d`,
       [tenantId, id],
     );
@@ -306,6 +320,22 @@ export class WebhookEndpointsService {
     // A disabled endpoint is sent nothing: "due now" would be a promise never kept.
     if (current.endpoint_status !== 'enabled') {
       throw endpointDisabled();
+    }
+    // Nor an event the workers would refuse (the claim checks the acceptance in full).
+    const sealed =
+      current.seal === null
+        ? current.unsealed_accepted
+        : this.sealer.verify(
+            {
+              tenantId,
+              eventId: current.event_id,
+              type: current.type,
+              payload: canonicalJson(current.payload),
+            },
+            current.seal,
+          );
+    if (!sealed) {
+      throw deliveryUnsealed();
     }
     const [row] = await this.sql.query<DeliveryRow>(
       `with d as (

@@ -188,7 +188,7 @@ export class WebhooksController {
   @ApiConflictResponse({
     type: ProblemDto,
     description:
-      'The delivery is still pending (webhook-delivery-pending), or its endpoint is disabled (webhook-endpoint-disabled)',
+      'The delivery is still pending (webhook-delivery-pending), its endpoint is disabled (webhook-endpoint-disabled), or its event carries no seal of this server and is no longer accepted unsealed (webhook-delivery-unsealed): the workers would refuse to send it',
   })
   retry(
     @CurrentTenant() tenant: TenantContext,

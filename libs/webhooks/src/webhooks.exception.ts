@@ -5,6 +5,7 @@ export enum WebhooksErrorCode {
   EndpointNotFound = 'webhook-endpoint-not-found',
   DeliveryNotFound = 'webhook-delivery-not-found',
   DeliveryPending = 'webhook-delivery-pending',
+  DeliveryUnsealed = 'webhook-delivery-unsealed',
   EndpointDisabled = 'webhook-endpoint-disabled',
   InvalidCursor = 'invalid-cursor',
   EndpointLimit = 'webhook-endpoint-limit',
@@ -27,6 +28,12 @@ export const endpointNotFound = (): WebhooksException =>
 
 export const deliveryNotFound = (): WebhooksException =>
   new WebhooksException(WebhooksErrorCode.DeliveryNotFound, 'No such webhook delivery.');
+
+export const deliveryUnsealed = (): WebhooksException =>
+  new WebhooksException(
+    WebhooksErrorCode.DeliveryUnsealed,
+    'The event of this delivery carries no seal of this server (written before event seals, and no longer accepted unsealed): it is not sent again.',
+  );
 
 export const deliveryPending = (): WebhooksException =>
   new WebhooksException(

@@ -6840,7 +6840,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The delivery is still pending (webhook-delivery-pending), or its endpoint is disabled (webhook-endpoint-disabled); or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
+            /** @description The delivery is still pending (webhook-delivery-pending), its endpoint is disabled (webhook-endpoint-disabled), or its event carries no seal of this server and is no longer accepted unsealed (webhook-delivery-unsealed): the workers would refuse to send it; or: A request with this Idempotency-Key is still being processed (problem type idempotency-key-in-use); retry after Retry-After seconds. */
             409: {
                 headers: {
                     /** @description The id of this request, as logged by the server (quote it when reporting a problem): your own X-Request-Id when you sent one of 1 to 128 letters, digits and . _ : -, else a UUID */
