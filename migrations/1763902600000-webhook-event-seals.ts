@@ -108,6 +108,7 @@ export class WebhookEventSeals1763902600000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`set local lock_timeout = '10s'`);
     await q.query(`drop function ${CLAIM}`);
     await q.query(claimWebhookDeliveries());
     await q.query(`revoke all on function ${CLAIM} from public`);
