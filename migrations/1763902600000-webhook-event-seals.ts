@@ -11,8 +11,9 @@ export const UNSEALED_ACCEPTED_DAYS = 7;
  * Accepts, without a seal, the deliveries to an existing endpoint of events
  * written before seals were (by this migration, or by replicas of an earlier
  * version during a rolling deploy: `npm run ops -- webhooks
- * accept-unsealed`), pending ones and the others too (a tenant may retry
- * one by hand). Each is accepted as it stands: that delivery, to that
+ * accept-unsealed`), pending or failed (a tenant may retry a failed one by
+ * hand; not the succeeded ones, which would make this grow with the whole
+ * history while the migration holds its lock on webhook_events). Each is accepted as it stands: that delivery, to that
  * endpoint, of that event with the digest of its type and payload, and for
  * UNSEALED_ACCEPTED_DAYS only; so another delivery of the event (to another
  * endpoint, or queued again) is refused, and so is an accepted one planted
@@ -25,7 +26,7 @@ export const ACCEPT_UNSEALED_DELIVERIES = `
     from webhook_deliveries d
     join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
     join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
-   where ev.seal is null
+   where ev.seal is null and d.status in ('pending', 'failed')
   on conflict do nothing`;
 
 /** What a refused attempt records (webhook-dispatcher.ts): accepted since, such a delivery is due again. */
@@ -35,7 +36,8 @@ const REFUSED_AS_UNSEALED = 'refused: the event was not written by this server%'
  * Makes the accepted deliveries that workers refused before their acceptance
  * due at once (pending or failed by then): during a rolling deploy a new
  * replica refuses the retries of events an older one wrote, and each refusal
- * pushes the next attempt along the schedule.
+ * pushes the next attempt along the schedule. Only one last tried before the
+ * acceptance: one claimed since may be in flight, and would be sent twice.
  */
 export const REQUEUE_ACCEPTED_REFUSALS = `
   update webhook_deliveries d
@@ -43,7 +45,8 @@ export const REQUEUE_ACCEPTED_REFUSALS = `
     from webhook_unsealed_deliveries u
    where u.tenant_id = d.tenant_id and u.id = d.id
      and u.accepted_at > now() - interval '${String(UNSEALED_ACCEPTED_DAYS)} days'
-     and d.status in ('pending', 'failed') and d.last_error like '${REFUSED_AS_UNSEALED}'`;
+     and d.status in ('pending', 'failed') and d.last_error like '${REFUSED_AS_UNSEALED}'
+     and d.last_attempt_at < u.accepted_at`;
 
 /**
  * Webhook events sealed by the API (HMAC-SHA256 under a key derived from

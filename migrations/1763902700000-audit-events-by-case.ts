@@ -21,17 +21,24 @@ export class AuditEventsByCase1763902700000 implements MigrationInterface {
   transaction = false;
 
   async up(q: QueryRunner): Promise<void> {
-    // Neither step blocks writes, and neither has a statement timeout: on a long history each
-    // takes minutes (3.6 million case events: 7 s and 13 s on the 2-core bench machine). A build
-    // left invalid by a failure is dropped on the next run, and the table made again.
+    // Neither step blocks writes; on a long history each takes minutes (3.6 million case events:
+    // 7 s and 13 s on the 2-core bench machine), within the migrator's statement timeout. A build
+    // left invalid by a failure is dropped on the next run.
     await q.query(`set statement_timeout = 0`);
     await q.query(`drop index concurrently if exists audit_events_case_idx`);
     await q.query(`
       create index concurrently audit_events_case_idx on audit_events (tenant_id, target_id, seq)
         where target_type = 'case'`);
+    // Made by a run that committed and was not recorded (the process died): kept as it is.
+    const [made] = (await q.query(
+      `select to_regclass('case_events_before_audit') is not null as made`,
+    )) as Array<{ made: boolean }>;
+    if (made?.made) {
+      await q.query(`reset statement_timeout`);
+      return;
+    }
     await q.startTransaction();
     try {
-      await q.query(`drop table if exists case_events_before_audit`);
       await q.query(`
         create table case_events_before_audit (
           tenant_id uuid not null,
@@ -78,6 +85,7 @@ export class AuditEventsByCase1763902700000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`set local lock_timeout = '10s'`);
     await q.query(`drop table case_events_before_audit`);
     await q.query(`drop index audit_events_case_idx`);
   }

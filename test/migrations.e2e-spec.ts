@@ -49,6 +49,13 @@ describe('migrations', () => {
     }
   });
 
+  it("run with an hour's statement timeout, not the API's 15 s: a concurrent index build or backfill on a long history takes minutes", async () => {
+    const timeout = await withOwnerDataSource(ownerUrl(), async (ds) =>
+      ds.query<Array<{ statement_timeout: string }>>('show statement_timeout'),
+    );
+    expect(timeout).toEqual([{ statement_timeout: '1h' }]);
+  });
+
   it('keeps API keys stored before peppers working, marked legacy-sha256', async () => {
     // Back to just before the keyed hashes, a tenant and key as they were stored then, up again.
     await withOwnerDataSource(ownerUrl(), async (ds) => {

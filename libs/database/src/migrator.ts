@@ -2,6 +2,14 @@ import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from './data-source.options';
 
 /**
+ * A migration's statement may take minutes on a long history (an index built
+ * concurrently, a backfill); the runtime's 15 s would cancel it, on the
+ * server or in the client (`query_timeout`), whatever the migration sets with
+ * SET. Waits for locks are bounded by each migration's own `lock_timeout`.
+ */
+export const MIGRATION_STATEMENT_TIMEOUT_MS = 60 * 60_000;
+
+/**
  * A short-lived owner connection for migrations; never the runtime pool. With
  * `role`, a superuser URL acts as that role (`SET ROLE` at connect), so the
  * objects it creates belong to the owner role, not to the superuser.
@@ -11,7 +19,12 @@ export async function withOwnerDataSource<T>(
   work: (ds: DataSource) => Promise<T>,
   role?: string,
 ): Promise<T> {
-  const options = buildDataSourceOptions({ url, poolSize: 1, applicationName: 'clincore-migrate' });
+  const options = buildDataSourceOptions({
+    url,
+    poolSize: 1,
+    applicationName: 'clincore-migrate',
+    statementTimeoutMs: MIGRATION_STATEMENT_TIMEOUT_MS,
+  });
   const dataSource = new DataSource(
     role
       ? { ...options, extra: { ...(options.extra as object), options: `-c role=${role}` } }

@@ -251,6 +251,33 @@ export class WebhookEndpointsService {
     return toDeliveryDto(required(row));
   }
 
+  /** As the workers will check it (their claim also matches an acceptance to its endpoint and payload). */
+  private sealedOrAccepted(
+    tenantId: string,
+    event: {
+      event_id: string;
+      type: string;
+      payload: object;
+      seal: Buffer | null;
+      unsealed_accepted: boolean;
+    },
+  ): boolean {
+    if (event.seal === null) return event.unsealed_accepted;
+    try {
+      return this.sealer.verify(
+        {
+          tenantId,
+          eventId: event.event_id,
+          type: event.type,
+          payload: canonicalJson(event.payload),
+        },
+        event.seal,
+      );
+    } catch {
+      return false; // no canonical form: a planted payload
+    }
+  }
+
   /** Newest first, by (created_at, id) keyset. */
   @Transactional()
   async deliveries(
@@ -304,6 +331,7 @@ export class WebhookEndpointsService {
               ev.seal,
               exists (select 1 from webhook_unsealed_deliveries u
                        where u.tenant_id = d.tenant_id and u.id = d.id
+                         -- As migration 1763902600000 accepts them (UNSEALED_ACCEPTED_DAYS).
                          and u.accepted_at > now() - interval '7 days') as unsealed_accepted
          from webhook_deliveries d
          join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
@@ -322,19 +350,7 @@ export class WebhookEndpointsService {
       throw endpointDisabled();
     }
     // Nor an event the workers would refuse (the claim checks the acceptance in full).
-    const sealed =
-      current.seal === null
-        ? current.unsealed_accepted
-        : this.sealer.verify(
-            {
-              tenantId,
-              eventId: current.event_id,
-              type: current.type,
-              payload: canonicalJson(current.payload),
-            },
-            current.seal,
-          );
-    if (!sealed) {
+    if (!this.sealedOrAccepted(tenantId, current)) {
       throw deliveryUnsealed();
     }
     const [row] = await this.sql.query<DeliveryRow>(
