@@ -96,6 +96,17 @@ describe('migrations', () => {
   it('keeps cases from before the audit trail finalizable and verifiable: their events are recorded as they were', async () => {
     let api = await startApi();
     const tenant = await bootstrapTenant(api.http, 'Before the audit trail');
+    /** The case as one from before the audit trail: its events and row, no audit event naming them. */
+    const withoutAuditEvents = (caseId: string) =>
+      inTenantTx(
+        'owner',
+        tenant.tenantId,
+        (owner) =>
+          owner.query(`delete from audit_events where target_type = 'case' and target_id = $1`, [
+            caseId,
+          ]),
+        { commit: true, withoutTriggers: ['audit_events'] },
+      );
     const open = await createCase(api.http, tenant.adminKey);
     await withKey(api, tenant.adminKey)
       .patch(`/cases/${open.id}`)
@@ -103,16 +114,7 @@ describe('migrations', () => {
       .send({ inputs: { ...NEWS2_INPUTS, pulse: 120 } })
       .expect(200);
     await api.close();
-    // As such a case was: events and row, and no audit event naming them.
-    await inTenantTx(
-      'owner',
-      tenant.tenantId,
-      (owner) =>
-        owner.query(`delete from audit_events where target_type = 'case' and target_id = $1`, [
-          open.id,
-        ]),
-      { commit: true, withoutTriggers: ['audit_events'] },
-    );
+    await withoutAuditEvents(open.id);
     await withOwnerDataSource(ownerUrl(), (ds) => ds.undoLastMigration({ transaction: 'each' }));
     expect(await runMigrations(ownerUrl())).toEqual(['AuditEventsByCase1763902700000']);
 
@@ -127,15 +129,7 @@ describe('migrations', () => {
       expect(replay.body.ok).toBe(true);
       // Only the events there were: one appended later with the app login is not attested.
       const later = await createCase(api.http, tenant.adminKey);
-      await inTenantTx(
-        'owner',
-        tenant.tenantId,
-        (owner) =>
-          owner.query(`delete from audit_events where target_type = 'case' and target_id = $1`, [
-            later.id,
-          ]),
-        { commit: true, withoutTriggers: ['audit_events'] },
-      );
+      await withoutAuditEvents(later.id);
       const refused = await as
         .post(`/cases/${later.id}/finalize`)
         .send({ signed_by: 'Dr. Legacy', meaning: 'approval' });
