@@ -29,6 +29,20 @@ export const ACCEPT_UNSEALED_DELIVERIES = `
    where ev.seal is null and d.status in ('pending', 'failed')
   on conflict do nothing`;
 
+/**
+ * Whether delivery `d` of event `ev` (SQL aliases) was accepted unsealed and
+ * still stands as accepted: the workers' claim and the manual retry ask the
+ * same, so a retry answered 202 is never then refused.
+ */
+export function acceptedUnsealed(d: string, ev: string): string {
+  return `exists (
+                 select 1 from public.webhook_unsealed_deliveries u
+                  where u.tenant_id = ${d}.tenant_id and u.id = ${d}.id and u.event_id = ${d}.event_id
+                    and u.endpoint_id = ${d}.endpoint_id
+                    and u.accepted_at > now() - interval '${String(UNSEALED_ACCEPTED_DAYS)} days'
+                    and u.digest = sha256(convert_to(${ev}.type || ' ' || ${ev}.payload::text, 'UTF8')))`;
+}
+
 /** What a refused attempt records (webhook-dispatcher.ts): accepted since, such a delivery is due again. */
 const REFUSED_AS_UNSEALED = 'refused: the event was not written by this server%';
 
@@ -98,12 +112,7 @@ export class WebhookEventSeals1763902600000 implements MigrationInterface {
       claimWebhookDeliveries(
         ', seal bytea, unsealed_accepted boolean',
         `, ev.seal,
-               ev.seal is null and exists (
-                 select 1 from public.webhook_unsealed_deliveries u
-                  where u.tenant_id = c.tenant_id and u.id = c.id and u.event_id = c.event_id
-                    and u.endpoint_id = c.endpoint_id
-                    and u.accepted_at > now() - interval '${String(UNSEALED_ACCEPTED_DAYS)} days'
-                    and u.digest = sha256(convert_to(ev.type || ' ' || ev.payload::text, 'UTF8')))`,
+               ev.seal is null and ${acceptedUnsealed('c', 'ev')}`,
       ),
     );
     await q.query(`revoke all on function ${CLAIM} from public`);

@@ -588,6 +588,12 @@ describe('webhook delivery', () => {
         payload: { ...payload, data: { ...payload.data, result: { total: 9 } } },
       });
       await waitUntil(() => refused([acceptedDelivery]));
+      // Nor retried by hand: the retry asks what the claim asks, not only the delivery's id.
+      const replanted = await withKey(api, tenant.adminKey).post(
+        `/webhooks/deliveries/${acceptedDelivery}/retry`,
+      );
+      expect(replanted.status).toBe(409);
+      expect(replanted.body.type).toBe('urn:clincore:problem:webhook-delivery-unsealed');
       expect(partner.receipts).toHaveLength(2);
     });
   });

@@ -6,6 +6,7 @@ import { AuditService } from '@clincore/audit/audit.service';
 import { canonicalJson } from '@clincore/common/canonical-json';
 import { decodeKeysetCursor, encodeKeysetCursor } from '@clincore/common/keyset-cursor';
 import { Sql } from '@clincore/database/sql';
+import { acceptedUnsealed } from '@clincore/migrations/1763902600000-webhook-event-seals';
 import { type TenantContext, tenantIdOf } from '@clincore/tenancy/tenant-context';
 import type {
   ListWebhookDeliveriesQuery,
@@ -251,7 +252,7 @@ export class WebhookEndpointsService {
     return toDeliveryDto(required(row));
   }
 
-  /** As the workers will check it (their claim also matches an acceptance to its endpoint and payload). */
+  /** As the workers' claim will check it. */
   private sealedOrAccepted(
     tenantId: string,
     event: {
@@ -328,11 +329,7 @@ export class WebhookEndpointsService {
       unsealed_accepted: boolean;
     }>(
       `select d.status, ep.status as endpoint_status, ev.id as event_id, ev.type, ev.payload,
-              ev.seal,
-              exists (select 1 from webhook_unsealed_deliveries u
-                       where u.tenant_id = d.tenant_id and u.id = d.id
-                         -- As migration 1763902600000 accepts them (UNSEALED_ACCEPTED_DAYS).
-                         and u.accepted_at > now() - interval '7 days') as unsealed_accepted
+              ev.seal, ${acceptedUnsealed('d', 'ev')} as unsealed_accepted
          from webhook_deliveries d
          join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
          join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
