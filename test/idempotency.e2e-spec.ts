@@ -413,7 +413,7 @@ describe('Idempotency-Key', () => {
     expect(await casesOf('IK-8')).toHaveLength(1);
   });
 
-  it('refuses with 409 a request whose key another request committed while it ran, and leaves no case of its own', async () => {
+  it('refuses with 422 a request whose key another request (another body) committed while it ran, and leaves no case of its own', async () => {
     const key = randomUUID();
     const [secret] = api.app.get(ApiKeysService).derivedSecrets(IDEMPOTENCY_SECRET_PURPOSE);
     if (!secret) throw new Error('no idempotency secret');
@@ -444,13 +444,82 @@ describe('Idempotency-Key', () => {
         await new Promise((r) => setTimeout(r, 20));
       await app.query('commit');
       const res = await done;
-      expectProblem(res, 409);
-      expect(res.body.type).toBe('urn:clincore:problem:idempotency-key-in-use');
-      expect(res.headers['retry-after']).toBe('1');
+      expectProblem(res, 422);
+      expect(res.body.type).toBe('urn:clincore:problem:idempotency-key-reused');
+      // The ETag its rolled-back case had is not sent.
+      expect(res.headers.etag).toBeUndefined();
     } finally {
       await app.end();
     }
     expect(await casesOf('IK-RACE')).toHaveLength(0);
+  });
+
+  /**
+   * The first request with a key takes its lock and is held at its commit; the retry looks the
+   * key up meanwhile (nothing committed yet) and is held while counting the call; the first
+   * commits; then the retry takes the key's lock with its lookup out of date.
+   */
+  async function retryWithStaleLookup(
+    send: () => Promise<request.Response>,
+  ): Promise<[request.Response, request.Response]> {
+    const audit = await holdAuditHead(tenant.tenantId);
+    const usage = await connect('owner');
+    const observer = await connect('app'); // sees the API's statements (its own role's)
+    try {
+      const first = send();
+      await waitForAdvisoryLock(usage);
+      await usage.query('begin');
+      await usage.query(`select set_config('app.tenant_id', $1, true)`, [tenant.tenantId]);
+      await usage.query('select 1 from usage_counters where tenant_id = $1 for update', [
+        tenant.tenantId,
+      ]);
+      const retry = send();
+      await waitForLockWait(observer, '%consume_call%');
+      await audit.query('rollback');
+      const firstDone = await first;
+      await usage.query('rollback');
+      return [firstDone, await retry];
+    } finally {
+      await audit.end();
+      await usage.end();
+      await observer.end();
+    }
+  }
+
+  it("answers a retry that ran against the first request's committed change with that request's response, not the route's own 409", async () => {
+    const opened = await as().post('/cases').send(caseBody('IK-LATE')).expect(201);
+    const key = randomUUID();
+    const [first, retry] = await retryWithStaleLookup(() =>
+      as()
+        .post(`/cases/${opened.body.id as string}/finalize`)
+        .set('Idempotency-Key', key)
+        .send({ signed_by: 'Dr. Late', meaning: 'review' })
+        .then((res) => res),
+    );
+    expect(first.status).toBe(200);
+    // Without the answer after its failure: 409 case-finalized, for the client's own finalize.
+    expect(retry.status).toBe(200);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.headers.etag).toBe(first.headers.etag);
+    expect(retry.body).toEqual(first.body);
+  });
+
+  it("answers a retry whose key's record was committed before its own with that request's response, and opens one case", async () => {
+    const key = randomUUID();
+    const [first, retry] = await retryWithStaleLookup(() =>
+      as()
+        .post('/cases')
+        .set('Idempotency-Key', key)
+        .send(caseBody('IK-LATE-2'))
+        .then((res) => res),
+    );
+    expect(first.status).toBe(201);
+    // Its own case rolled back, and its ETag with it.
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.headers.etag).toBe(first.headers.etag);
+    expect(retry.body).toEqual(first.body);
+    expect(await casesOf('IK-LATE-2')).toHaveLength(1);
   });
 
   it('lets a leaked app login replace only an expired record, never rewrite a live response', async () => {
@@ -594,6 +663,20 @@ async function waitForAdvisoryLock(db: Client): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error('the first request never took its idempotency lock');
+}
+
+/** Until a backend waits on a lock while running a statement like `pattern` (`db` of its role). */
+async function waitForLockWait(db: Client, pattern: string): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    const { rows } = await db.query<{ n: number }>(
+      `select count(*)::int as n from pg_stat_activity
+        where wait_event_type = 'Lock' and query like $1 and pid <> pg_backend_pid()`,
+      [pattern],
+    );
+    if ((rows[0]?.n ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`no statement like ${pattern} ever waited on a lock`);
 }
 
 /** The tenant's key rows, read as the app role under the scope policy. */

@@ -53,6 +53,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         (outcome) =>
           outcome.replayed ? replay(response, outcome.response) : outcome.response.body,
         (error: unknown) => {
+          clearStoredHeaders(response);
           if (error instanceof IdempotencyException && error.code === IdempotencyErrorCode.KeyInUse)
             response.setHeader('Retry-After', RETRY_AFTER_SECONDS);
           throw error;
@@ -85,8 +86,14 @@ function storedHeadersOf(response: Response): Record<string, string> {
   return headers;
 }
 
+/** What the handler set for a change that then rolled back: its ETag or Location named nothing. */
+function clearStoredHeaders(response: Response): void {
+  for (const name of STORED_HEADERS) response.removeHeader(name);
+}
+
 /** The stored answer: Nest sets the same status from the route (only 2xx are stored). */
 function replay(response: Response, stored: StoredResponse): unknown {
+  clearStoredHeaders(response);
   for (const [name, value] of Object.entries(stored.headers)) response.setHeader(name, value);
   response.setHeader(REPLAYED_HEADER, 'true');
   response.status(stored.status);

@@ -36,10 +36,43 @@ export class IdempotencyStore {
    * sent with any other in the statement before COMMIT), replacing an
    * expired record of the key. The change and its key commit together or not
    * at all. A request that committed the key between that first statement's
-   * snapshot and its lock leaves a live record: storing then stores nothing,
-   * and this request rolls back with a 409, whose retry is replayed.
+   * snapshot and its lock is not seen by it: this one's handler then runs
+   * against what that one changed (a finalized case: the route's own 409),
+   * or its record is refused at the commit. Either way this one rolls back,
+   * and a failure is answered as its retry would be: see `afterFailure`.
    */
-  runOnce(claim: IdempotencyClaim, handle: () => Promise<StoredResponse>): Promise<Outcome> {
+  async runOnce(claim: IdempotencyClaim, handle: () => Promise<StoredResponse>): Promise<Outcome> {
+    try {
+      return await this.once(claim, handle);
+    } catch (error) {
+      return this.afterFailure(claim, error);
+    }
+  }
+
+  /**
+   * A failed request with a key (rolled back, nothing changed) whose key a
+   * request has committed since this one's lookup: that request's answer
+   * (replayed; 422 when it was another request), not this one's failure,
+   * which would tell the client that its own change failed or conflicted.
+   * One statement, on failures only; any other failure stands.
+   */
+  private async afterFailure(claim: IdempotencyClaim, failure: unknown): Promise<Outcome> {
+    let rows: KeyRow[];
+    try {
+      rows = await this.sql.query<KeyRow>(
+        'select key_digest, fingerprint, response from find_idempotency_key($1, $2)',
+        [claim.scope, claim.keyDigests],
+        { prepared: true },
+      );
+    } catch {
+      throw failure;
+    }
+    const [finished] = rows;
+    if (finished === undefined) throw failure;
+    return { replayed: true, response: responseFor(claim, finished) };
+  }
+
+  private once(claim: IdempotencyClaim, handle: () => Promise<StoredResponse>): Promise<Outcome> {
     // On the transaction's first statement, the tenant binding: no round trip of its own.
     // find_idempotency_key also binds the key's scope for the rest of the transaction.
     // The lookup again only when the quota guard did not make it (a route without a quota).
