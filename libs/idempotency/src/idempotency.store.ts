@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { TransactionHost } from '@nestjs-cls/transactional';
 import type { TransactionalAdapterTypeOrm } from '@nestjs-cls/transactional-adapter-typeorm';
+import { isDatabaseUnavailable } from '@clincore/database/database-unavailable';
 import { Sql } from '@clincore/database/sql';
 import {
   type IdempotencyClaim,
@@ -54,9 +55,12 @@ export class IdempotencyStore {
    * request has committed since this one's lookup: that request's answer
    * (replayed; 422 when it was another request), not this one's failure,
    * which would tell the client that its own change failed or conflicted.
-   * One statement, on failures only; any other failure stands.
+   * One statement, on failures only; any other failure stands, and so does a
+   * database that cannot serve (its 503 is not delayed by a lookup that would
+   * wait the same).
    */
   private async afterFailure(claim: IdempotencyClaim, failure: unknown): Promise<Outcome> {
+    if (isDatabaseUnavailable(failure)) throw failure;
     let rows: KeyRow[];
     try {
       rows = await this.sql.query<KeyRow>(
