@@ -246,7 +246,9 @@ describe('cases API', () => {
       const blind = await patch();
       expectProblem(blind, 428);
       expect(blind.body.type).toBe('urn:clincore:problem:precondition-required');
-      expect(blind.body.detail).toMatch(/GET the case and send its ETag/);
+      expect(blind.body.detail).toMatch(
+        /GET the case and send back the ETag it came with \(for example/,
+      );
       expect((await as().get(`/cases/${created.id}`).expect(200)).body.version).toBe(1);
       expectProblem(await patch('"7"'), 412);
       expectProblem(await patch('version-one'), 400);

@@ -502,7 +502,7 @@ export function parseIfMatch(header: string | undefined): number[] | undefined {
   if (header === undefined) {
     throw new CasesException(
       CasesErrorCode.PreconditionRequired,
-      'PATCH needs If-Match: GET the case and send its ETag back (If-Match: "3"), so that a change made since is not overwritten unseen.',
+      'PATCH needs If-Match: GET the case and send back the ETag it came with (for example If-Match: "3" for version 3), so that a change made since is not overwritten unseen.',
     );
   }
   if (header.trim() === '*') return undefined;
