@@ -789,13 +789,15 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
 
   async function subscribed(
     name: string,
+    events = ['case.created'],
+    answerAfterMs?: number,
   ): Promise<{ tenant: TestTenant; partner: WebhookReceiver; endpointId: string }> {
     const tenant = await bootstrapTenant(api.http, name);
-    const partner = await startReceiver();
+    const partner = await startReceiver(() => 204, { delayMs: answerAfterMs });
     receivers.push(partner);
     const res = await withKey(api, tenant.adminKey)
       .post('/webhooks/endpoints')
-      .send({ url: partner.url, events: ['case.created'] })
+      .send({ url: partner.url, events })
       .expect(201);
     return { tenant, partner, endpointId: res.body.id as string };
   }
@@ -839,6 +841,27 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
       );
       return rows.length === 1 && rows[0]!.status === 'succeeded' && rows[0]!.attempts === 1;
     });
+  });
+
+  it("sends a case's next event once the earlier one is answered, without waiting for a poll", async () => {
+    // Each answer takes 300 ms: the update commits while the case's created event is in flight.
+    const { tenant, partner } = await subscribed(
+      'Quick Succession Clinic',
+      ['case.created', 'case.updated'],
+      300,
+    );
+    const created = await createCase(api.http, tenant.adminKey);
+    await withKey(api, tenant.adminKey)
+      .patch(`/cases/${created.id}`)
+      .set('If-Match', '"1"')
+      .send({ inputs: { ...NEWS2_INPUTS, pulse: 110 } })
+      .expect(200);
+    // Polls are a minute apart: without the workers told, the update would wait for one.
+    const [first, second] = await partner.waitFor(2, () => true, 5_000);
+    expect([first, second].map((r) => (JSON.parse(r!.body) as { type: string }).type)).toEqual([
+      'case.created',
+      'case.updated',
+    ]);
   });
 
   it("leases from the commit, not from the transaction's start", async () => {

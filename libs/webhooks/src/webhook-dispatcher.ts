@@ -34,6 +34,8 @@ const SLOT_FREED_CLAIM_DELAY_MS = 5;
 /** Successes are written back this long after the first of a batch, or at once when this many wait. */
 const SUCCESS_FLUSH_MS = 100;
 const SUCCESS_FLUSH_BATCH = 64;
+/** Cases remembered as waiting behind a delivery (`behind`); past it, they wait for a poll. */
+const MAX_CASES_BEHIND = 10_000;
 /** A claimed delivery whose event the server did not write: recorded as a failed attempt, never sent. */
 const UNSEALED: SendOutcome = {
   ok: false,
@@ -63,7 +65,8 @@ interface Success {
  * workers were busy or by another process, one whose lease ended) is claimed
  * by a poll through `claim_webhook_deliveries` (FOR UPDATE SKIP LOCKED, so
  * replicas share the work without sending one delivery twice in the normal
- * case). Either way a delivery is leased until twice the request deadline
+ * case), which comes at once when a change reports a delivery behind one
+ * this process sends (`behind`). Either way a delivery is leased until twice the request deadline
  * has passed, so one whose worker died is claimed again then, under the same
  * event id (at least once). Successes are written back in batches
  * (`record_webhook_successes`, one statement for all of them); failures in
@@ -98,6 +101,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   private refused = 0;
   /** Answered with a 2xx, not yet written back. */
   private succeeded: Success[] = [];
+  /**
+   * Cases (`tenant case`) with a delivery waiting behind one this process may be sending, until
+   * when: that one's success is written back and followed by a claim at once, not after a batch
+   * and a poll.
+   */
+  private readonly behindOf = new Map<string, number>();
+  /** Asked for while a poll ran: poll again as soon as it ends. */
+  private pollAgain = false;
 
   constructor(
     private readonly sql: Sql,
@@ -157,6 +168,32 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     this.refused += 1;
     this.backlog = true;
     return NO_ROOM;
+  }
+
+  /** WebhookTaker: a committed change's delivery waits behind an earlier one of its case. */
+  behind(tenantId: string, caseIds: string[]): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    if (this.behindOf.size > MAX_CASES_BEHIND)
+      for (const [key, until] of this.behindOf) if (until <= now) this.behindOf.delete(key);
+    if (this.behindOf.size <= MAX_CASES_BEHIND)
+      for (const caseId of caseIds) this.behindOf.set(`${tenantId} ${caseId}`, now + this.leaseMs);
+    // The earlier one may have been answered already, its success not yet written back.
+    this.scope.runInAsyncScope(() => this.claimSoon());
+  }
+
+  /** Whether a delivery of this one's case may wait behind it (to this or another endpoint). */
+  private holdsBack(delivery: LeasedDelivery): boolean {
+    const caseId = (delivery.payload.data as { case_id?: unknown } | null)?.case_id;
+    if (typeof caseId !== 'string') return false;
+    return (this.behindOf.get(`${delivery.tenant_id} ${caseId}`) ?? 0) > Date.now();
+  }
+
+  /** Write back the successes and claim, shortly (deliveries ending together share it). */
+  private claimSoon(): void {
+    if (this.polling !== undefined) this.pollAgain = true;
+    else if (this.pollAt > Date.now() + SLOT_FREED_CLAIM_DELAY_MS)
+      this.schedule(SLOT_FREED_CLAIM_DELAY_MS);
   }
 
   /** WebhookTaker: deliveries leased to this process by a transaction that has committed. */
@@ -236,6 +273,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
 
   private async poll(): Promise<void> {
     let full = false;
+    this.pollAgain = false;
     try {
       await this.recordSuccesses();
       await this.refreshStats();
@@ -256,7 +294,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     }
     // A full batch suggests more are due: look again at once, else at the next poll (or when
     // workers free up, while a backlog is known).
-    this.schedule(full ? 0 : this.config.pollMs);
+    this.schedule(full ? 0 : this.askedAgain() ? SLOT_FREED_CLAIM_DELAY_MS : this.config.pollMs);
+  }
+
+  /** Whether `claimSoon` was asked while the poll ran (read after its awaits). */
+  private askedAgain(): boolean {
+    return this.pollAgain;
   }
 
   /**
@@ -325,7 +368,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
         attempts: delivery.attempts,
         statusCode: outcome.statusCode,
       });
-      this.flushSoon();
+      if (this.holdsBack(delivery)) this.claimSoon();
+      else this.flushSoon();
       return;
     }
     await this.inTenant(delivery.tenant_id, async () => {

@@ -31,8 +31,10 @@ export interface CaseWebhookData {
  * the lease ends) and handed over once the transaction commits, so they go
  * out at once, without a claim's statement and row version. Not a delivery
  * behind a pending earlier one of its case: that one waits for a claim, which
- * keeps a case's deliveries to an endpoint in order. A process that dies before sending leaves them due when
- * the lease ends, as a claimed delivery.
+ * keeps a case's deliveries to an endpoint in order, and the workers are told
+ * (`behind`) so that they claim as soon as the earlier one is written back. A
+ * process that dies before sending leaves them due when the lease ends, as a
+ * claimed delivery.
  */
 @Injectable()
 export class WebhookEvents {
@@ -79,16 +81,22 @@ export class WebhookEvents {
          returning tenant_id, id, type, case_id, payload, created_at
        ), ${name('target')} as (
          -- Leased: while there is room (the first ${$(9)} endpoints), and only the first pending
-         -- delivery of its case to the endpoint.
-         select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id, ev.created_at,
-                ${$(8)}::integer > 0 and row_number() over (order by ep.id) <= ${$(9)}::integer
-                  and not exists (
-                    select 1 from webhook_deliveries e
-                     where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
-                       and e.case_id = ev.case_id and e.status = 'pending') as leased
-           from ${name('event')} ev
-           join webhook_endpoints ep
-             on ep.tenant_id = ev.tenant_id and ep.status = 'enabled' and ev.type = any (ep.events)
+         -- delivery of its case to the endpoint. Behind: with room, but after a pending one.
+         select x.tenant_id, x.endpoint_id, x.event_id, x.case_id, x.created_at,
+                x.room and x.rank <= ${$(9)}::integer and not x.behind as leased,
+                x.room and x.behind as behind
+           from (
+             select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id,
+                    ev.created_at, ${$(8)}::integer > 0 as room,
+                    row_number() over (order by ep.id) as rank,
+                    exists (
+                      select 1 from webhook_deliveries e
+                       where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
+                         and e.case_id = ev.case_id and e.status = 'pending') as behind
+               from ${name('event')} ev
+               join webhook_endpoints ep
+                 on ep.tenant_id = ev.tenant_id and ep.status = 'enabled'
+                    and ev.type = any (ep.events)) x
        ), ${name('delivery')} as (
          insert into webhook_deliveries (tenant_id, id, endpoint_id, event_id, case_id, status,
                                          attempts, last_attempt_at, next_attempt_at, created_at)
@@ -104,18 +112,27 @@ export class WebhookEvents {
          returning tenant_id, id, endpoint_id, event_id, attempts
        )`;
       },
-      result: (name) => `(
-        select coalesce(json_agg(l), '[]'::json) from (
-          select d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempts, ep.url, ep.secret,
-                 ep.previous_secret, ep.previous_secret_until, ev.type as event_type, ev.payload,
-                 ev.created_at as event_created_at
-            from ${name('delivery')} d
-            join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
-            cross join ${name('event')} ev
-           where d.attempts = 1) l)`,
-      done: (rows) => {
-        const leased = (rows as LeasedRow[]).map(leasedDelivery);
-        if (leased.length > 0) this.sql.afterCommit(() => this.handoff.take(leased));
+      result: (name) => `json_build_object(
+        'leased', (
+          select coalesce(json_agg(l), '[]'::json) from (
+            select d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempts, ep.url, ep.secret,
+                   ep.previous_secret, ep.previous_secret_until, ev.type as event_type, ev.payload,
+                   ev.created_at as event_created_at
+              from ${name('delivery')} d
+              join webhook_endpoints ep on ep.tenant_id = d.tenant_id and ep.id = d.endpoint_id
+              cross join ${name('event')} ev
+             where d.attempts = 1) l),
+        'behind', (
+          select coalesce(json_agg(t.case_id), '[]'::json) from ${name('target')} t
+           where t.behind))`,
+      done: (value) => {
+        const { leased, behind } = value as { leased: LeasedRow[]; behind: string[] };
+        if (leased.length > 0) {
+          const deliveries = leased.map(leasedDelivery);
+          this.sql.afterCommit(() => handoff.take(deliveries));
+        }
+        // Sent once the earlier one is written back: the workers are told, not left to the poll.
+        if (behind.length > 0) this.sql.afterCommit(() => handoff.behind(data.tenant_id, behind));
       },
     });
   }

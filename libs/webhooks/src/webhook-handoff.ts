@@ -28,6 +28,11 @@ export interface WebhookTaker {
   room(tenantId: string): { leaseMs: number; count: number };
   /** Deliveries leased in a transaction that has now committed: sent by this process. */
   take(deliveries: LeasedDelivery[]): void;
+  /**
+   * A committed change wrote deliveries of these cases behind an earlier pending one of each
+   * (which this process has most likely just sent): claim them once that one is written back.
+   */
+  behind(tenantId: string, caseIds: string[]): void;
 }
 
 /**
@@ -49,5 +54,9 @@ export class WebhookHandoff {
 
   take(deliveries: LeasedDelivery[]): void {
     this.taker?.take(deliveries);
+  }
+
+  behind(tenantId: string, caseIds: string[]): void {
+    this.taker?.behind(tenantId, caseIds);
   }
 }
