@@ -843,11 +843,12 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
     });
   });
 
-  it("sends a case's next event once the earlier one is answered, without waiting for a poll", async () => {
-    // Each answer takes 300 ms: the update commits while the case's created event is in flight.
+  it("sends a case's next events once the earlier one is answered, without waiting for a poll", async () => {
+    // Each answer takes 300 ms: the update and the finalize commit while the case's created
+    // event is in flight, each behind the one before.
     const { tenant, partner } = await subscribed(
       'Quick Succession Clinic',
-      ['case.created', 'case.updated'],
+      ['case.created', 'case.updated', 'case.finalized'],
       300,
     );
     const created = await createCase(api.http, tenant.adminKey);
@@ -856,11 +857,16 @@ describe('webhook delivery: a committed change hands its deliveries to the worke
       .set('If-Match', '"1"')
       .send({ inputs: { ...NEWS2_INPUTS, pulse: 110 } })
       .expect(200);
-    // Polls are a minute apart: without the workers told, the update would wait for one.
-    const [first, second] = await partner.waitFor(2, () => true, 5_000);
-    expect([first, second].map((r) => (JSON.parse(r!.body) as { type: string }).type)).toEqual([
+    await withKey(api, tenant.adminKey)
+      .post(`/cases/${created.id}/finalize`)
+      .send({ signed_by: 'Dr. Quick', meaning: 'review' })
+      .expect(200);
+    // Polls are a minute apart: without the workers told, each would wait for one.
+    const receipts = await partner.waitFor(3, () => true, 5_000);
+    expect(receipts.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual([
       'case.created',
       'case.updated',
+      'case.finalized',
     ]);
   });
 

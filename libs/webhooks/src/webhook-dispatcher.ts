@@ -34,8 +34,10 @@ const SLOT_FREED_CLAIM_DELAY_MS = 5;
 /** Successes are written back this long after the first of a batch, or at once when this many wait. */
 const SUCCESS_FLUSH_MS = 100;
 const SUCCESS_FLUSH_BATCH = 64;
-/** Cases remembered as waiting behind a delivery (`behind`); past it, they wait for a poll. */
-const MAX_CASES_BEHIND = 10_000;
+/** Deliveries remembered as waiting behind another (`behind`); past it, they wait for a poll. */
+const MAX_WAITING_BEHIND = 10_000;
+/** How long a written-back success still answers a `behind` report (see `writtenBack`). */
+const WRITTEN_BACK_MS = 2_000;
 /** A claimed delivery whose event the server did not write: recorded as a failed attempt, never sent. */
 const UNSEALED: SendOutcome = {
   ok: false,
@@ -54,6 +56,15 @@ interface Success {
   id: string;
   attempts: number;
   statusCode: number | null;
+  /** Its case and endpoint (`behindKey`), for a case event. */
+  key: string | undefined;
+}
+
+const noop = (): void => undefined;
+
+/** A case event's delivery, as `behind` names what waits: tenant, endpoint, case. */
+function behindKey(tenantId: string, endpointId: string, caseId: unknown): string | undefined {
+  return typeof caseId === 'string' ? `${tenantId} ${endpointId} ${caseId}` : undefined;
 }
 
 /**
@@ -102,11 +113,18 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
   /** Answered with a 2xx, not yet written back. */
   private succeeded: Success[] = [];
   /**
-   * Cases (`tenant case`) with a delivery waiting behind one this process may be sending, until
-   * when: that one's success is written back and followed by a claim at once, not after a batch
-   * and a poll.
+   * Deliveries waiting behind one this process is sending (by `behindKey`: how many, until
+   * when): that one's success is written back and followed by a claim at once, not after a
+   * batch and a poll.
    */
-  private readonly behindOf = new Map<string, number>();
+  private readonly behindOf = new Map<string, { count: number; until: number }>();
+  /**
+   * Successes written back in the last moments (`behindKey`, when): a change whose statement
+   * ran before the write-back committed reports its delivery behind one that is already done.
+   */
+  private readonly writtenBack = new Map<string, number>();
+  /** Successes being written back now, and the statement doing it. */
+  private flushing: { batch: Success[]; done: Promise<void> } | undefined;
   /** Asked for while a poll ran: poll again as soon as it ends. */
   private pollAgain = false;
 
@@ -170,23 +188,47 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     return NO_ROOM;
   }
 
-  /** WebhookTaker: a committed change's delivery waits behind an earlier one of its case. */
-  behind(tenantId: string, caseIds: string[]): void {
+  /** WebhookTaker: committed deliveries wait behind earlier ones of their cases. */
+  behind(tenantId: string, waiting: Array<{ case_id: string; endpoint_id: string }>): void {
     if (this.stopped) return;
     const now = Date.now();
-    if (this.behindOf.size > MAX_CASES_BEHIND)
-      for (const [key, until] of this.behindOf) if (until <= now) this.behindOf.delete(key);
-    if (this.behindOf.size <= MAX_CASES_BEHIND)
-      for (const caseId of caseIds) this.behindOf.set(`${tenantId} ${caseId}`, now + this.leaseMs);
-    // The earlier one may have been answered already, its success not yet written back.
-    this.scope.runInAsyncScope(() => this.claimSoon());
+    let answered = false;
+    for (const { case_id: caseId, endpoint_id: endpointId } of waiting) {
+      const key = behindKey(tenantId, endpointId, caseId);
+      if (key === undefined) continue;
+      // Answered already, its success not yet written back (or being written): claim now.
+      const done = (s: Success): boolean => s.key === key;
+      if (
+        this.succeeded.some(done) ||
+        this.flushing?.batch.some(done) ||
+        (this.writtenBack.get(key) ?? 0) > now - WRITTEN_BACK_MS
+      ) {
+        answered = true;
+        continue;
+      }
+      const entry = this.behindOf.get(key);
+      if (entry) Object.assign(entry, { count: entry.count + 1, until: now + this.leaseMs });
+      else if (this.behindOf.size < MAX_WAITING_BEHIND)
+        this.behindOf.set(key, { count: 1, until: now + this.leaseMs });
+    }
+    if (answered) this.scope.runInAsyncScope(() => this.claimSoon());
   }
 
-  /** Whether a delivery of this one's case may wait behind it (to this or another endpoint). */
-  private holdsBack(delivery: LeasedDelivery): boolean {
-    const caseId = (delivery.payload.data as { case_id?: unknown } | null)?.case_id;
-    if (typeof caseId !== 'string') return false;
-    return (this.behindOf.get(`${delivery.tenant_id} ${caseId}`) ?? 0) > Date.now();
+  /** Whether a delivery waits behind this one (its success), counted off once asked. */
+  private holdsBack(key: string | undefined): boolean {
+    const entry = key === undefined ? undefined : this.behindOf.get(key);
+    if (entry === undefined || key === undefined) return false;
+    entry.count -= 1;
+    if (entry.count <= 0 || entry.until <= Date.now()) this.behindOf.delete(key);
+    return entry.until > Date.now();
+  }
+
+  /** Forgets what waited behind deliveries that never succeeded (their retries come later). */
+  private pruneBehind(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.behindOf) if (entry.until <= now) this.behindOf.delete(key);
+    for (const [key, at] of this.writtenBack)
+      if (at <= now - WRITTEN_BACK_MS) this.writtenBack.delete(key);
   }
 
   /** Write back the successes and claim, shortly (deliveries ending together share it). */
@@ -275,6 +317,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     let full = false;
     this.pollAgain = false;
     try {
+      // A write-back already running: its successes count for this claim too.
+      await this.flushing?.done;
+      this.pruneBehind();
       await this.recordSuccesses();
       await this.refreshStats();
       // Hand-overs that could start take their workers first.
@@ -362,13 +407,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
       );
     }
     if (outcome.ok) {
+      const key = behindKey(
+        delivery.tenant_id,
+        delivery.endpoint_id,
+        (delivery.payload.data as { case_id?: unknown } | null)?.case_id,
+      );
       this.succeeded.push({
         tenantId: delivery.tenant_id,
         id: delivery.id,
         attempts: delivery.attempts,
         statusCode: outcome.statusCode,
+        key,
       });
-      if (this.holdsBack(delivery)) this.claimSoon();
+      if (this.holdsBack(key)) this.claimSoon();
       else this.flushSoon();
       return;
     }
@@ -465,19 +516,27 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     if (this.succeeded.length === 0) return;
     const batch = this.succeeded;
     this.succeeded = [];
+    const write = this.sql.query('select record_webhook_successes($1, $2, $3, $4)', [
+      batch.map((s) => s.tenantId),
+      batch.map((s) => s.id),
+      batch.map((s) => s.attempts),
+      batch.map((s) => s.statusCode),
+    ]);
+    const flushing = { batch, done: write.then(noop, noop) };
+    this.flushing = flushing;
     try {
-      await this.sql.query('select record_webhook_successes($1, $2, $3, $4)', [
-        batch.map((s) => s.tenantId),
-        batch.map((s) => s.id),
-        batch.map((s) => s.attempts),
-        batch.map((s) => s.statusCode),
-      ]);
+      await write;
     } catch (error) {
       // Kept for the next poll; their lease outlasts many polls.
       this.succeeded.unshift(...batch);
       throw error;
+    } finally {
+      if (this.flushing === flushing) this.flushing = undefined;
     }
     webhookQueue.delivered.inc(batch.length);
+    const now = Date.now();
+    if (this.writtenBack.size < MAX_WAITING_BEHIND)
+      for (const { key } of batch) if (key !== undefined) this.writtenBack.set(key, now);
   }
 
   private async record(delivery: LeasedDelivery, outcome: SendOutcome): Promise<void> {

@@ -89,10 +89,11 @@ export class WebhookEvents {
              select ev.tenant_id, ep.id as endpoint_id, ev.id as event_id, ev.case_id,
                     ev.created_at, ${$(8)}::integer > 0 as room,
                     row_number() over (order by ep.id) as rank,
-                    exists (
+                    -- Asked only with room, as before (nothing is leased or reported without).
+                    case when ${$(8)}::integer > 0 then exists (
                       select 1 from webhook_deliveries e
                        where e.tenant_id = ev.tenant_id and e.endpoint_id = ep.id
-                         and e.case_id = ev.case_id and e.status = 'pending') as behind
+                         and e.case_id = ev.case_id and e.status = 'pending') end as behind
                from ${name('event')} ev
                join webhook_endpoints ep
                  on ep.tenant_id = ev.tenant_id and ep.status = 'enabled'
@@ -123,10 +124,14 @@ export class WebhookEvents {
               cross join ${name('event')} ev
              where d.attempts = 1) l),
         'behind', (
-          select coalesce(json_agg(t.case_id), '[]'::json) from ${name('target')} t
-           where t.behind))`,
+          select coalesce(json_agg(json_build_object('case_id', t.case_id,
+                                                     'endpoint_id', t.endpoint_id)), '[]'::json)
+            from ${name('target')} t where t.behind))`,
       done: (value) => {
-        const { leased, behind } = value as { leased: LeasedRow[]; behind: string[] };
+        const { leased, behind } = value as {
+          leased: LeasedRow[];
+          behind: Array<{ case_id: string; endpoint_id: string }>;
+        };
         if (leased.length > 0) {
           const deliveries = leased.map(leasedDelivery);
           this.sql.afterCommit(() => handoff.take(deliveries));

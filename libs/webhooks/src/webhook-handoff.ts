@@ -29,10 +29,10 @@ export interface WebhookTaker {
   /** Deliveries leased in a transaction that has now committed: sent by this process. */
   take(deliveries: LeasedDelivery[]): void;
   /**
-   * A committed change wrote deliveries of these cases behind an earlier pending one of each
-   * (which this process has most likely just sent): claim them once that one is written back.
+   * A committed change wrote these deliveries (case, endpoint) behind an earlier pending one
+   * of each (which this process may be sending): claim them once that one is written back.
    */
-  behind(tenantId: string, caseIds: string[]): void;
+  behind(tenantId: string, waiting: Array<{ case_id: string; endpoint_id: string }>): void;
 }
 
 /**
@@ -56,7 +56,7 @@ export class WebhookHandoff {
     this.taker?.take(deliveries);
   }
 
-  behind(tenantId: string, caseIds: string[]): void {
-    this.taker?.behind(tenantId, caseIds);
+  behind(tenantId: string, waiting: Array<{ case_id: string; endpoint_id: string }>): void {
+    this.taker?.behind(tenantId, waiting);
   }
 }
