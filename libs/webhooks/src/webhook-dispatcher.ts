@@ -196,16 +196,16 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnModuleDestro
     for (const { case_id: caseId, endpoint_id: endpointId } of waiting) {
       const key = behindKey(tenantId, endpointId, caseId);
       if (key === undefined) continue;
-      // Answered already, its success not yet written back (or being written): claim now.
+      // Answered already, its success not yet written back (or being written, or written just
+      // now): claim now. Counted all the same, since it may wait behind another delivery still
+      // pending after that one, which the claim now takes.
       const done = (s: Success): boolean => s.key === key;
       if (
         this.succeeded.some(done) ||
         this.flushing?.batch.some(done) ||
         (this.writtenBack.get(key) ?? 0) > now - WRITTEN_BACK_MS
-      ) {
+      )
         answered = true;
-        continue;
-      }
       const entry = this.behindOf.get(key);
       if (entry) Object.assign(entry, { count: entry.count + 1, until: now + this.leaseMs });
       else if (this.behindOf.size < MAX_WAITING_BEHIND)
